@@ -1,0 +1,458 @@
+"""The base of every adapter that reaches its source through a DB-API driver.
+
+An adapter for a SQL database is mostly declarations: a ``SqlDialect`` (what the database evaluates exactly
+and how to say it), a ``TypeMap``, the catalog queries for schemas, tables and columns, and optionally a split
+strategy. This class turns those into the metadata answers, the per-split SELECT with pushdown through
+sqlglot, and Arrow batches.
+
+Source names: Athena only speaks lower case. ``casing_mode`` (env, or the adapter's default) says how its
+names map to the source's: ``none`` (as given), ``lower``, ``upper``, or ``case_insensitive_search`` (look the
+name up in the catalog, case-insensitively - for tables and views alike). The source names found at GetTable
+travel inside the Arrow schema's metadata, so ReadRecords needs no catalog query.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.convert import to_arrow
+from adapters.types import ColumnInfo, TypeMap
+from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDefinition, TablePage
+from connector.config import Settings
+from connector.connection import ConnectionSpec
+from connector.errors import ConfigurationError, ConnectorError, SchemaNotFound, SourceError, TableNotFound
+from connector.protocol.constraints import Constraints
+from connector.protocol.messages import Split, TableName
+from connector.protocol.types import empty_batch
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+
+log = logging.getLogger("afq.sql")
+
+SOURCE_TABLE_KEY = b"afq.source_table"
+SOURCE_NAME_KEY = b"afq.source_name"
+PAGE_TOKEN_PREFIX = "offset:"
+
+
+class CasingMode(enum.Enum):
+    NONE = "none"
+    LOWER = "lower"
+    UPPER = "upper"
+    CASE_INSENSITIVE_SEARCH = "case_insensitive_search"
+
+    @classmethod
+    def parse(cls, value: str) -> CasingMode:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            options = ", ".join(m.value for m in cls)
+            raise ConfigurationError(f"casing_mode={value!r} is not one of {options}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTable:
+    """A table or view resolved at the source: its real names and its columns."""
+
+    schema: str
+    table: str
+    columns: tuple[SourceColumn, ...]
+    is_view: bool = False
+
+    def column_map(self) -> dict[str, SourceColumn]:
+        return {c.name: c for c in self.columns}
+
+
+class SqlAdapter(Adapter):
+    dialect: ClassVar[SqlDialect] = SqlDialect()
+    type_map: ClassVar[TypeMap] = TypeMap({})
+    default_casing: ClassVar[CasingMode] = CasingMode.CASE_INSENSITIVE_SEARCH
+    hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
+    #: Statement that checks a pooled connection is still alive before reuse.
+    validation_sql: ClassVar[str] = "SELECT 1"
+    #: Rows per fetch at first; adapted so each batch is about ``target_batch_bytes``.
+    initial_fetch_rows: ClassVar[int] = 2048
+    target_batch_bytes: ClassVar[int] = 4 << 20
+    metadata_ttl_seconds: ClassVar[float] = 300.0
+
+    def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        casing = settings.env.get("casing_mode")
+        self.casing = CasingMode.parse(casing) if casing else self.default_casing
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
+
+    @classmethod
+    def from_connection(cls, spec: ConnectionSpec, settings: Settings) -> Adapter:
+        return cls(spec, settings)
+
+    # ------------------------------------------------------------------------------------- connections
+
+    def connect(self) -> Any:
+        """A new DB-API connection."""
+        raise NotImplementedError
+
+    def is_alive(self, connection: Any) -> bool:
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.validation_sql)
+                cursor.fetchall()
+            finally:
+                cursor.close()
+            return True
+        except Exception:  # any driver error means "do not reuse"
+            return False
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection: reused across warm invocations, validated before reuse, never shared."""
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is not None and not self.is_alive(connection):
+            _close_quietly(connection)
+            connection = None
+        if connection is None:
+            connection = self.connect()
+        healthy = False
+        try:
+            yield connection
+            healthy = True
+        finally:
+            if healthy:
+                with self._lock:
+                    self._idle.append(connection)
+            else:
+                _close_quietly(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _close_quietly(connection)
+
+    def execute(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params) if params else cursor.execute(sql)
+        except Exception as e:
+            cursor.close()
+            raise self.source_error(e, sql) from None
+        return cursor
+
+    def query(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.execute(connection, sql, params)
+        try:
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
+        """A driver error as an error the Athena user can act on (adapters refine this per driver)."""
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return SourceError(f"{self.source_type} error: {first_line[:500]}")
+
+    # ------------------------------------------------------------------------------------- catalog queries
+
+    def query_schemas(self, connection: Any) -> list[str]:
+        """Source schema names."""
+        raise NotImplementedError
+
+    def query_tables(self, connection: Any, schema: str) -> list[str]:
+        """Source names of the tables and views of a (source) schema, sorted."""
+        raise NotImplementedError
+
+    def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
+        """One page of ``query_tables``; adapters with SQL pagination override this."""
+        return self.query_tables(connection, schema)[offset : offset + limit]
+
+    def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
+        """The columns of a table or view, in order; empty if it does not exist."""
+        raise NotImplementedError
+
+    def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
+        return False
+
+    # ------------------------------------------------------------------------------------- name resolution
+
+    def _pick(self, wanted: str, candidates: Sequence[str], kind: str, where: str) -> str | None:
+        if self.casing is CasingMode.NONE:
+            return wanted if wanted in candidates else None
+        if self.casing is CasingMode.LOWER:
+            name = wanted.lower()
+            return name if name in candidates else None
+        if self.casing is CasingMode.UPPER:
+            name = wanted.upper()
+            return name if name in candidates else None
+        matches = [c for c in candidates if c.lower() == wanted.lower()]
+        if len(matches) > 1:
+            if wanted in matches:
+                return wanted
+            raise SourceError(f"{kind} {wanted!r}{where} is ambiguous: the source has {sorted(matches)}; use "
+                              f"casing_mode or query passthrough to pick one")
+        return matches[0] if matches else None
+
+    def resolve_schema(self, connection: Any, schema: str) -> str:
+        found = self._pick(schema, self.query_schemas(connection), "schema", "")
+        if found is None:
+            raise SchemaNotFound(f"schema {schema!r} not found in catalog (casing_mode={self.casing.value})")
+        return found
+
+    def resolve_table(self, connection: Any, table: TableName) -> tuple[str, str]:
+        schema = self.resolve_schema(connection, table.schema)
+        found = self._pick(table.table, self.query_tables(connection, schema), "table", f" in {schema}")
+        if found is None:
+            raise TableNotFound(f"table {table} not found (casing_mode={self.casing.value})")
+        return schema, found
+
+    def source_table(self, connection: Any, table: TableName) -> SourceTable:
+        cached = self._tables.get((table.schema, table.table))
+        if cached and time.monotonic() - cached[0] < self.metadata_ttl_seconds:
+            return cached[1]
+        schema, name = self.resolve_table(connection, table)
+        infos = self.query_columns(connection, schema, name)
+        if not infos:
+            raise TableNotFound(f"table {table} has no columns visible to this connection")
+        columns: dict[str, SourceColumn] = {}
+        for info in infos:
+            lower = info.name.lower()
+            if lower in columns:
+                raise SourceError(f"table {table}: columns {columns[lower].source_name!r} and {info.name!r} "
+                                  f"differ only in case, which Athena cannot tell apart")
+            columns[lower] = SourceColumn(lower, info.name, self.type_map.to_arrow(info), info.type_name)
+        resolved = SourceTable(schema, name, tuple(columns.values()), self.query_is_view(connection, schema, name))
+        self._tables[(table.schema, table.table)] = (time.monotonic(), resolved)
+        return resolved
+
+    # ------------------------------------------------------------------------------------- metadata answers
+
+    def list_schemas(self, ctx: RequestContext) -> Sequence[str]:
+        with self.connection() as connection:
+            names = self.query_schemas(connection)
+        return sorted({n.lower() for n in names if n.lower() not in self.hidden_schemas})
+
+    def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
+        with self.connection() as connection:
+            source_schema = self.resolve_schema(connection, schema)
+            if page_size < 0:
+                names = self.query_tables(connection, source_schema)
+                token = None
+            else:
+                offset = _offset(next_token)
+                names = self.query_tables_page(connection, source_schema, page_size + 1, offset)
+                token = f"{PAGE_TOKEN_PREFIX}{offset + page_size}" if len(names) > page_size else None
+                names = names[:page_size]
+        return TablePage([TableName(schema, n.lower()) for n in names], token)
+
+    def get_table(self, ctx: RequestContext, table: TableName) -> TableDefinition:
+        with self.connection() as connection:
+            source = self.source_table(connection, table)
+        return TableDefinition(self.arrow_schema(source))
+
+    def arrow_schema(self, source: SourceTable) -> pa.Schema:
+        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode()})
+                  for c in source.columns]
+        return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
+
+    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
+        """The source table named in a request schema's metadata, if it is present and consistent."""
+        raw = (schema.metadata or {}).get(SOURCE_TABLE_KEY)
+        if raw is None:
+            return None
+        try:
+            source_schema, source_table = json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+        # Only trust metadata that names the table being read (it travels through the caller).
+        if str(source_schema).lower() != table.schema or str(source_table).lower() != table.table:
+            return None
+        columns = []
+        for f in schema:
+            source_name = (f.metadata or {}).get(SOURCE_NAME_KEY, b"").decode() or None
+            if source_name is None or source_name.lower() != f.name:
+                return None
+            columns.append(SourceColumn(f.name, source_name, f.type))
+        return SourceTable(source_schema, source_table, tuple(columns))
+
+    # ------------------------------------------------------------------------------------- splits
+
+    def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
+                    constraints: Constraints) -> list[dict[str, str]]:
+        """Split properties for a table; one split by default. Strategies override this."""
+        return [{}]
+
+    def split_from(self, source: SourceTable, split: Split | None) -> exp.Expression:
+        """The FROM item of a split (a partition clause, for instance)."""
+        return exp.table_(exp.to_identifier(source.table, quoted=True),
+                          db=exp.to_identifier(source.schema, quoted=True) if source.schema else None)
+
+    def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
+        """Predicates that restrict the scan to a split (values bound through ``compiler``)."""
+        return []
+
+    def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
+                   next_token: str | None) -> SplitPage:
+        with self.connection() as connection:
+            source = self.source_table(connection, table)
+            splits = self.plan_splits(ctx, connection, source, partitions, constraints)
+        start = _offset(next_token)
+        end = min(start + 1000, len(splits))
+        return SplitPage(splits[start:end], f"{PAGE_TOKEN_PREFIX}{end}" if end < len(splits) else None)
+
+    # ------------------------------------------------------------------------------------- records
+
+    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
+             constraints: Constraints) -> SourceQuery:
+        source = self.table_from_schema(table, schema) if len(schema) else None
+        if source is None:
+            source = self.source_table(connection, table)
+        else:  # columns outside the projection (constraints on them) need their source names too
+            known = source.column_map()
+            if not constraints.columns() <= known.keys():
+                source = self.source_table(connection, table)
+        columns = source.column_map()
+        split_table = self.split_from(source, split)
+
+        def where(compiler: SqlCompiler) -> list[exp.Expression]:
+            return self.split_where(source, split, compiler)
+
+        return plan_select(self.dialect, split_table, columns, schema.names, constraints, where)
+
+    def describe_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
+                       constraints: Constraints) -> str:
+        with self.connection() as connection:
+            query = self.plan(connection, table, schema, split, constraints)
+        text = f"{query.sql}\n  params: {list(query.params) if not isinstance(query.params, Mapping) else query.params}"
+        if not query.residual.is_empty:
+            text += f"\n  applied in the connector: {_describe_residual(query.residual)}"
+        return text
+
+    def read_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
+                   constraints: Constraints) -> Scan:
+        with self.connection() as connection:
+            query = self.plan(connection, table, schema, split, constraints)
+        return self.scan(query)
+
+    def scan(self, query: SourceQuery) -> Scan:
+        """Run a planned query on a pooled connection and stream its rows as Arrow batches."""
+        context = self.connection()
+        connection = context.__enter__()
+        state = {"closed": False}
+
+        def close() -> None:
+            if not state["closed"]:
+                state["closed"] = True
+                context.__exit__(None, None, None)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from self.fetch(connection, query)
+            except BaseException as e:
+                if not state["closed"]:
+                    state["closed"] = True
+                    context.__exit__(type(e), e, e.__traceback__)
+                raise
+            close()
+
+        return Scan(batches(), query.residual, close, query.sql)
+
+    def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
+        """Rows of a query as logical batches (column per ``query.columns``). DB-API by default."""
+        cursor = self.execute(connection, query.sql, query.params)
+        try:
+            rows_per_fetch = self.initial_fetch_rows
+            while True:
+                try:
+                    rows = cursor.fetchmany(rows_per_fetch)
+                except Exception as e:
+                    raise self.source_error(e, query.sql) from None
+                if not rows:
+                    return
+                batch = self.rows_to_batch(rows, query.columns)
+                yield batch
+                if batch.nbytes and len(rows) == rows_per_fetch:
+                    per_row = batch.nbytes / len(rows)
+                    rows_per_fetch = max(64, min(1_000_000, int(self.target_batch_bytes / max(per_row, 1.0))))
+        finally:
+            cursor.close()
+
+    def rows_to_batch(self, rows: Sequence[Sequence[Any]], columns: Sequence[SourceColumn]) -> pa.RecordBatch:
+        if not columns:
+            return empty_batch(len(rows))
+        arrays = [self.column_to_arrow([r[i] for r in rows], c) for i, c in enumerate(columns)]
+        return pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns])
+
+    def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
+        return to_arrow(values, column.type, column.name)
+
+    # ------------------------------------------------------------------------------------- passthrough
+
+    def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
+        """The result columns of a native query, without running it to completion."""
+        cursor = self.execute(connection, query)
+        try:
+            description = cursor.description or []
+            return [SourceColumn(d[0].lower(), d[0], self.description_type(d)) for d in description]
+        finally:
+            cursor.close()
+
+    def description_type(self, description: Sequence[Any]) -> pa.DataType:
+        """A DB-API ``cursor.description`` entry -> logical type (drivers override)."""
+        return pa.string()
+
+    def get_passthrough_table(self, ctx: RequestContext, arguments: Mapping[str, str]) -> TableDefinition:
+        with self.connection() as connection:
+            columns = self.passthrough_columns(connection, arguments["QUERY"])
+        names = [c.name for c in columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SourceError(f"the passthrough query returns several columns named {duplicates}; alias them")
+        return TableDefinition(pa.schema([pa.field(c.name, c.type) for c in columns]))
+
+    def read_passthrough(self, ctx: RequestContext, arguments: Mapping[str, str], schema: pa.Schema) -> Scan:
+        query = arguments["QUERY"]
+        with self.connection() as connection:
+            columns = self.passthrough_columns(connection, query)
+        wanted = {f.name: f.type for f in schema}
+        selected = tuple(SourceColumn(c.name, c.source_name, wanted.get(c.name, c.type)) for c in columns)
+        return self.scan(SourceQuery(query, (), Constraints(), selected))
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    text = token[len(PAGE_TOKEN_PREFIX):] if token.startswith(PAGE_TOKEN_PREFIX) else token
+    if not text.isdigit():
+        raise ConnectorError(f"invalid continuation token {token[:40]!r}")
+    return int(text)
+
+
+def _describe_residual(residual: Constraints) -> str:
+    from connector.pushdown.evaluate import describe
+
+    parts = [f"{c} in {type(v).__name__}" for c, v in residual.summary.items()]
+    parts += [describe(e) for e in residual.expression]
+    if residual.order_by:
+        parts.append("ORDER BY " + ", ".join(f"{o.column} {o.direction.value}" for o in residual.order_by))
+    if residual.has_limit:
+        parts.append(f"LIMIT {residual.limit}")
+    return "; ".join(parts)
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception as e:  # closing a broken connection may fail; nothing to do about it
+        log.debug("closing a connection failed: %s", type(e).__name__)
+

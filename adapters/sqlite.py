@@ -1,0 +1,224 @@
+"""SQLite: the zero-setup default adapter (``sqlite://jdbc:sqlite:/absolute/path.db``).
+
+SQLite stores values by storage class, not by declared type, so this adapter is careful about what it lets
+SQLite evaluate: comparisons of integers, floats, booleans and text are exact; decimals, dates and timestamps
+(stored as REAL or TEXT) are compared by the framework on the values actually returned. LIKE is
+case-insensitive in SQLite, so patterns go through GLOB instead. Division by zero yields NULL in SQLite but an
+error in Athena, so division stays in the framework too.
+
+The database is opened read-only. Tables with a rowid can be read in parallel: ``sqlite_rows_per_split`` rows
+of rowid range per split (default: one split per table).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.sql import CasingMode, SourceTable, SqlAdapter
+from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decimal, parse_arguments
+from connector.adapter import RequestContext
+from connector.config import Settings
+from connector.connection import ConnectionSpec
+from connector.errors import ConfigurationError
+from connector.protocol.constraints import Constraints
+from connector.protocol.messages import Split
+from connector.pushdown.sql import SourceColumn, SqlCompiler, SqlDialect
+
+_MAX_SPLITS = 256
+
+
+class SqliteDialect(SqlDialect):
+    sqlglot_dialect = "sqlite"
+    paramstyle = "qmark"
+    division_by_zero_errors = False  # x / 0 is NULL in SQLite
+
+    def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
+        if pa.types.is_decimal(t) or pa.types.is_date32(t) or pa.types.is_timestamp(t):
+            return False  # stored as REAL or TEXT: compare the values we return, in the framework
+        return super().can_compare(t, ordering=ordering)
+
+    def like(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        return exp.Glob(this=value, expression=pattern)
+
+    def like_pattern(self, pattern: str) -> str:
+        # GLOB is case-sensitive like Athena's LIKE; escape GLOB's own metacharacters with brackets.
+        out = []
+        for ch in pattern:
+            if ch == "%":
+                out.append("*")
+            elif ch == "_":
+                out.append("?")
+            elif ch in "*?[":
+                out.append(f"[{ch}]")
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    def bind_value(self, value: Any, t: pa.DataType) -> Any:
+        return int(value) if isinstance(value, bool) else value
+
+
+def _affinity(c: ColumnInfo) -> pa.DataType:
+    """SQLite's own affinity rules for declared types the map does not list."""
+    name = c.type_name.upper()
+    if "INT" in name:
+        return pa.int64()
+    if any(k in name for k in ("CHAR", "CLOB", "TEXT")):
+        return VARCHAR
+    if "BLOB" in name:
+        return pa.binary()
+    if any(k in name for k in ("REAL", "FLOA", "DOUB")):
+        return pa.float64()
+    logging.getLogger("afq.types").warning(
+        "sqlite column %r has declared type %r with no defined mapping; it is read as varchar",
+        c.name, c.type_name)
+    return VARCHAR
+
+
+SQLITE_TYPES = TypeMap({
+    "INTEGER": pa.int64(), "INT": pa.int64(), "BIGINT": pa.int64(), "SMALLINT": pa.int64(),
+    "TINYINT": pa.int64(), "MEDIUMINT": pa.int64(),
+    "REAL": pa.float64(), "DOUBLE": pa.float64(), "DOUBLE PRECISION": pa.float64(), "FLOAT": pa.float64(),
+    "TEXT": VARCHAR, "VARCHAR": VARCHAR, "CHAR": VARCHAR, "NVARCHAR": VARCHAR, "NCHAR": VARCHAR, "CLOB": VARCHAR,
+    "CHARACTER": VARCHAR, "VARYING CHARACTER": VARCHAR, "STRING": VARCHAR,
+    "BLOB": pa.binary(),
+    "DECIMAL": exact_decimal, "NUMERIC": exact_decimal,
+    "DATE": pa.date32(),
+    "DATETIME": TIMESTAMP, "TIMESTAMP": TIMESTAMP,
+    "BOOLEAN": pa.bool_(), "BOOL": pa.bool_(),
+}, fallback=_affinity, source="sqlite")
+
+
+class SqliteAdapter(SqlAdapter):
+    source_type = "sqlite"
+    dialect: ClassVar[SqlDialect] = SqliteDialect()
+    type_map = SQLITE_TYPES
+    default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
+    hidden_schemas = frozenset({"temp"})
+
+    def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
+        super().__init__(spec, settings)
+        self.path = parse_sqlite_url(spec.url)
+        rows = settings.env.get("sqlite_rows_per_split", "").strip()
+        if rows and (not rows.isdigit() or int(rows) <= 0):
+            raise ConfigurationError(f"sqlite_rows_per_split={rows!r} must be a positive whole number")
+        self.rows_per_split = int(rows) if rows else None
+
+    def connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error as e:
+            raise ConfigurationError(f"cannot open SQLite database {self.path}: {e}") from None
+        return connection
+
+    # ------------------------------------------------------------------------------------- catalog
+
+    def query_schemas(self, connection: Any) -> list[str]:
+        return [r[1] for r in self.query(connection, "SELECT seq, name FROM pragma_database_list")]
+
+    def _master(self, schema: str) -> exp.Table:
+        return exp.table_("sqlite_master", db=exp.to_identifier(schema, quoted=True))
+
+    def _tables_select(self, schema: str) -> exp.Select:
+        return (exp.select("name").from_(self._master(schema))
+                .where("type IN ('table', 'view') AND name NOT LIKE 'sqlite^_%' ESCAPE '^'").order_by("name"))
+
+    def query_tables(self, connection: Any, schema: str) -> list[str]:
+        return [r[0] for r in self.query(connection, self._tables_select(schema).sql("sqlite"))]
+
+    def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
+        select = self._tables_select(schema).limit(exp.Placeholder()).offset(exp.Placeholder())
+        return [r[0] for r in self.query(connection, select.sql("sqlite"), (limit, offset))]
+
+    def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
+        rows = self.query(connection, 'SELECT name, type, "notnull" FROM pragma_table_info(?, ?) ORDER BY cid',
+                          (table, schema))
+        out = []
+        for name, declared, notnull in rows:
+            precision, scale = parse_arguments(declared or "")
+            out.append(ColumnInfo(name, declared or "", precision, scale, not notnull))
+        return out
+
+    def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
+        select = exp.select("type").from_(self._master(schema)).where("name = ?")
+        rows = self.query(connection, select.sql("sqlite"), (table,))
+        return bool(rows) and rows[0][0] == "view"
+
+    # ------------------------------------------------------------------------------------- splits
+
+    def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
+                    constraints: Constraints) -> list[dict[str, str]]:
+        if self.rows_per_split is None or source.is_view:
+            return [{}]
+        table = self.split_from(source, split=None)
+        try:
+            low, high = self.query(connection, exp.select("min(rowid)", "max(rowid)").from_(table).sql("sqlite"))[0]
+        except Exception:  # WITHOUT ROWID tables have no rowid: read them in one split
+            return [{}]
+        if low is None:
+            return [{}]
+        span = high - low + 1
+        count = min(_MAX_SPLITS, max(1, -(-span // self.rows_per_split)))
+        step = -(-span // count)
+        return [{"rowid_from": str(low + i * step), "rowid_to": str(min(high + 1, low + (i + 1) * step))}
+                for i in range(count)]
+
+    def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
+        start, stop = split.properties.get("rowid_from"), split.properties.get("rowid_to")
+        if start is None or stop is None:
+            return []
+        try:
+            low, high = int(start), int(stop)
+        except ValueError:
+            raise ConfigurationError(f"split has a malformed rowid range {start!r}..{stop!r}") from None
+        rowid = exp.column("rowid")
+        return [exp.GTE(this=rowid, expression=compiler.bind(low, pa.int64())),
+                exp.LT(this=rowid.copy(), expression=compiler.bind(high, pa.int64()))]
+
+    # ------------------------------------------------------------------------------------- passthrough
+
+    def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
+        """SQLite reports no result types: infer them from a sample of the rows (NULL-only -> varchar)."""
+        cursor = self.execute(connection, query)
+        try:
+            names = [d[0] for d in cursor.description or []]
+            sample = cursor.fetchmany(1000)
+        finally:
+            cursor.close()
+        return [SourceColumn(n.lower(), n, _infer([r[i] for r in sample])) for i, n in enumerate(names)]
+
+
+def _infer(values: Sequence[Any]) -> pa.DataType:
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return VARCHAR
+    if kinds <= {int}:
+        return pa.int64()
+    if kinds <= {int, float}:
+        return pa.float64()
+    if kinds <= {bytes}:
+        return pa.binary()
+    return VARCHAR
+
+
+def parse_sqlite_url(url: str) -> str:
+    """``jdbc:sqlite:/abs/path.db`` (the JDBC form) -> ``/abs/path.db``."""
+    prefix = "jdbc:sqlite:"
+    if not url.startswith(prefix):
+        raise ConfigurationError(
+            "a SQLite connection string looks like sqlite://jdbc:sqlite:/absolute/path/to/file.db")
+    path = url[len(prefix):]
+    if path.startswith("//"):
+        path = path[1:]
+    if not path.startswith("/"):
+        raise ConfigurationError(f"the SQLite database path must be absolute, got {path!r}")
+    if "?" in path or "#" in path:
+        raise ConfigurationError("the SQLite database path must not contain '?' or '#'")
+    return path

@@ -1,0 +1,83 @@
+"""Connection strings: ``<engine>://<jdbc-url>`` with ``${secret-name}`` placeholders.
+
+The grammar is the Java connectors' with the prefix anchored (the Java regex is not, so ``jdbc:snowflake://``
+without an engine prefix was silently misread there). The engine picks the adapter; the rest is the adapter's
+to interpret. Credentials never appear in ``repr`` or in error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from connector.errors import ConfigurationError
+
+_CONNECTION = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)://(.+)$", re.DOTALL)
+# Secret names may carry an RDS-managed prefix ("rds!cluster-...") and full ARNs (':' and '/').
+SECRET_PLACEHOLDER = re.compile(r"\$\{(([a-z-]+!)?[A-Za-z0-9:/_+=.@!-]+)\}")
+_CONNECTION_SUFFIX = "_connection_string"
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """A parsed connection string. ``url`` still holds the ``${...}`` placeholders."""
+
+    engine: str
+    url: str = field(repr=False)
+    catalog: str = "default"
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        return tuple(m.group(1) for m in SECRET_PLACEHOLDER.finditer(self.url))
+
+    @property
+    def secret_name(self) -> str | None:
+        names = self.secret_names
+        return names[0] if names else None
+
+    def url_without_secrets(self) -> str:
+        """The URL with every ``${...}`` placeholder removed (and the separators they leave dangling)."""
+        return SECRET_PLACEHOLDER.sub("", self.url)
+
+    def redacted(self) -> str:
+        """Safe to log: placeholders kept, anything that looks like an inline password masked."""
+        text = re.sub(r"(?i)(password|pwd)=([^,;&]*)", r"\1=***", self.url)
+        text = re.sub(r"(?i)(thin:)([^@/${}]+)/([^@]+)@", r"\1\2/***@", text)
+        return f"{self.engine}://{text}"
+
+    def __repr__(self) -> str:
+        return f"ConnectionSpec(engine={self.engine!r}, catalog={self.catalog!r})"
+
+
+def parse_connection_string(value: str, catalog: str = "default") -> ConnectionSpec:
+    text = value.strip()
+    match = _CONNECTION.match(text)
+    if not match:
+        shown = text.split("://", 1)[0][:40] if "://" in text else "(no engine prefix)"
+        raise ConfigurationError(
+            f"connection string for catalog {catalog!r} must look like <engine>://<jdbc-url>, e.g. "
+            f"sqlite://jdbc:sqlite:/path/db.sqlite; got {shown!r}...")
+    return ConnectionSpec(match.group(1).lower(), match.group(2), catalog)
+
+
+def connection_string_for(catalog: str, env: Mapping[str, str], function_name: str | None = None) -> ConnectionSpec:
+    """The connection for an Athena catalog: ``<catalog>_connection_string``, else ``default``.
+
+    Athena lower-cases catalog names; ``lambda:<function>`` (a query addressed to the function directly)
+    uses ``default``.
+    """
+    name = catalog.strip()
+    lookup = name.lower()
+    for key, value in env.items():
+        if key.lower().endswith(_CONNECTION_SUFFIX) and key[: -len(_CONNECTION_SUFFIX)].lower() == lookup:
+            return parse_connection_string(value, name)
+    default = env.get("default")
+    if default:
+        return parse_connection_string(default, name)
+    configured = sorted(k[: -len(_CONNECTION_SUFFIX)] for k in env if k.lower().endswith(_CONNECTION_SUFFIX))
+    hint = f" (configured catalogs: {', '.join(configured)})" if configured else ""
+    via = f" or query it as \"lambda:{function_name}\"" if function_name else ""
+    raise ConfigurationError(
+        f"catalog {name!r} is not configured: set the environment variable {lookup}_connection_string or "
+        f"default{via}{hint}")

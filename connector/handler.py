@@ -1,0 +1,44 @@
+"""The Lambda entry point: ``connector.handler.lambda_handler``.
+
+Kept tiny and cheap to import: the service (and through it pyarrow) loads on the first invocation, drivers and
+boto3 clients only when a request needs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connector.service import FederationService
+
+_service: FederationService | None = None
+_lock = threading.Lock()
+
+
+def service() -> FederationService:
+    """The process-wide service, built on first use and reused by warm invocations."""
+    global _service
+    if _service is None:
+        with _lock:
+            if _service is None:
+                from connector.service import FederationService
+
+                logging.getLogger("afq").setLevel(logging.INFO)
+                _service = FederationService()
+    return _service
+
+
+def reset() -> None:
+    """Forget the service (tests change the environment between cases)."""
+    global _service
+    with _lock:
+        if _service is not None:
+            _service.pool.close()
+        _service = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Handle one Athena federation request; returns the response as a dict (never a JSON string)."""
+    return service().handle(event)

@@ -1,0 +1,1 @@
+"""Constraints applied to data: compiled to SQL for a source, or evaluated on Arrow batches."""

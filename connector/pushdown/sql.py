@@ -1,0 +1,465 @@
+"""Compile constraints to SQL through sqlglot, for any dialect, with every value a bind parameter.
+
+The compiler builds a sqlglot tree; identifiers are quoted by the dialect, values become placeholders whose
+Python values are collected in the order the generator writes them, and ``SqlDialect`` - subclassed by each
+adapter - says what the source evaluates exactly as Athena would. Anything it cannot render exactly comes back
+as ``None`` and stays in the residual that the framework applies on Arrow batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from connector.errors import InvalidRequest
+from connector.protocol.constraints import (
+    AllOrNoneValueSet,
+    Bound,
+    Constant,
+    Constraints,
+    EquatableValueSet,
+    Expression,
+    FunctionCall,
+    OrderByField,
+    Range,
+    SortedRangeSet,
+    ValueSet,
+    Variable,
+)
+from connector.pushdown.evaluate import array_values
+
+
+@dataclass(frozen=True, slots=True)
+class SourceColumn:
+    """An Athena column (lower-case ``name``) and what it is at the source."""
+
+    name: str
+    source_name: str
+    type: pa.DataType
+    source_type: str = ""
+
+
+@dataclass(slots=True)
+class BoundValue:
+    value: Any
+    type: pa.DataType
+
+
+@dataclass(frozen=True, slots=True)
+class SourceQuery:
+    """A statement ready for a DB-API ``execute``: SQL text, parameters in order, and what it leaves undone."""
+
+    sql: str
+    params: Sequence[Any]
+    residual: Constraints = field(default_factory=Constraints)
+    columns: tuple[SourceColumn, ...] = ()  # the select list, in order (may exceed the projection)
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+class SqlDialect:
+    """What one database evaluates exactly as Athena does, and how to say it. Adapters subclass this.
+
+    The defaults describe an ANSI database with binary string collation that errors on division by zero.
+    """
+
+    #: sqlglot dialect name used to generate SQL.
+    sqlglot_dialect: ClassVar[str] = ""
+    #: DB-API paramstyle of the driver: qmark (?), numeric (:1), named (:p1), format (%s).
+    paramstyle: ClassVar[str] = "qmark"
+    #: String ``<``/``>``/ORDER BY follow code point order (binary collation). Equality is assumed exact.
+    exact_string_ordering: ClassVar[bool] = True
+    #: ``x / 0`` raises an error, as in Athena (otherwise division is left to the framework).
+    division_by_zero_errors: ClassVar[bool] = True
+    #: ``int / int`` truncates toward zero, as in Athena.
+    integer_division_truncates: ClassVar[bool] = True
+    #: The dialect renders ``NULLS FIRST/LAST`` (sqlglot writes it only when the default differs).
+    supports_null_ordering: ClassVar[bool] = True
+    #: Longest IN list the database accepts; longer lists are split into OR-ed chunks.
+    max_in_list: ClassVar[int] = 1000
+    #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
+    like_escape: ClassVar[str] = "!"
+
+    def sqlglot(self) -> Dialect:
+        return Dialect.get_or_raise(self.sqlglot_dialect or None)
+
+    # ------------------------------------------------------------------------------- exactness hooks
+
+    def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
+        """Comparisons of values of this logical type match Athena's (``ordering``: <, >, ORDER BY too)."""
+        if _is_string(t):
+            return self.exact_string_ordering or not ordering
+        return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+                    or pa.types.is_decimal(t) or pa.types.is_date32(t) or pa.types.is_timestamp(t))
+
+    def can_compute(self, function: str, result: pa.DataType, arguments: Sequence[pa.DataType]) -> bool:
+        """Arithmetic (``$add``...) on these types gives Athena's result."""
+        if any(pa.types.is_decimal(t) for t in (result, *arguments)):
+            return False  # result precision/scale rules differ between databases
+        if function in ("$divide", "$modulus") and not self.division_by_zero_errors:
+            return False
+        numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in arguments)
+        return numeric and (pa.types.is_integer(result) or pa.types.is_floating(result))
+
+    def can_like(self, t: pa.DataType) -> bool:
+        return _is_string(t)
+
+    # ------------------------------------------------------------------------------- rendering hooks
+
+    def bind_value(self, value: Any, t: pa.DataType) -> Any:
+        """The driver parameter for a logical value (drivers differ on dates, decimals, booleans)."""
+        return value
+
+    def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Div(this=a, expression=b, typed=True)
+
+    def modulus(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Mod(this=a, expression=b)
+
+    def like(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        return exp.Escape(this=exp.Like(this=value, expression=pattern),
+                          expression=exp.Literal.string(self.like_escape))
+
+    def like_pattern(self, pattern: str) -> str:
+        """Athena's LIKE has no escape character; make ours literal in the bound pattern."""
+        return pattern.replace(self.like_escape, self.like_escape * 2)
+
+    def is_distinct_from(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        # Portable: databases without IS DISTINCT FROM (Oracle < 23, Teradata) understand this form.
+        ne = exp.NEQ(this=a, expression=b)
+        one_null = exp.or_(exp.and_(_is_null(a), exp.not_(_is_null(b))), exp.and_(exp.not_(_is_null(a)), _is_null(b)))
+        return exp.paren(exp.or_(ne, one_null))
+
+    def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
+        if self.supports_null_ordering:
+            return [exp.Ordered(this=column, desc=not ascending, nulls_first=nulls_first)]
+        # No NULLS FIRST/LAST: order by "is null" first, then the value.
+        null_rank = exp.Case(ifs=[exp.If(this=_is_null(column), true=exp.Literal.number(0 if nulls_first else 1))],
+                             default=exp.Literal.number(1 if nulls_first else 0))
+        return [exp.Ordered(this=null_rank, desc=False, nulls_first=False),
+                exp.Ordered(this=column, desc=not ascending, nulls_first=False)]
+
+    def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
+        return select.limit(limit)
+
+    def false(self) -> exp.Expression:
+        return exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0))
+
+    # ------------------------------------------------------------------------------- generation
+
+    def render(self, tree: exp.Expression, values: Sequence[BoundValue]) -> tuple[str, list[Any]]:
+        """SQL text and the driver parameters in the order the placeholders appear in it."""
+        order: list[int] = []
+        dialect = self.sqlglot()
+        base = type(dialect).generator_class
+        style = self.paramstyle
+
+        def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
+            order.append(int(expression.name))
+            n = len(order)
+            if style == "numeric":
+                return f":{n}"
+            if style == "named":
+                return f":p{n}"
+            if style == "format":
+                return "%s"
+            return "?"
+
+        generator_cls = type(f"Bound{base.__name__}", (base,), {"placeholder_sql": placeholder_sql})
+        sql = generator_cls(dialect=dialect).generate(tree, copy=False)
+        params = [self.bind_value(values[i].value, values[i].type) for i in order]
+        if style == "named":
+            return sql, {f"p{n}": v for n, v in enumerate(params, 1)}  # type: ignore[return-value]
+        return sql, params
+
+
+def _is_null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e.copy(), expression=exp.Null())
+
+
+_COMPARISONS: dict[str, type[exp.Expression]] = {
+    "$equal": exp.EQ, "$not_equal": exp.NEQ, "$less_than": exp.LT, "$less_than_or_equal": exp.LTE,
+    "$greater_than": exp.GT, "$greater_than_or_equal": exp.GTE,
+}
+_ARITHMETIC: dict[str, type[exp.Expression]] = {"$add": exp.Add, "$subtract": exp.Sub, "$multiply": exp.Mul}
+
+
+class SqlCompiler:
+    """Renders one request's constraints against one table for one dialect."""
+
+    def __init__(self, dialect: SqlDialect, columns: Mapping[str, SourceColumn]) -> None:
+        self.dialect = dialect
+        self.columns = columns
+        self.values: list[BoundValue] = []
+
+    # ------------------------------------------------------------------------------- leaves
+
+    def source_column(self, name: str) -> SourceColumn:
+        column = self.columns.get(name)
+        if column is None:
+            raise InvalidRequest(f"the constraints name column {name!r}, which the table does not have")
+        return column
+
+    def column(self, name: str) -> exp.Column:
+        return exp.column(self.source_column(name).source_name, quoted=True)
+
+    def bind(self, value: Any, t: pa.DataType) -> exp.Placeholder:
+        self.values.append(BoundValue(value, t))
+        return exp.Placeholder(this=str(len(self.values) - 1))
+
+    # ------------------------------------------------------------------------------- value sets
+
+    def value_set(self, name: str, value_set: ValueSet) -> exp.Expression | None:
+        """A predicate equivalent to the value set, or None when the source cannot evaluate it exactly.
+
+        Returns ``exp.true()`` for a value set that admits everything.
+        """
+        t = self.source_column(name).type
+        col = self.column(name)
+        if isinstance(value_set, AllOrNoneValueSet):
+            return self._all_or_none(col, value_set.all, value_set.null_allowed)
+        if isinstance(value_set, EquatableValueSet):
+            if not self.dialect.can_compare(t, ordering=False):
+                return None
+            values = [v for v in value_set.values if v is not None]
+            if not values:
+                return self._all_or_none(col, not value_set.white_list, value_set.null_allowed)
+            member = self._in_list(col, values, value_set.type)
+            core = member if value_set.white_list else exp.paren(exp.not_(member))
+            return self._with_nulls(col, core, value_set.null_allowed)
+        return self._ranges(col, t, value_set)
+
+    def _all_or_none(self, col: exp.Expression, all_values: bool, null_allowed: bool) -> exp.Expression:
+        if all_values and null_allowed:
+            return exp.true()
+        if all_values:
+            return exp.not_(_is_null(col))
+        return _is_null(col) if null_allowed else self.dialect.false()
+
+    def _with_nulls(self, col: exp.Expression, core: exp.Expression, null_allowed: bool) -> exp.Expression:
+        return exp.paren(exp.or_(core, _is_null(col))) if null_allowed else core
+
+    def _in_list(self, col: exp.Expression, values: Sequence[Any], t: pa.DataType) -> exp.Expression:
+        if len(values) == 1:
+            return exp.EQ(this=col.copy(), expression=self.bind(values[0], t))
+        size = self.dialect.max_in_list
+        chunks = [values[i : i + size] for i in range(0, len(values), size)]
+        parts = [exp.In(this=col.copy(), expressions=[self.bind(v, t) for v in chunk]) for chunk in chunks]
+        return parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
+
+    def _ranges(self, col: exp.Expression, t: pa.DataType, value_set: SortedRangeSet) -> exp.Expression | None:
+        ranges = value_set.ranges
+        if any(r.is_all for r in ranges):
+            return self._all_or_none(col, True, value_set.null_allowed)
+        if not ranges:
+            return self._all_or_none(col, False, value_set.null_allowed)
+        points = [r.low.value for r in ranges if r.is_single_value]
+        others = [r for r in ranges if not r.is_single_value]
+        if not self.dialect.can_compare(t, ordering=bool(others)):
+            return None
+        parts: list[exp.Expression] = []
+        if points:
+            parts.append(self._in_list(col, points, value_set.type))
+        parts.extend(self._range(col, r, value_set.type) for r in others)
+        core = parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
+        return self._with_nulls(col, core, value_set.null_allowed)
+
+    def _range(self, col: exp.Expression, r: Range, t: pa.DataType) -> exp.Expression:
+        conditions: list[exp.Expression] = []
+        if not r.low.unbounded:
+            low = exp.GTE if r.low.bound is Bound.EXACTLY else exp.GT
+            conditions.append(low(this=col.copy(), expression=self.bind(r.low.value, t)))
+        if not r.high.unbounded:
+            high = exp.LTE if r.high.bound is Bound.EXACTLY else exp.LT
+            conditions.append(high(this=col.copy(), expression=self.bind(r.high.value, t)))
+        return conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions))
+
+    # ------------------------------------------------------------------------------- expressions
+
+    def expression(self, e: Expression) -> exp.Expression | None:
+        """A SQL rendering of an expression, or None when any part of it is not exact at the source."""
+        mark = len(self.values)
+        result = self._expression(e)
+        if result is None:
+            del self.values[mark:]  # drop parameters bound for a rendering we abandon
+        return result
+
+    def _expression(self, e: Expression) -> exp.Expression | None:
+        if isinstance(e, Variable):
+            return self.column(e.column)
+        if isinstance(e, Constant):
+            if len(e.values) != 1:
+                return None
+            return exp.Null() if e.values[0] is None else self.bind(e.values[0], e.type)
+        return self._call(e)
+
+    def _args(self, call: FunctionCall, arity: int | None = None) -> list[exp.Expression] | None:
+        if arity is not None and len(call.arguments) != arity:
+            return None
+        rendered = [self._expression(a) for a in call.arguments]
+        if any(r is None for r in rendered):
+            return None
+        return [r for r in rendered if r is not None]
+
+    def _type_of(self, e: Expression) -> pa.DataType:
+        if isinstance(e, Variable):
+            return self.source_column(e.column).type
+        return e.type
+
+    def _call(self, call: FunctionCall) -> exp.Expression | None:
+        name = call.name
+        if name in ("$and", "$or"):
+            args = self._args(call)
+            if not args:
+                return None
+            return exp.paren(exp.and_(*args) if name == "$and" else exp.or_(*args))
+        if name == "$not":
+            args = self._args(call, 1)
+            return None if args is None else exp.paren(exp.not_(args[0]))
+        if name == "$is_null":
+            args = self._args(call, 1)
+            return None if args is None else exp.paren(_is_null(args[0]))
+        if name in _COMPARISONS or name in ("$is_distinct_from", "$nullif"):
+            if len(call.arguments) != 2:
+                return None
+            ordering = name in ("$less_than", "$less_than_or_equal", "$greater_than", "$greater_than_or_equal")
+            if not all(self.dialect.can_compare(self._type_of(a), ordering=ordering) for a in call.arguments):
+                return None
+            args = self._args(call, 2)
+            if args is None:
+                return None
+            if name == "$is_distinct_from":
+                return self.dialect.is_distinct_from(args[0], args[1])
+            if name == "$nullif":
+                return exp.Nullif(this=args[0], expression=args[1])
+            return exp.paren(_COMPARISONS[name](this=args[0], expression=args[1]))
+        if name in _ARITHMETIC or name in ("$divide", "$modulus", "$negate"):
+            return self._arithmetic(call)
+        if name == "$like_pattern":
+            return self._like(call)
+        if name == "$in":
+            return self._in(call)
+        return None
+
+    def _arithmetic(self, call: FunctionCall) -> exp.Expression | None:
+        types = [self._type_of(a) for a in call.arguments]
+        if not self.dialect.can_compute(call.name, call.type, types):
+            return None
+        if call.name == "$negate":
+            args = self._args(call, 1)
+            return None if args is None else exp.paren(exp.Neg(this=args[0]))
+        args = self._args(call, 2)
+        if args is None:
+            return None
+        a, b = args
+        if call.name in _ARITHMETIC:
+            return exp.paren(_ARITHMETIC[call.name](this=a, expression=b))
+        integral = pa.types.is_integer(call.type)
+        if call.name == "$divide":
+            if integral and not self.dialect.integer_division_truncates:
+                return None
+            return exp.paren(self.dialect.integer_division(a, b) if integral else exp.Div(this=a, expression=b))
+        return exp.paren(self.dialect.modulus(a, b))
+
+    def _like(self, call: FunctionCall) -> exp.Expression | None:
+        if len(call.arguments) != 2 or not isinstance(call.arguments[1], Constant):
+            return None
+        if not self.dialect.can_like(self._type_of(call.arguments[0])):
+            return None
+        value = self._expression(call.arguments[0])
+        pattern = call.arguments[1].value
+        if value is None or not isinstance(pattern, str):
+            return None
+        return exp.paren(self.dialect.like(value, self.bind(self.dialect.like_pattern(pattern), pa.string())))
+
+    def _in(self, call: FunctionCall) -> exp.Expression | None:
+        if len(call.arguments) != 2:
+            return None
+        t = self._type_of(call.arguments[0])
+        if not self.dialect.can_compare(t, ordering=False):
+            return None
+        value = self._expression(call.arguments[0])
+        try:
+            members = array_values(call.arguments[1])
+        except InvalidRequest:
+            return None
+        if value is None or not members:
+            return None
+        # NULL members keep SQL's semantics: no match + a NULL in the list -> NULL.
+        items: list[exp.Expression] = [exp.Null() if m is None else self.bind(m, t) for m in members]
+        size = self.dialect.max_in_list
+        parts = [exp.In(this=value.copy(), expressions=items[i : i + size]) for i in range(0, len(items), size)]
+        return exp.paren(parts[0] if len(parts) == 1 else exp.or_(*parts))
+
+    # ------------------------------------------------------------------------------- ORDER BY
+
+    def order_by(self, fields: Iterable[OrderByField]) -> list[exp.Ordered] | None:
+        keys: list[exp.Ordered] = []
+        for f in fields:
+            if not self.dialect.can_compare(self.source_column(f.column).type, ordering=True):
+                return None
+            keys.extend(self.dialect.order_key(self.column(f.column), f.direction.ascending,
+                                               f.direction.nulls_first))
+        return keys
+
+
+def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
+                projection: Sequence[str], constraints: Constraints,
+                extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None) -> SourceQuery:
+    """The SELECT for one split: what can be pushed is pushed, the rest is returned as the residual.
+
+    ``table`` is the FROM item (a table, possibly with a partition clause); ``extra_where`` builds the split's
+    own predicates (partition or hash-bucket ranges, values bound through the compiler), always applied at
+    the source.
+    """
+    compiler = SqlCompiler(dialect, columns)
+    where: list[exp.Expression] = list(extra_where(compiler)) if extra_where else []
+    residual_summary: dict[str, ValueSet] = {}
+    for name, value_set in constraints.summary.items():
+        rendered = compiler.value_set(name, value_set)
+        if rendered is None:
+            residual_summary[name] = value_set
+        elif rendered != exp.true():
+            where.append(rendered)
+    residual_expressions = []
+    for e in constraints.expression:
+        rendered = compiler.expression(e)
+        if rendered is None:
+            residual_expressions.append(e)
+        else:
+            where.append(rendered)
+
+    filtered_later = bool(residual_summary or residual_expressions)
+    order = compiler.order_by(constraints.order_by) if constraints.order_by else []
+    residual_order: tuple[OrderByField, ...] = ()
+    push_limit = constraints.has_limit and not filtered_later
+    if order is None:  # cannot sort at the source: the framework sorts everything it reads
+        order, residual_order, push_limit = [], constraints.order_by, False
+    residual = Constraints(
+        summary=residual_summary,
+        expression=tuple(residual_expressions),
+        order_by=residual_order,
+        limit=constraints.limit if constraints.has_limit and not push_limit else -1,
+    )
+
+    needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
+    selected = tuple(compiler.source_column(n) for n in needed)
+    select_list: list[exp.Expression] = [exp.column(c.source_name, quoted=True) for c in selected]
+    if not select_list:
+        select_list = [exp.Literal.number(1)]  # zero columns (count(*)): only the row count matters
+    select = exp.select(*select_list).from_(table)
+    if where:
+        select = select.where(exp.and_(*where) if len(where) > 1 else where[0])
+    if order:
+        select = select.order_by(*order)
+    if push_limit:
+        select = dialect.apply_limit(select, constraints.limit)
+    sql, params = dialect.render(select, compiler.values)
+    return SourceQuery(sql, params, residual, selected)

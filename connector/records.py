@@ -1,0 +1,98 @@
+"""Answer a ReadRecords request: inline when it fits, otherwise spilled to S3 block by block.
+
+The decision is made on serialized bytes. A response is inline only if its records message is smaller than
+``maxInlineBlockSize`` *and* the whole JSON response stays under Lambda's 6 MB payload limit (base64 grows the
+bytes by a third). Once a result is known not to fit, every block goes to the spiller as soon as it is full,
+so memory stays bounded by the block size rather than the result size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
+
+import pyarrow as pa
+
+from connector.batching import concat, cut_to_size, message_size
+from connector.errors import ResultTooLarge
+from connector.protocol import ipc
+from connector.protocol.block import Block
+from connector.protocol.messages import (
+    ReadRecordsRequest,
+    ReadRecordsResponse,
+    RemoteReadRecordsResponse,
+    SpillLocation,
+)
+from connector.protocol.types import batch_to_wire
+
+#: Lambda's synchronous response limit is 6 MB; stay under it with the whole JSON document.
+MAX_RESPONSE_BYTES = 6_000_000
+
+
+class BlockSpiller(Protocol):
+    """Writes one split's blocks to its spill location (``spill`` implements it)."""
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Spill one wire-form batch whose message is within the block limit."""
+
+    def finish(self) -> Sequence[SpillLocation]:
+        """Wait for every block to be stored; the locations in block order."""
+
+    def abort(self) -> None:
+        """Stop and discard after a failure."""
+
+
+SpillerFactory = Callable[[ReadRecordsRequest], BlockSpiller]
+
+
+def inline_budget(request: ReadRecordsRequest) -> int:
+    """Largest records message that keeps the inline JSON response under ``MAX_RESPONSE_BYTES``."""
+    envelope = ReadRecordsResponse(request.catalog_name, Block(request.schema.data, b"")).to_wire()
+    overhead = len(json.dumps(envelope, separators=(",", ":")).encode())
+    base64_room = MAX_RESPONSE_BYTES - overhead - 64
+    return min(request.max_inline_block_size - 1, base64_room // 4 * 3)
+
+
+def respond(request: ReadRecordsRequest, rows: Iterable[pa.RecordBatch], *, max_block_size: int,
+            spiller_factory: SpillerFactory | None) -> ReadRecordsResponse | RemoteReadRecordsResponse:
+    """Build the response from logical batches that already match the request schema."""
+    wire_schema = request.schema.wire_schema("schema")
+    legacy = request.schema.is_legacy
+    wire = (batch_to_wire(b, wire_schema) for b in rows)
+    budget = inline_budget(request)
+
+    buffered: list[pa.RecordBatch] = []
+    size = 0
+    stream: Iterator[pa.RecordBatch] = iter(wire)
+    for batch in stream:
+        if not batch.num_rows:
+            continue
+        buffered.append(batch)
+        size += message_size(batch)
+        if size > budget:
+            break
+    else:
+        if not buffered:
+            return ReadRecordsResponse(request.catalog_name, Block(request.schema.data, b""))
+        merged = concat(buffered)
+        message = ipc.batch_message(merged, legacy=legacy)
+        if len(message) <= budget:
+            return ReadRecordsResponse(request.catalog_name, Block(request.schema.data, message))
+        stream = iter(())
+
+    if spiller_factory is None:
+        raise ResultTooLarge(
+            f"the result of split {dict(request.split.properties)} for {request.table_name} does not fit in an "
+            f"inline response ({budget} bytes) and spilling is not available; configure spill_bucket")
+    spiller = spiller_factory(request)
+    try:
+        for block in cut_to_size(itertools.chain(buffered, stream), max_block_size):
+            spiller.write(block)
+        locations = spiller.finish()
+    except BaseException:
+        spiller.abort()
+        raise
+    return RemoteReadRecordsResponse(request.catalog_name, request.schema, tuple(locations),
+                                     request.split.encryption_key)

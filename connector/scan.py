@@ -1,0 +1,89 @@
+"""Turn an adapter's ``Scan`` into exactly the rows Athena asked for.
+
+Applies the residual (filters the adapter did not push down, then ORDER BY + LIMIT or LIMIT), drops helper
+columns, and casts every column once to the requested logical type - safely: a value that does not fit is an
+error naming the column, never a silently truncated number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import pyarrow as pa
+
+from connector.adapter import Scan
+from connector.errors import SourceError
+from connector.protocol.constraints import Expression, OrderByField, ValueSet
+from connector.protocol.types import empty_batch
+from connector.pushdown.evaluate import filter_mask, sort_indices
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Select ``schema``'s columns from ``batch`` by name, in order, cast to their types."""
+    if not len(schema):
+        return empty_batch(batch.num_rows, schema)
+    columns = []
+    for field in schema:
+        index = batch.schema.get_field_index(field.name)
+        if index < 0:
+            raise SourceError(f"the source returned no column {field.name!r} (it returned "
+                              f"{', '.join(batch.schema.names) or 'no columns'})")
+        column = batch.column(index)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise SourceError(f"column {field.name!r}: cannot convert {column.type} to {field.type} "
+                                  f"without losing data ({str(e).splitlines()[0][:200]})") from None
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The scan's batches with the residual applied, conformed to ``schema``; closes the scan when done."""
+    residual = scan.residual
+    try:
+        batches: Iterator[pa.RecordBatch] = scan.batches
+        if residual.summary or residual.expression:
+            batches = _filtered(batches, residual.summary, residual.expression)
+        if residual.order_by:
+            batches = _top_n(batches, residual.order_by, residual.limit)
+        elif residual.has_limit:
+            batches = _limited(batches, residual.limit)
+        for batch in batches:
+            if batch.num_rows:
+                yield conform(batch, schema)
+    finally:
+        if scan.close is not None:
+            scan.close()
+
+
+def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet],
+              expressions: Sequence[Expression]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        mask = filter_mask(summary, expressions, batch)
+        yield batch.filter(mask)
+
+
+def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+    remaining = limit
+    for batch in batches:
+        if remaining <= 0:
+            return
+        kept = batch.slice(0, remaining) if batch.num_rows > remaining else batch
+        remaining -= kept.num_rows
+        yield kept
+
+
+def _top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
+           limit: int) -> Iterator[pa.RecordBatch]:
+    """Sort in memory; only reached when the source cannot sort the way Athena does."""
+    collected = list(batches)
+    if not collected:
+        return
+    table = pa.Table.from_batches(collected)
+    keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
+    ordered = table.take(sort_indices(table, keys))
+    if limit >= 0:
+        ordered = ordered.slice(0, limit)
+    yield from ordered.combine_chunks().to_batches() or []
