@@ -13,11 +13,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from connector.redact import RedactingFilter, scrub
 
-_request: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("afq_request", default={})
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_request: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("afq_request", default=_EMPTY)
 
 
 @contextmanager
