@@ -55,15 +55,23 @@ def _insert(cursor: Any, table: str, rows: list[tuple[Any, ...]], width: int) ->
         cursor.execute(f"INSERT INTO {table} VALUES " + ", ".join([row_sql] * len(chunk)), params)
 
 
+_loaded: set[int] = set()
+
+
 def load(server: FakeSnowflake) -> None:
+    """Create the test database once per server (test modules share the session's server)."""
     import snowflake.connector
+
+    if server.port in _loaded:
+        return
+    _loaded.add(server.port)
 
     with snowflake.connector.connect(**server.connect_kwargs()) as connection:
         cursor = connection.cursor()
         for sql in (f"CREATE DATABASE IF NOT EXISTS {DATABASE}", f"CREATE SCHEMA IF NOT EXISTS {DATABASE}.{SCHEMA}",
                     f"USE SCHEMA {DATABASE}.{SCHEMA}", ORDERS_DDL):
             cursor.execute(sql)
-        _insert(cursor, "ORDERS", [r[:-1] + (None,) for r in orders_rows()], 11)
+        _insert(cursor, "ORDERS", [(*r[:-1], None) for r in orders_rows()], 11)
         cursor.execute("UPDATE ORDERS SET V = PARSE_JSON('{\"k\": 1}') WHERE ID % 10 = 3")
         cursor.execute("CREATE OR REPLACE VIEW SMALL_ORDERS AS SELECT ID, NAME FROM ORDERS WHERE ID < 100")
         cursor.execute('CREATE OR REPLACE TABLE "MixedCase" ("Id" NUMBER(5,0), "Label" TEXT)')

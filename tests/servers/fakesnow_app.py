@@ -184,14 +184,15 @@ def _valid_structs(table: pa.Table) -> pa.Table:
     """fakesnow leaves NULLs inside the non-nullable fields of its timestamp structs under NULL rows; the
     connector's chunk decoder (rightly) rejects that, so put zeros there as Snowflake does."""
     columns = []
-    for column in table.columns:
-        if pa.types.is_struct(column.type):
-            column = column.combine_chunks()
-            children = [column.field(i).fill_null(0) if not column.type.field(i).nullable else column.field(i)
-                        for i in range(column.type.num_fields)]
+    for original in table.columns:
+        column = original
+        if pa.types.is_struct(original.type):
+            combined = original.combine_chunks()
+            children = [combined.field(i).fill_null(0) if not combined.type.field(i).nullable else combined.field(i)
+                        for i in range(combined.type.num_fields)]
             # fakesnow marks a NULL timestamp by NULL fields, not by a NULL struct: move it to the struct.
-            mask = pc.or_(column.is_null(), column.field(0).is_null())
-            column = pa.StructArray.from_arrays(children, fields=list(column.type), mask=mask)
+            mask = pc.or_(combined.is_null(), combined.field(0).is_null())
+            column = pa.StructArray.from_arrays(children, fields=list(combined.type), mask=mask)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=table.schema)
 
