@@ -424,6 +424,8 @@ class SnowflakeAdapter(SqlAdapter):
 
     def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
                    next_token: str | None) -> SplitPage:
+        if partitions.num_rows == 0:
+            return SplitPage([])  # pruned to nothing
         with self.connection() as connection:
             if next_token:
                 query_id, start = _parse_token(next_token)

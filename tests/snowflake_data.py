@@ -74,6 +74,7 @@ def load(server: FakeSnowflake) -> None:
         _insert(cursor, "ORDERS", [(*r[:-1], None) for r in orders_rows()], 11)
         cursor.execute("UPDATE ORDERS SET V = PARSE_JSON('{\"k\": 1}') WHERE ID % 10 = 3")
         cursor.execute("CREATE OR REPLACE VIEW SMALL_ORDERS AS SELECT ID, NAME FROM ORDERS WHERE ID < 100")
+        cursor.execute("CREATE OR REPLACE MATERIALIZED VIEW POSITIVE_QTY AS SELECT ID, QTY FROM ORDERS WHERE QTY > 0")
         cursor.execute('CREATE OR REPLACE TABLE "MixedCase" ("Id" NUMBER(5,0), "Label" TEXT)')
         cursor.execute('INSERT INTO "MixedCase" VALUES (1, \'one\'), (2, \'two\')')
         cursor.execute("""CREATE OR REPLACE TABLE TYPES (

@@ -75,7 +75,7 @@ def read_all(adapter: SnowflakeAdapter, table: TableName, constraints: Constrain
 def test_schemas_tables_views_and_paging(adapter: SnowflakeAdapter) -> None:
     assert adapter.list_schemas(None) == ["empty_schema", "many", "sales"]  # type: ignore[arg-type]
     sales = adapter.list_tables(None, "sales", None, -1)  # type: ignore[arg-type]
-    assert [t.table for t in sales.tables] == ["mixedcase", "orders", "small_orders", "types"]
+    assert [t.table for t in sales.tables] == ["mixedcase", "orders", "positive_qty", "small_orders", "types"]
     pages, token = [], None
     while True:
         page = adapter.list_tables(None, "many", token, 3)  # type: ignore[arg-type]
@@ -106,6 +106,9 @@ def test_lower_case_names_resolve_to_upper_and_quoted_names(adapter: SnowflakeAd
     assert sorted((r["id"], r["label"]) for r in rows) == [(1, "one"), (2, "two")]
     rows, _ = read_all(adapter, TableName("sales", "small_orders"))
     assert sorted(r["id"] for r in rows) == list(range(100))
+    rows, splits = read_all(adapter, TableName("sales", "positive_qty"))  # a materialized view
+    assert sorted(r["id"] for r in rows) == [i for i, row in enumerate(data.orders_rows()) if (row[1] or 0) > 0]
+    assert all(QUERY_ID in s for s in splits)
     with pytest.raises(TableNotFound):
         adapter.get_table(None, TableName("sales", "missing"))  # type: ignore[arg-type]
 
@@ -204,6 +207,23 @@ def test_split_of_another_result_shape_or_unknown_query_fails(adapter: Snowflake
     unknown = {**page.splits[0], QUERY_ID: "01234567-89ab-cdef-0123-456789abcdef"}
     with pytest.raises(SourceError, match="cannot be re-opened"):
         list(adapter.read_split(None, ORDERS, schema, Split(None, None, unknown), Constraints()).batches)  # type: ignore
+
+
+def test_pruned_partitions_mean_no_splits(adapter: SnowflakeAdapter) -> None:
+    empty = ONE_PARTITION.slice(0, 0)
+    assert adapter.get_splits(None, ORDERS, empty, Constraints(), None).splits == []  # type: ignore[arg-type]
+
+
+def test_passthrough_query(adapter: SnowflakeAdapter) -> None:
+    sql = "SELECT ID AS THE_ID, NAME, TS FROM SALES.ORDERS WHERE ID < 5 ORDER BY ID"
+    definition = adapter.get_passthrough_table(None, {"QUERY": sql})  # type: ignore[arg-type]
+    assert {f.name: f.type for f in definition.schema} == {"the_id": pa.int64(), "name": pa.string(),
+                                                          "ts": pa.timestamp("ms")}
+    scan = adapter.read_passthrough(None, {"QUERY": sql}, definition.schema)  # type: ignore[arg-type]
+    rows = [r for b in rows_of(scan, definition.schema) for r in b.to_pylist()]
+    assert [r["the_id"] for r in rows] == [0, 1, 2, 3, 4]
+    with pytest.raises(SourceError, match="snowflake error"):
+        adapter.get_passthrough_table(None, {"QUERY": "SELECT * FROM NO_SUCH_TABLE"})  # type: ignore[arg-type]
 
 
 def test_group_batches_caps_split_count(adapter: SnowflakeAdapter) -> None:
