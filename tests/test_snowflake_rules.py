@@ -114,7 +114,7 @@ def test_restated_bounds_agree_on_every_sub_millisecond_value(micros: int, offse
     """For any value x: x in restated set <=> floor_ms(x) in the original set."""
     base = dt.datetime(2024, 1, 1)
     v = base + dt.timedelta(milliseconds=micros // 1000 + offset_ms)
-    if low and bound is Bound.BELOW or not low and bound is Bound.ABOVE:
+    if (low and bound is Bound.BELOW) or (not low and bound is Bound.ABOVE):
         return
     marker = Marker(v, bound)
     original = Range(marker, Marker.above_all()) if low else Range(Marker.below_all(), marker)
