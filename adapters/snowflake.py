@@ -470,6 +470,8 @@ class SnowflakeAdapter(SqlAdapter):
                 first, rows, size = i + 1, 0, 0
         if first < len(sizes):
             groups.append((first, len(sizes) - 1))
+        while len(groups) > self.max_splits:  # byte and row targets can each close runs: merge neighbours
+            groups = [(groups[i][0], groups[min(i + 1, len(groups) - 1)][1]) for i in range(0, len(groups), 2)]
         return groups
 
     def _batches(self, connection: Any, query_id: str) -> list[Any]:

@@ -228,8 +228,9 @@ def test_passthrough_query(adapter: SnowflakeAdapter) -> None:
 
 def test_group_batches_caps_split_count(adapter: SnowflakeAdapter) -> None:
     adapter.max_splits = 4
-    groups = adapter.group_batches([(100, 1000)] * 10)
-    assert len(groups) <= 4 and groups[0][0] == 0 and groups[-1][1] == 9
+    sizes = [(100, 1000), (1, 10**9)] * 5 + [(100, None)] * 7  # rows and bytes both close runs
+    groups = adapter.group_batches(sizes)
+    assert len(groups) <= 4 and groups[0][0] == 0 and groups[-1][1] == len(sizes) - 1
     assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(groups))
 
 

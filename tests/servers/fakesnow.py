@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,14 +81,10 @@ def _rsa_key() -> tuple[bytes, str]:
     return private, public
 
 
-@pytest.fixture(scope="session")
-def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
-    """fakesnow's server on a free loopback port for the whole session, stopped by PID at the end."""
-    try:
-        python = venv_python()
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-        pytest.fail(f"the fakesnow venv could not be prepared: {e}")
-    directory = tmp_path_factory.mktemp("fakesnow")
+@contextmanager
+def running_server(directory: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[FakeSnowflake]:
+    """Start the emulator (free port, own directory), yield it, stop it by PID (also on failure)."""
+    python = venv_python()
     private, public = _rsa_key()
     users = {"afq_user": {"password": "correct horse battery staple"},
              "afq_keypair": {"public_key": public}}
@@ -98,7 +95,7 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSn
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(python), "-P", str(APP), "--port-file", str(port_file), "--users", str(users_file),
-             "--chunk-rows", str(CHUNK_ROWS)],
+             "--chunk-rows", str(chunk_rows)],
             stdout=out, stderr=out, cwd=directory, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     try:
         deadline = time.monotonic() + 60
@@ -111,6 +108,17 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSn
         yield FakeSnowflake("127.0.0.1", int(port_file.read_text()), "fakesnow", users, {"afq_keypair": private})
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
+    """fakesnow's server on a free loopback port for the whole session, stopped by PID at the end."""
+    try:
+        venv_python()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        pytest.fail(f"the fakesnow venv could not be prepared: {e}")
+    with running_server(tmp_path_factory.mktemp("fakesnow")) as server:
+        yield server
 
 
 if __name__ == "__main__":
