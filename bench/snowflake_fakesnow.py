@@ -41,12 +41,13 @@ def main() -> None:
     from connector.scan import rows_of
     from tests.servers.fakesnow import running_server
 
+    table = TableName("s", "t")
     with tempfile.TemporaryDirectory() as directory, running_server(Path(directory), CHUNK_ROWS) as server:
         with snowflake.connector.connect(**server.connect_kwargs()) as connection:
             cursor = connection.cursor()
             for sql in ("CREATE DATABASE B", "CREATE SCHEMA B.S", "USE SCHEMA B.S"):
                 cursor.execute(sql)
-            cursor.execute(f"CREATE TABLE T AS SELECT range AS ID, range * 7 % 1000 AS QTY, "  # noqa: S608
+            cursor.execute(f"CREATE TABLE T AS SELECT range AS ID, range * 7 % 1000 AS QTY, "
                            f"(range % 100000) / 100.0 AS AMOUNT, 'name ' || (range % 977) AS NAME, "
                            f"DATEADD(day, range % 365, DATE '2024-01-01') AS D, "
                            f"DATEADD(second, range, TIMESTAMP '2024-01-01') AS TS FROM range({ROWS})")
@@ -64,7 +65,6 @@ def main() -> None:
             adapter = SnowflakeAdapter(parse_connection_string("snowflake://" + url),
                                        Settings.from_env({"snowflake_split_mode": mode,
                                                           "snowflake_split_rows": str(CHUNK_ROWS)}))
-            table = TableName("s", "t")
             schema = adapter.get_table(None, table).schema  # type: ignore[arg-type]
 
             def read(adapter: SnowflakeAdapter = adapter, schema: pa.Schema = schema) -> int:
