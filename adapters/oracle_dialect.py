@@ -267,8 +267,12 @@ def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[s
     kept_expressions: list[Expression] = []
     for e in constraints.expression:
         (pushed_expressions if _expression_ok(dialect, e, columns) else kept_expressions).append(e)
-    order_ok = all(name in columns and _orderable(dialect, columns[name]) for name in
-                   (o.column for o in constraints.order_by))
+    keys = [o.column for o in constraints.order_by]
+    order_ok = all(name in columns and _orderable(dialect, columns[name])
+                   # ORDER BY a TIMESTAMP(6) refines Athena's millisecond order: fine for the last key only,
+                   # before another key it would reorder rows that Athena sees as ties.
+                   and (i == len(keys) - 1 or not kind_of(columns[name].source_type).sub_millisecond)
+                   for i, name in enumerate(keys))
     keeps_filters = bool(kept_summary or kept_expressions)
     keep_order = bool(constraints.order_by) and not order_ok
     pushed = Constraints(
@@ -297,7 +301,7 @@ def _ordering_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
 
 
 def _orderable(dialect: OracleDialect, column: SourceColumn) -> bool:
-    """ORDER BY at the source: NaN placement differs for BINARY_*; sub-ms order refines Athena's ms order."""
+    """ORDER BY at the source: NaN placement differs for BINARY_* (Oracle sorts NaN above +Inf)."""
     return _ordering_ok(dialect, column) and not kind_of(column.source_type).may_be_nan
 
 
