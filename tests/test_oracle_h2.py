@@ -75,7 +75,7 @@ QTYS = [None, -5, -3, -1, 0, 1, 2, 3, 5, 7]
 AMOUNTS = [None, Decimal("-2.50"), Decimal("0.00"), Decimal("1.25"), Decimal("3.10"), Decimal("99.99")]
 STRINGS = [None, "", "a", "b", "ab", "B", "é", "zz", "a%", "中", " a"]
 FLOATS = [None, 0.1, 0.2, 0.30000000000000004, -1.5, 2.0]
-TIMES = [BASE + dt.timedelta(microseconds=250 * k) for k in range(0, 16)] + [None]
+TIMES = [BASE + dt.timedelta(microseconds=250 * k) for k in range(16)] + [None]
 CREATED = [BASE + dt.timedelta(hours=k) for k in range(-3, 4)] + [None]
 
 
