@@ -37,8 +37,10 @@ from adapters.oracle_connect import (
     SECRET_CONNECT_EXTRAS,
     OracleUrl,
     connect_params,
+    connect_within,
     connection_error,
     error_code,
+    login_timeout,
     parse_oracle_url,
 )
 from adapters.oracle_dialect import (
@@ -137,6 +139,7 @@ class OracleAdapter(SqlAdapter):
                                      "jdbc:oracle:thin:${secret-name}@... (a Secrets Manager secret holding "
                                      "username and password)")
         self.params = connect_params(self.url, env)
+        self.login_seconds = login_timeout(env)
         self.number_scale = _int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
         self.split_count = _int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
         self.split_min_rows = _int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
@@ -156,7 +159,8 @@ class OracleAdapter(SqlAdapter):
         params = self.params.copy()
         params.set(user=user, password=password, **extras)
         try:
-            connection = oracledb.connect(params=params)
+            connection = connect_within(lambda: oracledb.connect(params=params), self.login_seconds,
+                                        self.url.describe())
         except oracledb.Error as e:
             raise connection_error(e, self.url, user) from None
         try:

@@ -17,7 +17,8 @@ that names the problem. Passwords never appear in ``repr``, messages or logs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,7 +111,7 @@ def connect_params(url: OracleUrl, env: Mapping[str, str]) -> Any:
     """An ``oracledb.ConnectParams`` for the address (no credentials yet): parsed locally, no network."""
     import oracledb
 
-    timeout = _positive_float(env, "oracle_connect_timeout", 10.0)
+    timeout = login_timeout(env)
     params = oracledb.ConnectParams(tcp_connect_timeout=timeout, retry_count=0)
     try:
         if url.sid is not None:
@@ -125,6 +126,11 @@ def connect_params(url: OracleUrl, env: Mapping[str, str]) -> Any:
         # server's DN against the host name (or ssl_server_cert_dn).
         params.set(ssl_server_dn_match=True)
     return params
+
+
+def login_timeout(env: Mapping[str, str]) -> float:
+    """Seconds for the TCP connect and, separately, for the whole login (``oracle_connect_timeout``, 10)."""
+    return _positive_float(env, "oracle_connect_timeout", 10.0)
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -201,3 +207,48 @@ def _cause(error: BaseException) -> str:
 
 def _redact(text: str, url: OracleUrl) -> str:
     return text.replace(url.password, "***") if url.password else text
+
+
+def connect_within(connect: Callable[[], Any], seconds: float, where: str) -> Any:
+    """``connect()`` with a deadline for the whole login, not only the TCP connect.
+
+    python-oracledb's ``tcp_connect_timeout`` covers the socket connect; a listener that accepts and then says
+    nothing would hold the login forever (the driver has no login timeout). The login runs in a daemon thread;
+    past the deadline the caller gets a timeout error, and a connection that arrives later is closed.
+    """
+    lock = threading.Lock()
+    state: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            connection = connect()
+        except BaseException as e:  # handed to the waiting caller
+            with lock:
+                state["error"] = e
+        else:
+            with lock:
+                if state.get("abandoned"):
+                    _close_quietly(connection)
+                else:
+                    state["connection"] = connection
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="oracle-connect", daemon=True).start()
+    done.wait(seconds)
+    with lock:
+        if "connection" in state:
+            return state["connection"]
+        if "error" in state:
+            raise state["error"]
+        state["abandoned"] = True
+    raise SourceTimeout(f"Oracle at {where} accepted the connection but did not complete the login within "
+                        f"{seconds:g} s (oracle_connect_timeout); is this an Oracle listener?")
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # a late connection nobody waits for: nothing to report
+        return
