@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.connection import ConnectionSpec
 from connector.errors import SecretError
+from connector.redact import register_secret
 
 SECRET_CACHE_SECONDS = 60.0
 
@@ -109,6 +110,9 @@ def credentials_for(spec: ConnectionSpec, cache: SecretCache | None = None) -> C
     if name is None:
         return None
     data = (cache or secrets).get(name)
+    for key, value in data.items():
+        if key.lower() not in ("username", "user", "sfuser", "host", "port", "engine", "dbname"):
+            register_secret(value)  # passwords, private keys, passphrases: never printable from here on
     lowered = {k.lower(): v for k, v in data.items()}
     username = lowered.get("username") or lowered.get("user") or lowered.get("sfuser")
     password = lowered.get("password")

@@ -223,8 +223,12 @@ class FederationService:
         else:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
         max_block = self.settings.max_block_size or request.max_block_size
-        return respond(request, rows_of(scan, schema), max_block_size=max_block,
-                       spiller_factory=self.spiller_factory)
+        try:
+            return respond(request, rows_of(scan, schema), max_block_size=max_block,
+                           spiller_factory=self.spiller_factory)
+        finally:
+            if scan.close is not None:  # also when respond() fails before reading a single row
+                scan.close()
 
     def user_defined_function(self, request: UserDefinedFunctionRequest) -> Message:
         self.udfs.load_modules(self.settings.env)

@@ -170,7 +170,8 @@ def test_filters_top_n_and_limit_match_sqlite(athena: Athena, demo_db: Path) -> 
         summary={"amount": SortedRangeSet(amount, (Range(Marker(Decimal("500"), Bound.ABOVE), Marker.above_all()),),
                                           False),
                  "status": SortedRangeSet(pa.string(), (Range.equal("pending"), Range.equal("shipped")), False)},
-        order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST), OrderByField("id", SortDirection.ASC_NULLS_LAST)),
+        order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST),
+                  OrderByField("id", SortDirection.ASC_NULLS_LAST)),
         limit=7)
     result = athena.scan(name, definition, ["id", "amount"], constraints)
     expected = sqlite_rows(demo_db, "SELECT id, CAST(amount AS TEXT) FROM orders WHERE amount > 500 AND status IN "
@@ -207,7 +208,7 @@ def test_unconfigured_catalog_is_a_clear_error(lambda_env: Callable[..., None], 
     from connector.errors import ConfigurationError
 
     lambda_env(other_connection_string="sqlite://jdbc:sqlite:/nonexistent.db")
-    with pytest.raises(ConfigurationError, match="catalog 'missing' is not configured.*missing_connection_string"):
+    with pytest.raises(ConfigurationError, match=r"catalog 'missing' is not configured.*missing_connection_string"):
         Athena(invoke, "missing").call(ListSchemasRequest(ID, Q, "missing"))
     ping = Athena(invoke, "missing").call(PingRequest(ID, "missing", Q))  # Ping still answers
     assert ping.source_type == "unconfigured"
@@ -251,8 +252,8 @@ def test_udf_is_vectorized_and_keeps_row_order(lambda_env: Callable[..., None], 
     registry.register("times_two_plus", lambda a, b: pc.add(pc.multiply(a, 2), b))
     lambda_env()
     inputs = pa.record_batch({"a": pa.array([1, 2, None, 4], pa.int32()), "b": pa.array([10, 20, 30, 40], pa.int32())})
-    request = UserDefinedFunctionRequest(ID, Block.from_logical(inputs), SchemaMessage.of(pa.schema([("r", pa.int32())])),
-                                         "times_two_plus")
+    output = SchemaMessage.of(pa.schema([("r", pa.int32())]))
+    request = UserDefinedFunctionRequest(ID, Block.from_logical(inputs), output, "times_two_plus")
     response = parse_response(invoke(request.to_wire()))
     assert response.records.logical_batch().column("r").to_pylist() == [12, 24, None, 48]
     from connector.errors import UnsupportedRequest
