@@ -71,6 +71,7 @@ from connector.errors import (
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+from connector.redact import register_secret
 
 log = logging.getLogger("afq.oracle")
 
@@ -134,6 +135,7 @@ class OracleAdapter(SqlAdapter):
         super().__init__(spec, settings)
         env = settings.env
         self.url: OracleUrl = parse_oracle_url(spec.url)
+        register_secret(self.url.password)  # an inline password is scrubbed from any log line or message
         if self.url.secret is None and self.url.user is None:
             raise ConfigurationError("the Oracle connection string names no credentials: write "
                                      "jdbc:oracle:thin:${secret-name}@... (a Secrets Manager secret holding "

@@ -96,13 +96,13 @@ class H2:
 
 
 def _read(results: Any, i: int, kind: str) -> Any:
-    if kind in ("NUMERIC", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
+    if kind in ("NUMERIC", "DECIMAL", "DECFLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
         value = results.getBigDecimal(i)
         if value is None:
             return None
         number = Decimal(str(value.toPlainString()))
-        return int(number) if kind != "NUMERIC" and kind != "DECIMAL" else number
-    if kind in ("DOUBLE PRECISION", "DOUBLE", "REAL", "FLOAT", "DECFLOAT"):
+        return number if kind in ("NUMERIC", "DECIMAL", "DECFLOAT") else int(number)
+    if kind in ("DOUBLE PRECISION", "DOUBLE", "REAL", "FLOAT"):
         value = results.getObject(i)
         return None if value is None else float(value)
     if kind.startswith("TIMESTAMP") or kind == "DATE":
