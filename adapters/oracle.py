@@ -151,6 +151,7 @@ class OracleAdapter(SqlAdapter):
             raise ConfigurationError(f"oracle_limit_style={self.limit_style!r} must be auto, fetch (12c and "
                                      f"later: FETCH FIRST n ROWS ONLY) or rownum (11g)")
         self._session: dict[str, Any] = {}  # what the first connection learned: server version, charset
+        self._partitions: dict[tuple[str, str], tuple[float, tuple[list[str], list[str]]]] = {}
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -362,12 +363,12 @@ class OracleAdapter(SqlAdapter):
                 raise InvalidRequest(f"{source.schema}.{source.table} has no {key} {name!r}")
 
     def _partitions_cached(self, connection: Any, source: SourceTable) -> tuple[list[str], list[str]]:
-        key = ("partitions", source.schema, source.table)
-        cached = self._session.get(repr(key))
+        key = (source.schema, source.table)
+        cached = self._partitions.get(key)
         if cached and time.monotonic() - cached[0] < self.metadata_ttl_seconds:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         found = self.query_partitions(connection, source)
-        self._session[repr(key)] = (time.monotonic(), found)
+        self._partitions[key] = (time.monotonic(), found)
         return found
 
     # ------------------------------------------------------------------------------------- records

@@ -41,7 +41,7 @@ from tests.oracle_fixtures import assert_parses
 from tests.servers.h2 import H2
 from tests.test_handler_sqlite import Athena
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning:jaydebeapi")]
 ID = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/test")
 CTX = RequestContext(ID, "ora", "q-1")
 _BIND = re.compile(r"'(?:[^']|'')*'|:(\w+)")

@@ -52,7 +52,7 @@ from connector.scan import rows_of
 from tests.oracle_fixtures import TS, assert_parses
 from tests.servers.h2 import H2
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning:jaydebeapi")]
 
 I64, F64, STR, BOOL = pa.int64(), pa.float64(), pa.string(), pa.bool_()
 DEC = pa.decimal128(12, 2)
