@@ -323,12 +323,20 @@ def _value_set(dialect: OracleDialect, column: SourceColumn, value_set: ValueSet
                 return None
             ranges = tuple(Range(Marker(v, Bound.EXACTLY), Marker(v, Bound.EXACTLY))
                            for v in value_set.values if v is not None)
-            return _truncated_ranges(SortedRangeSet(value_set.type, ranges, value_set.null_allowed))
+            try:
+                return _truncated_ranges(SortedRangeSet(value_set.type, ranges, value_set.null_allowed))
+            except OverflowError:
+                return None
         return value_set
     needs_order = any(not r.is_single_value and not r.is_all for r in value_set.ranges)
     if needs_order and not _ordering_ok(dialect, column):
         return None
-    return _truncated_ranges(value_set) if kind.sub_millisecond else value_set
+    if not kind.sub_millisecond:
+        return value_set
+    try:
+        return _truncated_ranges(value_set)
+    except OverflowError:  # a bound at the end of time: X + 1 ms does not exist
+        return None
 
 
 def _truncated_ranges(value_set: SortedRangeSet) -> SortedRangeSet:

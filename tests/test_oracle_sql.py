@@ -199,6 +199,8 @@ KEPT = [
     ("decimal arithmetic", Constraints(expression=(call("$greater_than", call(
         "$multiply", var("amount"), var("amount"), t=pa.decimal128(25, 4)), const(Decimal("2"), D1)),))),
     ("NaN bound", Constraints(summary={"f": ranges(pa.float64(), above(float("nan")))})),
+    ("TIMESTAMP(6) at the end of time (no X + 1 ms)",
+     Constraints(summary={"ts": ranges(TS, at_most(dt.datetime(9999, 12, 31, 23, 59, 59, 999999)))})),
 ]
 
 
