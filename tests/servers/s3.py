@@ -96,9 +96,20 @@ class SeaweedFS:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+        self._remove_sockets()
 
     def stop(self) -> None:
         stop(self.process, timeout=15)
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        """weed puts its gRPC unix sockets in /tmp whatever TMPDIR says; remove ours (named by our ports)."""
+        if self.process.poll() is None:
+            return
+        for name, port in self.ports.items():
+            if name.endswith("_grpc"):
+                Path(f"/tmp/seaweedfs-{name.replace('_grpc', '')}-grpc-{port}.sock").unlink(missing_ok=True)
+        Path(f"/tmp/seaweedfs-admin-grpc-{self.ports['admin'] + 10000}.sock").unlink(missing_ok=True)
 
 
 def start_seaweedfs(directory: Path, timeout: float = 60.0) -> SeaweedFS:
@@ -119,7 +130,9 @@ def start_seaweedfs(directory: Path, timeout: float = 60.0) -> SeaweedFS:
         "-webdav=false", "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0",
         f"-filer.localSocket={directory / 'filer.sock'}", f"-s3.localSocket={directory / 's3.sock'}",
     ]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    (directory / "tmp").mkdir(exist_ok=True)  # weed's own log files go to TMPDIR
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+           "TMPDIR": str(directory / "tmp")}
     env.pop("S3_BUCKET", None)
     log = directory / "weed.log"
     with open(log, "wb") as out:
