@@ -2,7 +2,8 @@
 
 Uploads run on a couple of worker threads behind a bounded number of in-flight blocks, so fetching from the
 source overlaps with writing to S3 and memory stays a small multiple of the block size whatever the result size:
-at most ``workers + queue_capacity`` serialized blocks exist at once, and ``write`` blocks until one is stored.
+at most ``workers + queue_capacity`` serialized blocks (and one ciphertext per worker) exist at once, and
+``write`` blocks until one is stored.
 
 Each object is exactly what Athena's ``S3BlockSpillReader`` expects: one Arrow IPC RecordBatch message in the
 legacy framing, AES-GCM encrypted with the split's key and nonce unless the split has no key. The first failed
@@ -109,6 +110,9 @@ class Spiller:
         futures.wait(self._futures)  # a failure may have landed between the two waits
         self._raise_if_failed()
         self._executor.shutdown(wait=True)
+        if self._stop.is_set() or self._written != len(self._futures):
+            raise SpillError(f"spilling to s3://{self.location.bucket}/{self.location.key}.* was stopped after "
+                             f"{self._written} of {len(self._futures)} blocks; the result is incomplete")
         return [block_location(self.location, i) for i in range(len(self._futures))]
 
     def abort(self) -> None:
@@ -175,7 +179,12 @@ class SpillerFactory:
                  queue_capacity: int | None = None) -> None:
         self.settings = settings
         self.workers = workers
-        self.queue_capacity = queue_capacity if queue_capacity is not None else queue_capacity_of(settings)
+        self._queue_capacity = queue_capacity
+
+    @property
+    def queue_capacity(self) -> int:
+        # Read at spill time: a bad value fails the request that spills, not every request (Ping included).
+        return self._queue_capacity if self._queue_capacity is not None else queue_capacity_of(self.settings)
 
     def __call__(self, request: ReadRecordsRequest) -> Spiller:
         settings = self.settings.for_request(request.identity.config_options)

@@ -127,6 +127,7 @@ def test_kms_data_keys(s3_env: SeaweedFS, lambda_env: Env, invoke: Invoke, event
     _check_rows(response, expected)
 
 
+@pytest.mark.integration
 def test_unknown_kms_key_is_a_clear_error(aws_env: str, lambda_env: Env, invoke: Invoke, demo_db: Path,
                                           tmp_path: Path) -> None:
     lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", kms_key_id="alias/afq-does-not-exist")
@@ -241,7 +242,6 @@ def test_lambda_without_bucket_is_a_clear_error_at_spill_time(lambda_env: Env, i
 
 
 @pytest.mark.integration
-@pytest.mark.slow
 def test_s3_dying_mid_spill_fails_the_request(private_seaweedfs: Callable[[], SeaweedFS], aws_env: str,
                                               monkeypatch: pytest.MonkeyPatch, lambda_env: Env, invoke: Invoke,
                                               events_db: Path) -> None:

@@ -18,6 +18,7 @@ from tests.servers.s3 import SeaweedFS
 FAST_RETRY = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.02)
 
 
+@pytest.mark.integration
 def test_put_and_get_round_trip(s3_env: SeaweedFS) -> None:
     bucket = s3_env.new_bucket()
     store = S3Store()
@@ -26,6 +27,7 @@ def test_put_and_get_round_trip(s3_env: SeaweedFS) -> None:
     assert aws.endpoint_of(store.client()) == s3_env.endpoint  # from AWS_ENDPOINT_URL_S3
 
 
+@pytest.mark.integration
 def test_put_headers_reach_the_server(s3_env: SeaweedFS) -> None:
     bucket = s3_env.new_bucket()
     headers = {"x-amz-server-side-encryption": "AES256", "x-amz-meta-afq-origin": "spill-test"}
@@ -43,6 +45,7 @@ def test_reserved_put_headers_are_refused() -> None:
         S3Store().client({"Authorization": "x"})
 
 
+@pytest.mark.integration
 def test_missing_object_is_named_and_not_retried(s3_env: SeaweedFS) -> None:
     bucket = s3_env.new_bucket()
     with pytest.raises(SpillError, match=rf"could not read spilled block s3://{bucket}/nope\.0 .*NoSuchKey") as e:
@@ -50,6 +53,7 @@ def test_missing_object_is_named_and_not_retried(s3_env: SeaweedFS) -> None:
     assert "attempts" not in str(e.value)
 
 
+@pytest.mark.integration
 def test_unreachable_s3_fails_after_retries_naming_bucket_and_key(monkeypatch: pytest.MonkeyPatch,
                                                                    aws_env: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
@@ -59,6 +63,7 @@ def test_unreachable_s3_fails_after_retries_naming_bucket_and_key(monkeypatch: p
         S3Store(FAST_RETRY).put("bucket-x", "dir/key.7", b"data")
 
 
+@pytest.mark.integration
 def test_head_bucket_names_a_missing_bucket(s3_env: SeaweedFS, tmp_path: Path) -> None:
     settings = Settings(spill_bucket="afq-no-such-bucket-here", local_spill_dir=str(tmp_path))
     with pytest.raises(ConfigurationError, match=r'spill_bucket "afq-no-such-bucket-here" not found under your '
@@ -66,6 +71,7 @@ def test_head_bucket_names_a_missing_bucket(s3_env: SeaweedFS, tmp_path: Path) -
         check_spill_bucket(settings)
 
 
+@pytest.mark.integration
 def test_head_bucket_succeeds_once_then_is_cached(s3_env: SeaweedFS, tmp_path: Path) -> None:
     bucket = s3_env.new_bucket()
     settings = Settings(spill_bucket=bucket, local_spill_dir=str(tmp_path))

@@ -37,6 +37,7 @@ def _batch(start: int, rows: int, width: int = 20) -> pa.RecordBatch:
                             "s": pa.array([f"{i:0{width}d}" for i in range(start, start + rows)])})
 
 
+@pytest.mark.integration
 def test_blocks_are_named_in_order_with_legacy_framing_and_encryption(s3_env: SeaweedFS) -> None:
     bucket = s3_env.new_bucket()
     key = EncryptionKey(secrets.token_bytes(32), secrets.token_bytes(12))
@@ -101,6 +102,7 @@ def _spill_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("afq-spill")]
 
 
+@pytest.mark.integration
 def test_abort_stops_uploads_that_are_backing_off(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
     """Against an endpoint nobody listens on, a retry schedule of ~a minute is cut short by abort()."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
@@ -116,6 +118,7 @@ def test_abort_stops_uploads_that_are_backing_off(monkeypatch: pytest.MonkeyPatc
     assert time.monotonic() - started < 10  # the backoff alone would have taken over a minute
 
 
+@pytest.mark.integration
 def test_first_failure_stops_the_writer_and_finish_never_succeeds(monkeypatch: pytest.MonkeyPatch,
                                                                   aws_env: str) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
@@ -200,4 +203,12 @@ def test_queue_capacity_comes_from_the_java_variable_names() -> None:
     assert SpillerFactory(Settings(env={"SPILL_QUEUE_CAPACITY": "5"})).queue_capacity == 5
     assert SpillerFactory(Settings(env={"spill_queue_capacity": "3"})).queue_capacity == 3
     with pytest.raises(ConfigurationError, match=r"spill_queue_capacity='0' must be a whole number from 1 to 16"):
-        SpillerFactory(Settings(env={"spill_queue_capacity": "0"}))
+        _ = SpillerFactory(Settings(env={"spill_queue_capacity": "0"})).queue_capacity
+
+
+def test_finish_after_abort_is_an_error_not_a_partial_answer(tmp_path: Path) -> None:
+    spiller = Spiller(LocalStore(str(tmp_path)), SpillLocation(LOCAL_SPILL_BUCKET, "p/q/s", True), None)
+    spiller.write(_batch(0, 10))
+    spiller.abort()
+    with pytest.raises(SpillError, match=r"was stopped after [01] of 1 blocks; the result is incomplete"):
+        spiller.finish()
