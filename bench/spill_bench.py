@@ -125,7 +125,8 @@ def _read_through_service(service: Any, table: Any, block_size: int) -> tuple[An
         response = call(ReadRecordsRequest(identity, query, CATALOG, table, definition.schema, split, Constraints(),
                                            block_size, 5_242_880))
     elapsed = time.perf_counter() - started
-    assert response is not None and type(response).__name__ == "RemoteReadRecordsResponse", type(response)
+    if type(response).__name__ != "RemoteReadRecordsResponse":
+        raise SystemExit(f"the result fitted inline ({type(response).__name__}); ask for more rows to measure a spill")
     return response, len(response.remote_blocks), elapsed
 
 
@@ -220,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, default=1.0, help="Arrow data per scenario, in GB (default 1)")
     parser.add_argument("--block-size", type=int, default=16_000_000, help="maxBlockSize sent in ReadRecords")
-    parser.add_argument("--sqlite-rows", type=int, default=1_000_000, help="rows of the SQLite scenarios (0: skip)")
+    parser.add_argument("--sqlite-rows", type=int, default=1_000_000,
+                        help="rows of the SQLite scenarios (0: skip; enough to exceed an inline response)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)
     parser.add_argument("--local-dir", help=argparse.SUPPRESS)
