@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -350,22 +350,31 @@ class SqlAdapter(Adapter):
         connection = context.__enter__()
         state = {"closed": False}
 
-        def close() -> None:
+        def release() -> None:
             if not state["closed"]:
                 state["closed"] = True
                 context.__exit__(None, None, None)
 
-        def batches() -> Iterator[pa.RecordBatch]:
+        def close() -> None:
+            # Finish the fetch (closing its cursor) before the connection goes back to the pool, not at GC time.
+            generator.close()
+            release()
+
+        def batches() -> Generator[pa.RecordBatch, None, None]:
             try:
                 yield from self.fetch(connection, query)
+            except GeneratorExit:
+                release()  # stopped early (a satisfied LIMIT, a failed response): the cursor is closed
+                raise
             except BaseException as e:
                 if not state["closed"]:
                     state["closed"] = True
                     context.__exit__(type(e), e, e.__traceback__)
                 raise
-            close()
+            release()
 
-        return Scan(batches(), query.residual, close, query.sql)
+        generator = batches()
+        return Scan(generator, query.residual, close, query.sql)
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
         """Rows of a query as logical batches (column per ``query.columns``). DB-API by default."""
