@@ -55,11 +55,11 @@ class SecretCache:
         self._lock = threading.Lock()
 
     def client(self) -> Any:
-        if self._client is None:
-            import boto3  # loaded only when a connection string actually names a secret
+        if self._client is not None:
+            return self._client
+        from connector.aws import client  # boto3 loads only when a connection string names a secret
 
-            self._client = boto3.client("secretsmanager")
-        return self._client
+        return client("secretsmanager")
 
     def get(self, name: str) -> dict[str, str]:
         now = time.monotonic()

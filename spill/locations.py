@@ -37,7 +37,7 @@ def kms_encryption_key(key_id: str) -> EncryptionKey:
     """``GenerateDataKey(AES_128)`` plaintext and ``GenerateRandom(12)``, as the Java SDK's ``KmsKeyFactory``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from spill import aws
+    from connector import aws
 
     kms = aws.client("kms")
     try:

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from connector import aws
 from connector.config import LOCAL_SPILL_BUCKET, Settings
 from connector.errors import AccessDenied, ConfigurationError, SpillError
-from spill import aws
 
 T = TypeVar("T")
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from connector import aws
 from connector.config import LOCAL_SPILL_BUCKET, Settings
 from connector.errors import ConfigurationError, SpillError
-from spill import aws, stores
+from spill import stores
 from spill.stores import LocalStore, RetryPolicy, S3Store, check_spill_bucket, store_for
 from tests.servers.ports import free_port
 from tests.servers.s3 import SeaweedFS

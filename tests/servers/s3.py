@@ -194,7 +194,8 @@ def private_seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
 @pytest.fixture
 def s3_env(monkeypatch: pytest.MonkeyPatch, aws_env: str, seaweedfs: SeaweedFS) -> SeaweedFS:
     """boto3 points at SeaweedFS for S3 and at moto for KMS and the rest (``aws_env``)."""
-    from spill import aws, stores
+    from connector import aws
+    from spill import stores
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", seaweedfs.endpoint)
     aws.clear()

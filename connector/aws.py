@@ -1,4 +1,4 @@
-"""boto3 clients for spilling (S3, KMS), built lazily and shared by every request of the process.
+"""boto3 clients (S3, KMS, Secrets Manager, Athena), built lazily and shared by every request of the process.
 
 boto3 costs ~100 ms to import and a client ~50 ms to build, so neither happens until a request really spills
 or asks KMS for a key. Endpoints come from boto3's standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
