@@ -115,6 +115,7 @@ class LocalAthena:
         info = self._tables.get(key)
         if info is None:
             session = self.session(source.catalog)
+            session.capabilities  # noqa: B018 - Athena's order: Ping, capabilities, then GetTable
             if source.is_passthrough:
                 info = session.get_passthrough_table(source.passthrough)
             else:

@@ -126,7 +126,7 @@ class ExpressionBuilder:
             return self._like(node)
         if isinstance(node, exp.Binary) and type(node) in _ARITHMETIC:
             name = _ARITHMETIC[type(node)]
-            a, b = self._pair(node.left, node.right)
+            a, b = self._pair(node.left, node.right, arithmetic=True)
             return FunctionCall(arithmetic_type(name, _type(a), _type(b)), name, (a, b))
         if isinstance(node, exp.Neg):
             inner = self._build(node.this, want)
@@ -156,13 +156,21 @@ class ExpressionBuilder:
                     raise
         return Constant(t, (value,))
 
-    def _pair(self, left: exp.Expr, right: exp.Expr) -> tuple[Expression, Expression]:
-        """Both operands, a literal typed after the other operand where that is exact."""
+    def _pair(self, left: exp.Expr, right: exp.Expr, *, arithmetic: bool = False) -> tuple[Expression, Expression]:
+        """Both operands, a literal typed after the other operand where that is exact.
+
+        In arithmetic a literal keeps its own type next to a DECIMAL (Trino computes the result's precision
+        from it: ``amount * 2`` is DECIMAL(p+10, s)) and is widened to the other integer or float type.
+        """
+        def hint(other: Expression) -> pa.DataType | None:
+            t = _type(other)
+            return None if arithmetic and pa.types.is_decimal(t) else t
+
         if _is_literal(left) and not _is_literal(right):
             b = self._build(right)
-            return self._build(left, _type(b)), b
+            return self._build(left, hint(b)), b
         a = self._build(left)
-        b = self._build(right, _type(a))
+        b = self._build(right, hint(a))
         ta, tb = _type(a), _type(b)
         if ta != tb and not (_numeric(ta) and _numeric(tb)):
             raise NotTranslatable(f"cannot compare {ta} with {tb}")

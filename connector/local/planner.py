@@ -289,6 +289,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
         if isinstance(scope.expression, exp.Select):
             _limits(scope, scope.expression, states)
     _projections(tree, states)
+    _integer_sums(tree)
     plans = [state.plan() for state in states.values()]
     lake = [s for s in parsed.sources if s.kind == "lake"]
     return QueryPlan(parsed, plans, lake, tree.sql(dialect="duckdb"))
@@ -565,3 +566,12 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, bytes):
         return "X'" + value.hex() + "'"
     return str(value)
+
+
+def _integer_sums(tree: exp.Expr) -> None:
+    """``sum`` of integers is BIGINT in Athena but HUGEINT (a 38-digit decimal in Arrow) in DuckDB: cast back."""
+    for node in list(tree.find_all(exp.Sum)):
+        if node.type is None or not node.type.is_type(*exp.DataType.INTEGER_TYPES):
+            continue
+        target = node.parent if isinstance(node.parent, exp.Window) else node
+        target.replace(exp.cast(target.copy(), exp.DataType.build("BIGINT")))

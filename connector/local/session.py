@@ -199,6 +199,10 @@ class CatalogSession:
                 self._capabilities = Capabilities(response.capabilities)
         return self._capabilities
 
+    @capabilities.setter
+    def capabilities(self, value: Capabilities) -> None:
+        self._capabilities = value
+
     @property
     def legacy_ipc(self) -> bool:
         """Serde v2 frames Arrow messages the legacy way (no continuation marker)."""
@@ -324,7 +328,14 @@ def read_spilled(response: RemoteReadRecordsResponse, settings: Settings) -> Ite
         raise ConnectorError(
             f"the connector spilled {len(response.remote_blocks)} block(s) but this installation cannot read "
             f"spilled blocks (spill.reader is missing: {e})") from None
-    yield from read_remote_blocks(response, settings)
+    try:
+        yield from read_remote_blocks(response, settings)
+    except ConnectorError:
+        raise
+    except Exception as e:  # a corrupt, plaintext-when-encrypted or missing block must not crash the caller
+        raise ConnectorError(f"cannot read the spilled blocks of this split: {type(e).__name__}: "
+                             f"{str(e)[:300] or 'no detail'} (are they written and encrypted with the split's "
+                             f"key?)") from None
 
 
 def without_spill(split: Split, suffix: str) -> Split:

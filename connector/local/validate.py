@@ -24,8 +24,8 @@ from connector.capabilities import COMPLEX_EXPRESSION, FILTER, HINTS, LIMIT, PAS
 from connector.config import Settings
 from connector.errors import ConnectorError
 from connector.local.rows import Rows, row_counter, samples
-from connector.local.session import MAX_INLINE_BLOCK_SIZE, CatalogSession, SplitResult, TableInfo
-from connector.local.targets import Target
+from connector.local.session import MAX_INLINE_BLOCK_SIZE, Capabilities, CatalogSession, SplitResult, TableInfo
+from connector.local.targets import InProcessTarget, Target
 from connector.local.wire_check import check_response
 from connector.protocol.constraints import (
     STANDARD_FUNCTIONS,
@@ -100,6 +100,7 @@ class Validator:
         self.out = out
         self.settings = settings or Settings.from_env()
         self.findings: list[Finding] = []
+        self._checking: int | None = None  # findings count when the current check started
         self._order_problems: set[str] = set()
         self.session = CatalogSession(target, options.catalog, settings=self.settings)
         self.session.observer = self._observe
@@ -112,7 +113,9 @@ class Validator:
         self.out.write(f"{finding}\n")
 
     def ok(self, text: str) -> None:
-        self.out.write(f"ok: {text}\n")
+        """Report a passed check - unless the check being run has already reported findings."""
+        if self._checking is None or len(self.findings) == self._checking:
+            self.out.write(f"ok: {text}\n")
 
     def _observe(self, request: Message, raw: Any) -> None:
         for problem in check_response(raw):
@@ -134,12 +137,17 @@ class Validator:
     # ------------------------------------------------------------------------------------------ run
 
     def run(self) -> list[Finding]:
+        if isinstance(self.target, InProcessTarget) and self.target.is_default_handler:
+            from connector.connection import connection_string_for
+
+            connection_string_for(self.options.catalog, os.environ)  # unconfigured: a clear error, not findings
         ping = self.attempt("ping", "Ping", self.session.ping)
         if ping is None:
             return self.findings
         self._ping(ping)
-        if self.session.serde_version >= 4:
-            self.attempt("capabilities", "GetDataSourceCapabilities", self._capabilities)
+        if self.session.serde_version >= 4 and self.attempt(
+                "capabilities", "GetDataSourceCapabilities", self._capabilities) is None:
+            self.session.capabilities = Capabilities()  # go on as Athena would: no pushdown
         for schema, table in self._tables():
             self._table(TableName(schema, table))
         if self.enabled("passthrough"):
@@ -156,7 +164,7 @@ class Validator:
         self.ok(f"Ping: sourceType={ping.source_type}, capabilities={ping.capabilities}, "
                 f"serDeVersion={ping.serde_version} (negotiated v{self.session.serde_version})")
 
-    def _capabilities(self) -> None:
+    def _capabilities(self) -> bool:
         caps = self.session.capabilities
         where = "GetDataSourceCapabilities"
         known = {FILTER, COMPLEX_EXPRESSION, LIMIT, TOP_N, HINTS}
@@ -183,6 +191,7 @@ class Validator:
             elif name not in known and "." not in name:
                 self.finding("capabilities", where, f"unknown optimization {name!r}")
         self.ok(f"capabilities: {caps.summary()}")
+        return True
 
     # ------------------------------------------------------------------------------------------ listing
 
@@ -291,7 +300,11 @@ class Validator:
             ("limit", self._limit), ("top-n", self._top_n), ("spill", self._spill)]
         for check, run in checks:
             if self.enabled(check):
-                run(table)
+                self._checking = len(self.findings)
+                try:
+                    run(table)
+                finally:
+                    self._checking = None
 
     def _definition(self, name: TableName, info: TableInfo) -> bool:
         where = f"GetTable {name}"
@@ -408,32 +421,42 @@ class Validator:
             results.append(got)
         return results
 
-    def _filter_column(self, table: _Table) -> tuple[str, pa.DataType, list[Any]] | None:
-        """A column with an orderable type and at least two distinct values, and its sorted distinct values."""
+    def _filter_columns(self, table: _Table) -> list[tuple[str, pa.DataType, list[Any]]]:
+        """One column per kind of type (integer, other number, string, date/time) with two distinct values or
+        more, and its sorted distinct values: filters are checked on each, as sources compare types differently.
+        """
         everything = pa.concat_tables(table.full) if table.full else None
         if everything is None or not everything.num_rows:
-            return None
+            return []
+        found: dict[str, tuple[str, pa.DataType, list[Any]]] = {}
         for f in table.info.logical:
-            t = f.type
-            orderable = (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-                         or pa.types.is_string(t) or pa.types.is_date32(t)
-                         or (pa.types.is_timestamp(t) and t.tz is None))
-            if not orderable:
+            kind = _kind(f.type)
+            if kind is None or kind in found:
                 continue
             values = sorted({v for v in everything.column(f.name).to_pylist() if v is not None and not _nan(v)})
             if len(values) >= 2:
-                return f.name, t, values
-        return None
+                found[kind] = (f.name, f.type, values)
+        return list(found.values())
+
+    def _filter_column(self, table: _Table) -> tuple[str, pa.DataType, list[Any]] | None:
+        columns = self._filter_columns(table)
+        return columns[0] if columns else None
 
     def _filters(self, table: _Table) -> None:
         caps = self.session.capabilities
         if self.session.serde_version < 4 or not caps.filter:
             return
-        found = self._filter_column(table)
-        if found is None:
+        columns = self._filter_columns(table)
+        if not columns:
             self.out.write(f"note: {table.name}: no column with two distinct values to test filters on\n")
             return
-        column, t, values = found
+        for column, t, values in columns:
+            if not self._filters_on(table, column, t, values):
+                return
+        self.ok(f"{table.name}: filters on {', '.join(c for c, _, _ in columns)}")
+
+    def _filters_on(self, table: _Table, column: str, t: pa.DataType, values: list[Any]) -> bool:
+        caps = self.session.capabilities
         pivot, other = values[len(values) // 2], values[0]
         sets: dict[str, SortedRangeSet] = {
             f"{column} < pivot": SortedRangeSet(t, (Range(Marker.below_all(), Marker(pivot, Bound.BELOW)),), False),
@@ -446,7 +469,7 @@ class Validator:
             results = self._pushed(table, "filters", label, Constraints({column: value_set}),
                                    _summary_filter(column, value_set))
             if results is None:
-                return
+                return False
             parts[label] = results
         for i in range(len(table.splits)):
             union = sum(parts[label][i].num_rows for label in parts)
@@ -465,7 +488,7 @@ class Validator:
             extra_sets[f"{column} = v OR {column} IS NULL"] = SortedRangeSet(t, (Range.equal(pivot),), True)
         for label, extra in extra_sets.items():
             self._pushed(table, "filters", label, Constraints({column: extra}), _summary_filter(column, extra))
-        self.ok(f"{table.name}: filters on {column} ({len(sets) + len(extra_sets)} value sets)")
+        return True
 
     def _expressions(self, table: _Table) -> None:
         caps = self.session.capabilities
@@ -643,3 +666,15 @@ def default_catalog() -> str:
 
 def _nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
+
+
+def _kind(t: pa.DataType) -> str | None:
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    if pa.types.is_string(t):
+        return "string"
+    if pa.types.is_date32(t) or (pa.types.is_timestamp(t) and t.tz is None):
+        return "datetime"
+    return None
