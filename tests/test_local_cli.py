@@ -301,3 +301,20 @@ def test_invoke_sends_one_raw_event(capsys: pytest.CaptureFixture[str], demo: Pa
     bad.write_text("{not json")
     code, _, err = afq(capsys, "invoke", str(bad))
     assert code == 2 and "is not JSON" in err
+
+
+def test_every_page_of_splits_is_read(capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path) -> None:
+    sql = "SELECT count(*) AS n, sum(amount) AS total FROM demo.main.orders WHERE amount > 100"
+    _, expected, _ = afq(capsys, "query", "--quiet", "--format", "jsonl", sql)
+    trace = tmp_path / "trace.jsonl"
+    code, out, err = afq(capsys, "query", "--quiet", "--format", "jsonl", "--verify", "--trace", str(trace),
+                         "--handler", f"{HANDLERS}.paged_splits", sql)
+    assert code == 0, err
+    assert out == expected
+    requests = [json.loads(line)["message"] for line in trace.read_text().splitlines()
+                if json.loads(line)["direction"] == "request"]
+    tokens = [r["continuationToken"] for r in requests if r["@type"] == "GetSplitsRequest"]
+    assert tokens == [None, "page-1", "page-2"]
+    code, out, _ = afq(capsys, "validate", "--schema", "main", "--table", "orders", "--skip", "spill",
+                       "--handler", f"{HANDLERS}.paged_splits")
+    assert code == 0 and "ok: GetSplits main.orders: 3 page(s), 3 split(s)" in out

@@ -161,3 +161,16 @@ def huge_ping(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if response["@type"] == "PingResponse":
         response["padding"] = "x" * 7_000_000
     return response
+
+
+def paged_splits(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Answers GetSplits one split per page (continuation tokens ``page-N``), as connectors with many splits do."""
+    if event.get("@type") != "GetSplitsRequest":
+        return lambda_handler(event, context)
+    token = event.get("continuationToken")
+    page = int(token.split("-")[1]) if token else 0
+    response = lambda_handler({**event, "continuationToken": None}, context)
+    splits = response["splits"]
+    response["splits"] = splits[page : page + 1]
+    response["continuationToken"] = f"page-{page + 1}" if page + 1 < len(splits) else None
+    return response

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -290,6 +291,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
             _limits(scope, scope.expression, states)
     _projections(tree, states)
     _integer_sums(tree)
+    _athena_column_names(tree)
     plans = [state.plan() for state in states.values()]
     lake = [s for s in parsed.sources if s.kind == "lake"]
     return QueryPlan(parsed, plans, lake, tree.sql(dialect="duckdb"))
@@ -575,3 +577,19 @@ def _integer_sums(tree: exp.Expr) -> None:
             continue
         target = node.parent if isinstance(node.parent, exp.Window) else node
         target.replace(exp.cast(target.copy(), exp.DataType.build("BIGINT")))
+
+
+def _athena_column_names(tree: exp.Expr) -> None:
+    """Unnamed output columns are ``_col0``, ``_col1``... in Athena (sqlglot names them ``_col_0``)."""
+    if not isinstance(tree, exp.Query):
+        return
+    renamed = {}
+    for e in tree.selects:
+        if isinstance(e, exp.Alias) and re.fullmatch(r"_col_\d+", e.alias) and not isinstance(e.this, exp.Column):
+            renamed[e.alias] = e.alias.replace("_col_", "_col")
+            e.set("alias", exp.to_identifier(renamed[e.alias], quoted=True))
+    order = tree.args.get("order")
+    if renamed and order is not None:
+        for column in order.find_all(exp.Column):
+            if not column.table and column.name in renamed:
+                column.set("this", exp.to_identifier(renamed[column.name], quoted=True))
