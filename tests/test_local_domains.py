@@ -22,7 +22,8 @@ from connector.local.session import Capabilities
 from connector.pushdown.evaluate import filter_mask
 
 FULL = Capabilities(declared.Capabilities().to_wire())
-SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("s", pa.string()), ("d", pa.decimal128(6, 2))])
+SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("s", pa.string()), ("d", pa.decimal128(6, 2)),
+                    ("v", pa.bool_())])
 _DUCK = duckdb.connect()
 
 # ------------------------------------------------------------------------------------------ interval algebra
@@ -95,6 +96,7 @@ def multi_column() -> st.SearchStrategy[str]:
         st.builds(lambda p: f"s LIKE {p}", string_literal),
         st.builds(lambda x: f"{x} IS NULL", operand),
         single_column("a", int_literal), single_column("s", string_literal),
+        single_column("v", st.sampled_from(["TRUE", "FALSE"])), st.sampled_from(["v", "NOT v"]),
         st.builds(lambda o, v: f"d {o} {v}", st.sampled_from(["=", "<", ">="]),
                   st.sampled_from(["0", "1.5", "-2.25", "1.255", "0.1"])),
     )
@@ -106,7 +108,8 @@ def multi_column() -> st.SearchStrategy[str]:
 
 rows = st.lists(st.tuples(st.one_of(st.none(), ints), st.one_of(st.none(), ints),
                           st.one_of(st.none(), st.sampled_from(["", "a", "ab", "b", "B", "a%", "xb"])),
-                          st.one_of(st.none(), st.sampled_from(["0", "1.50", "-2.25", "1.25", "0.10"]))),
+                          st.one_of(st.none(), st.sampled_from(["0", "1.50", "-2.25", "1.25", "0.10"])),
+                          st.one_of(st.none(), st.booleans())),
                 max_size=25)
 
 
@@ -115,7 +118,8 @@ def check(predicate: str, data: list[tuple[object, ...]]) -> None:
 
     table = pa.table({"a": pa.array([r[0] for r in data], pa.int64()), "b": pa.array([r[1] for r in data], pa.int64()),
                       "s": pa.array([r[2] for r in data], pa.string()),
-                      "d": pa.array([None if r[3] is None else Decimal(str(r[3])) for r in data], pa.decimal128(6, 2))})
+                      "d": pa.array([None if r[3] is None else Decimal(str(r[3])) for r in data], pa.decimal128(6, 2)),
+                      "v": pa.array([r[4] for r in data], pa.bool_())})
     parsed = parse_query(f"SELECT a FROM c.s.t WHERE {predicate}")
     parsed.sources[0].schema = SCHEMA
     plan = plan_query(parsed, {parsed.sources[0].name: (6, FULL)})

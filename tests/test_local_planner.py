@@ -142,7 +142,11 @@ def test_bare_boolean_column_and_its_negation() -> None:
     assert table("SELECT id FROM c.s.orders WHERE vip").constraints.summary == {
         "vip": srs(pa.bool_(), Range.equal(True))}
     assert table("SELECT id FROM c.s.orders WHERE NOT vip").constraints.summary == {
-        "vip": srs(pa.bool_(), Range(LOW, Marker(True, Bound.BELOW)), Range(Marker(True, Bound.ABOVE), HIGH))}
+        "vip": srs(pa.bool_(), Range.equal(False))}
+    assert table("SELECT id FROM c.s.orders WHERE vip IS NOT NULL").constraints.summary == {
+        "vip": srs(pa.bool_(), Range(LOW, HIGH))}
+    assert table("SELECT id FROM c.s.orders WHERE vip <> true OR vip IS NULL").constraints.summary == {
+        "vip": srs(pa.bool_(), Range.equal(False), nulls=True)}
 
 
 # ------------------------------------------------------------------------------------------ expressions

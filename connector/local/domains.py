@@ -144,7 +144,15 @@ class Domain:
         return self.null is True and bool(self.intervals)
 
     def value_set(self, t: pa.DataType) -> SortedRangeSet:
+        if pa.types.is_boolean(t) and self.intervals != (ALL,):
+            # Two values only: name them (NOT vip is vip = false, not the ranges around true).
+            points = tuple(Range.equal(v) for v in (False, True) if _contains(self.intervals, v))
+            return SortedRangeSet(t, points, self.null is True)
         return SortedRangeSet(t, tuple(_range(i) for i in self.intervals), self.null is True)
+
+
+def _contains(intervals: tuple[Interval, ...], value: Any) -> bool:
+    return bool(intersect(intervals, (Interval((value, True), (value, True)),)))
 
 
 def _range(i: Interval) -> Range:

@@ -146,7 +146,7 @@ class LocalAthena:
             source.schema = infos[source.name].logical
         lake = [s for s in parsed.sources if s.kind == "lake"]
         if lake:
-            con = connection if connection is not None else _duckdb().connect()
+            con = connection if connection is not None else load_duckdb().connect()
             for source in lake:
                 source.schema = register_lake(con, source)
         return infos
@@ -208,7 +208,7 @@ class LocalAthena:
     # ------------------------------------------------------------------------------------------ queries
 
     def run(self, sql: str) -> QueryResult:
-        duckdb = _duckdb()
+        duckdb = load_duckdb()
         con = duckdb.connect()
         try:
             plan, infos = self.plan(sql, con)
@@ -233,7 +233,7 @@ class LocalAthena:
         self.target.close()
 
 
-def _duckdb() -> Any:
+def load_duckdb() -> Any:
     try:
         import duckdb
     except ImportError:
@@ -243,7 +243,7 @@ def _duckdb() -> Any:
 
 def register_lake(con: Any, source: Source) -> pa.Schema:
     """A data lake file as a DuckDB view named after the source; its schema in Arrow terms."""
-    duckdb = _duckdb()
+    duckdb = load_duckdb()
     path = source.path
     lower = path.lower()
     try:

@@ -9,9 +9,11 @@ a ``Content-Type`` header (the runtime's native HTTP client requires one).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -191,6 +193,7 @@ class RuntimeTarget:
         self.workers: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._own_log_dir: str | None = None  # removed on close (failures quote the log's end in their message)
         self.description = f"awslambdaric runtime ({handler})"
 
     def start(self) -> None:
@@ -199,7 +202,11 @@ class RuntimeTarget:
                 raise ConfigurationError("the runtime target is closed")
             if self.workers:
                 return
-            log_dir = self.log_dir or tempfile.mkdtemp(prefix="afq-runtime-")
+            if importlib.util.find_spec("awslambdaric") is None:
+                raise ConfigurationError("the runtime target needs the Lambda runtime client: pip install awslambdaric")
+            log_dir = self.log_dir
+            if log_dir is None:
+                log_dir = self._own_log_dir = tempfile.mkdtemp(prefix="afq-runtime-")
             for i in range(self.workers_wanted):
                 self.workers.append(self._start_worker(i, log_dir))
 
@@ -292,6 +299,9 @@ class RuntimeTarget:
             worker.endpoint.server_close()
             worker.thread.join(5)
             worker.log.close()
+        if self._own_log_dir is not None:
+            shutil.rmtree(self._own_log_dir, ignore_errors=True)
+            self._own_log_dir = None
 
     def __enter__(self) -> RuntimeTarget:
         return self
