@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ TABLES = {
     "orders": "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL, "
               "amount NUMERIC(12, 2) NOT NULL, ordered_at TIMESTAMP NOT NULL, status TEXT NOT NULL, note TEXT)",
 }
+
+
+CASTS = {"customers": ["BIGINT", "TEXT", "TEXT", "DATE", "BOOLEAN", "TEXT"],
+         "orders": ["BIGINT", "BIGINT", "NUMERIC(12, 2)", "TIMESTAMP", "TEXT", "TEXT"]}
+
+
+def _paramstyle(connection: Any) -> str:
+    module = sys.modules.get(type(connection).__module__.split(".")[0])
+    return str(getattr(module, "paramstyle", "qmark"))
 
 
 @pytest.fixture
@@ -60,7 +70,8 @@ def pg_catalogs(postgres: Any, lambda_env: Callable[..., None], demo_db: Path) -
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
             cursor.execute(ddl)
             rows = source.execute(f"SELECT * FROM {name}").fetchall()
-            marks = ", ".join(["?" if getattr(connection, "paramstyle", "qmark") == "qmark" else "%s"] * len(rows[0]))
+            mark = "?" if _paramstyle(connection) == "qmark" else "%s"
+            marks = ", ".join(f"CAST({mark} AS {t})" for t in CASTS[name])
             if name == "customers":
                 rows = [(*r[:4], bool(r[4]), r[5]) for r in rows]
             cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)

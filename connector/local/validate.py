@@ -101,6 +101,7 @@ class Validator:
         self.settings = settings or Settings.from_env()
         self.findings: list[Finding] = []
         self._checking: int | None = None  # findings count when the current check started
+        self._source_type = ""
         self._order_problems: set[str] = set()
         self.session = CatalogSession(target, options.catalog, settings=self.settings)
         self.session.observer = self._observe
@@ -145,6 +146,7 @@ class Validator:
         if ping is None:
             return self.findings
         self._ping(ping)
+        self._source_type = ping.source_type
         if self.session.serde_version >= 4 and self.attempt(
                 "capabilities", "GetDataSourceCapabilities", self._capabilities) is None:
             self.session.capabilities = Capabilities()  # go on as Athena would: no pushdown
@@ -603,8 +605,7 @@ class Validator:
     def _passthrough(self) -> None:
         if self.session.serde_version < 5 or not self.session.capabilities.passthrough:
             return
-        ping_source = self.attempt("passthrough", "Ping", self.session.ping)
-        source_type = getattr(ping_source, "source_type", "")
+        source_type = self._source_type
         query = self.options.passthrough_query or PASSTHROUGH_QUERIES.get(source_type, DEFAULT_PASSTHROUGH_QUERY)
         where = f"system.query({query!r})"
         info = self.attempt("passthrough", f"GetTable {where}",
