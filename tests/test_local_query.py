@@ -109,8 +109,8 @@ CASES: list[tuple[str, str | None, bool]] = [
      "SELECT id, note FROM orders ORDER BY note IS NULL, note, id LIMIT 5", True),
     ("SELECT id, note FROM shop.main.orders ORDER BY note DESC NULLS FIRST, id LIMIT 5",
      "SELECT id, note FROM orders ORDER BY note IS NOT NULL, note DESC, id LIMIT 5", True),
-    ("SELECT count(*) FROM (SELECT id FROM shop.main.orders LIMIT 17)", None, False),
-    ("SELECT count(*) FROM (SELECT id FROM shop.main.orders WHERE amount > 500 LIMIT 9)", None, False),
+    ("SELECT count(*) FROM (SELECT id FROM shop.main.orders LIMIT 17) AS sub", None, False),
+    ("SELECT count(*) FROM (SELECT id FROM shop.main.orders WHERE amount > 500 LIMIT 9) AS sub", None, False),
     ("SELECT status, count(*), sum(amount), min(ordered_at), max(customer_id) FROM shop.main.orders "
      "GROUP BY status ORDER BY status", None, True),
     ("SELECT status, avg(amount) FROM shop.main.orders WHERE ordered_at >= TIMESTAMP '2024-07-01 00:00:00' "
