@@ -10,7 +10,6 @@ import concurrent.futures
 import os
 import threading
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,34 +169,21 @@ class LocalAthena:
             self.list_splits(scan)
             if self.progress is not None:
                 self.progress.add_splits(len(scan.splits))
-        jobs = [(scan, request) for scan in scans for request in self.read_requests(scan)]
-        for scan, results in self._read_parallel(jobs):
-            scan.results = results
-
-    def _read_parallel(self, jobs: list[tuple[TableScan, ReadRecordsRequest]]) -> Iterable[
-            tuple[TableScan, list[SplitResult]]]:
-        by_scan: dict[int, tuple[TableScan, list[SplitResult | None]]] = {}
-        for scan, _ in jobs:
-            by_scan.setdefault(id(scan), (scan, [None] * len(scan.splits)))
-        positions: dict[int, int] = {}
-        indexed = []
-        for scan, request in jobs:
-            index = positions.get(id(scan), 0)
-            positions[id(scan)] = index + 1
-            indexed.append((scan, index, request))
-        workers = max(1, min(self.options.max_workers, len(indexed)))
+        jobs = [(scan, index, request) for scan in scans for index, request in enumerate(self.read_requests(scan))]
+        results: dict[int, list[SplitResult | None]] = {id(scan): [None] * len(scan.splits) for scan in scans}
+        workers = max(1, min(self.options.max_workers, len(jobs)))
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="afq-read") as pool:
-            futures = {pool.submit(self._read_one, scan, request): (scan, index) for scan, index, request in indexed}
+            futures = {pool.submit(self._read_one, scan, request): (scan, index) for scan, index, request in jobs}
             try:
                 for future in concurrent.futures.as_completed(futures):
                     scan, index = futures[future]
-                    by_scan[id(scan)][1][index] = future.result()
+                    results[id(scan)][index] = future.result()
             except BaseException:
                 for f in futures:
-                    f.cancel()
+                    f.cancel()  # the first failure fails the query; splits not started are not read
                 raise
-        for scan, results in by_scan.values():
-            yield scan, [r for r in results if r is not None]
+        for scan in scans:
+            scan.results = [r for r in results[id(scan)] if r is not None]
 
     def _read_one(self, scan: TableScan, request: ReadRecordsRequest) -> SplitResult:
         result = self.session(scan.plan.source.catalog).read(request)
