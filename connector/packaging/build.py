@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import ZipFile
 
 from connector.packaging.archive import byte_compile, write_zip
 from connector.packaging.requirements import AdapterBundle, adapter_bundle, bundle_requirements
@@ -134,8 +135,6 @@ def build_bundle(options: BuildOptions) -> BuildResult:
                 raise PackagingError("the framework does not compile with python" + target.python + ":\n" +
                                      "\n".join(failures[:10]))
             write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes})
-
-    from zipfile import ZipFile
 
     with ZipFile(cached_zip) as archive:
         infos = archive.infolist()
