@@ -334,6 +334,27 @@ def test_a_resolved_lock_is_reused_without_running_pip(tmp_path: Path, monkeypat
     assert len(calls) == 2
 
 
+def test_the_cache_keeps_the_most_recently_used_sites_and_zips(tmp_path: Path) -> None:
+    from connector.packaging.build import KEEP_SITES, KEEP_ZIPS_PER_BUNDLE, _prune
+
+    for i in range(KEEP_SITES + 3):
+        site = tmp_path / "sites" / f"py312-x86_64-{i:02d}"
+        write(site / "pyarrow" / "__init__.py", b"")
+        write(site.with_name(site.name + ".json"), b"{}")
+        os.utime(site, (1_000 + i, 1_000 + i))
+    write(tmp_path / "sites" / ".py312-x86_64-building" / "x.py", b"")  # another build in progress
+    for i in range(4):
+        os.utime(write(tmp_path / "bundles" / f"afq-oracle-py312-x86_64-{i}.zip", b"z"), (1_000 + i, 1_000 + i))
+    write(tmp_path / "bundles" / "afq-sqlite-py312-x86_64-0.zip", b"z")
+    _prune(tmp_path, "afq-oracle-py312-x86_64")
+    kept = sorted(p.name for p in (tmp_path / "sites").iterdir() if p.is_dir())
+    assert kept == [".py312-x86_64-building"] + [f"py312-x86_64-{i:02d}" for i in range(3, KEEP_SITES + 3)]
+    assert not (tmp_path / "sites" / "py312-x86_64-00.json").exists()
+    assert sorted(p.name for p in (tmp_path / "bundles").iterdir()) == [
+        *(f"afq-oracle-py312-x86_64-{i}.zip" for i in range(4 - KEEP_ZIPS_PER_BUNDLE, 4)),
+        "afq-sqlite-py312-x86_64-0.zip"]
+
+
 # ------------------------------------------------------------------------------------------------ command line
 
 

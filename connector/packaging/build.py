@@ -35,6 +35,9 @@ FRAMEWORK_PACKAGES = ("connector", "adapters", "spill")
 #: Parts of the framework that only run on a developer's machine.
 EXCLUDED_FROM_BUNDLE = ("connector/packaging",)
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+#: Cache bounds (least recently used go first): a site is ~100-130 MB, a zip ~35-50 MB.
+KEEP_SITES = 12
+KEEP_ZIPS_PER_BUNDLE = 2
 MANIFEST_NAME = "afq-bundle.json"
 
 
@@ -115,6 +118,7 @@ def build_bundle(options: BuildOptions) -> BuildResult:
     site = cache / "sites" / f"{target.name}-{site_key}"
     if not site.is_dir():
         _build_site(site, pins, target, cache, tool, interpreter, options.teradata_fips)
+    os.utime(site)  # recently used: pruning keeps it
     trim_report = json.loads((site.parent / f"{site.name}.json").read_text(encoding="utf-8"))
 
     manifest = {"adapter": bundle.name, "summary": bundle.summary, "python": target.python,
@@ -135,6 +139,8 @@ def build_bundle(options: BuildOptions) -> BuildResult:
                 raise PackagingError("the framework does not compile with python" + target.python + ":\n" +
                                      "\n".join(failures[:10]))
             write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes})
+    os.utime(cached_zip)
+    _prune(cache, name)
 
     with ZipFile(cached_zip) as archive:
         infos = archive.infolist()
@@ -152,6 +158,18 @@ def build_bundle(options: BuildOptions) -> BuildResult:
               "sha256": _sha256(zip_path), "trim": trim_report}
     (options.out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def _prune(cache: Path, name: str) -> None:
+    """Bound the cache: the newest sites overall, and the newest zips of this bundle name."""
+    sites = sorted((p for p in (cache / "sites").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in sites[KEEP_SITES:]:
+        shutil.rmtree(old, ignore_errors=True)
+        old.with_name(old.name + ".json").unlink(missing_ok=True)
+    zips = sorted((cache / "bundles").glob(f"{name}-*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in zips[KEEP_ZIPS_PER_BUNDLE:]:
+        old.unlink(missing_ok=True)
 
 
 def _check_modules(bundle: AdapterBundle, source_root: Path) -> None:
