@@ -137,6 +137,35 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir)
 
 
+def _package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from connector.packaging import BuildOptions, build_bundle
+
+    result = build_bundle(BuildOptions(
+        adapter=args.adapter, out=Path(args.out), arch=args.arch, python=args.python,
+        cache=Path(args.cache) if args.cache else None, refresh=args.refresh, interpreter=args.interpreter,
+        strip=not args.no_strip, teradata_fips=args.teradata_fips, requirements=tuple(args.requirement)))
+    print(result.summary())
+    return 0
+
+
+def _add_package_parser(sub: Any) -> None:
+    p = sub.add_parser("package", help="build an adapter's Lambda zip (slim, byte-compiled for the runtime)")
+    p.add_argument("adapter", help="sqlite, generic (jdbc), oracle, snowflake or teradata")
+    p.add_argument("--out", default="dist", help="directory for the zip and its size report (default: dist)")
+    p.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"], help="Lambda architecture")
+    p.add_argument("--python", default="3.12", help="Lambda runtime's Python version (3.12 or later)")
+    p.add_argument("--cache", help="wheel/site/zip cache (default: $AFQ_CACHE_DIR or ~/.cache/afq)")
+    p.add_argument("--refresh", action="store_true", help="resolve the requirements again (newer releases)")
+    p.add_argument("--interpreter", help="python3.X executable to byte-compile with (default: found on PATH/pyenv)")
+    p.add_argument("--no-strip", action="store_true", help="keep symbol tables in shared objects")
+    p.add_argument("--teradata-fips", action="store_true", help="keep teradatasql's FIPS library too")
+    p.add_argument("--requirement", action="append", default=[], metavar="REQ",
+                   help="add a distribution (a pure-Python driver, an adapter package); repeatable")
+    p.set_defaults(run=_package)
+
+
 # ------------------------------------------------------------------------------------------ parser
 
 
@@ -190,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="create the demo databases and lake file, and run federated queries on them")
     p.add_argument("--dir", default=os.path.join(os.getcwd(), "demo"), help="where to put the demo files")
     p.set_defaults(run=_demo)
+
+    _add_package_parser(sub)
     return parser
 
 
