@@ -415,6 +415,10 @@ def _is_string(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
+def _null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e.copy(), expression=exp.Null())
+
+
 def _is_wall_clock(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) and t.tz is None)
 
@@ -449,6 +453,14 @@ class TeradataDialect(SqlDialect):
 
     def can_like(self, t: pa.DataType) -> bool:
         return False  # LIKE follows the column's case specificity and pad rules: applied by the framework
+
+    def is_distinct_from(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        # Teradata has no IS DISTINCT FROM. Each disjunct is TRUE or FALSE, never NULL, so the result is never
+        # NULL either - NOT(...) stays correct. (The base form yields NULL when both sides are NULL.)
+        both = exp.and_(exp.NEQ(this=a.copy(), expression=b.copy()), exp.not_(_null(a)), exp.not_(_null(b)))
+        only_a = exp.and_(_null(a), exp.not_(_null(b)))
+        only_b = exp.and_(exp.not_(_null(a)), _null(b))
+        return exp.paren(exp.or_(exp.paren(both), exp.paren(only_a), exp.paren(only_b)))
 
     def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
         # A CASE key places the NULLs; each key keeps Teradata's own null placement (NULLs sort low) so that

@@ -488,6 +488,19 @@ def test_huge_in_lists_stay_within_teradatas_parameter_limit() -> None:
     assert statements[0].count("?") <= 2000 and '"B" = ?' in statements[0]
 
 
+def test_is_distinct_from_is_two_valued_so_its_negation_is_right() -> None:
+    """Found by the thorough property test: NOT (i IS DISTINCT FROM NULL) must keep rows where i is NULL."""
+    not_distinct = FunctionCall(pa.bool_(), "$not", (FunctionCall(pa.bool_(), "$is_distinct_from", (
+        Variable("i", pa.int32()), Constant(pa.int32(), (None,)))),))
+    got, statements = _one(Constraints(expression=(not_distinct,)), [_row(0), _row(1, i=4)])
+    assert [r["k"] for r in got] == [0]
+    assert "DISTINCT" not in statements[0]  # Teradata has no IS DISTINCT FROM
+    both = FunctionCall(pa.bool_(), "$is_distinct_from", (Variable("i", pa.int32()), Variable("b", pa.int64())))
+    got, _ = _one(Constraints(expression=(FunctionCall(pa.bool_(), "$not", (both,)),)),
+                  [_row(0), _row(1, i=4, b=4), _row(2, i=4), _row(3, i=4, b=5)])
+    assert sorted(r["k"] for r in got) == [0, 1]
+
+
 def test_arithmetic_pushdown_is_limited_to_integer_and_bigint_results() -> None:
     small = FunctionCall(pa.bool_(), "$greater_than", (
         FunctionCall(pa.int16(), "$add", (Variable("s", pa.int16()), Variable("s", pa.int16()))),

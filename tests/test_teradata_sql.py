@@ -175,9 +175,9 @@ GOLDEN: dict[str, tuple[Constraints, str, list[Any], bool]] = {
             call("$in", var("day"), call("$array", const(pa.date32(), dt.date(2024, 5, 1)), Constant(pa.date32(),
                                                                                                   (None,)),
                                          t=pa.list_(pa.date32()))))),
-        f'{SELECT} WHERE ((NULLIF("Id", ?) = ?) OR (NOT ("Amount" <> ? OR (("Amount" IS NULL AND NOT ? IS NULL) OR '
-        f'(NOT "Amount" IS NULL AND ? IS NULL))))) AND ("Day" IN (?, NULL))',
-        [0, 5, Decimal("1.50"), Decimal("1.50"), Decimal("1.50"), dt.date(2024, 5, 1)], False),
+        f'{SELECT} WHERE ((NULLIF("Id", ?) = ?) OR (NOT (("Amount" <> ? AND NOT "Amount" IS NULL AND NOT ? IS NULL) '
+        f'OR ("Amount" IS NULL AND NOT ? IS NULL) OR (NOT "Amount" IS NULL AND ? IS NULL)))) AND ("Day" IN (?, NULL))',
+        [0, 5, *[Decimal("1.50")] * 4, dt.date(2024, 5, 1)], False),
     "like stays in the framework": (
         Constraints(expression=(call("$like_pattern", var("name"), const(pa.string(), "a%")),)), WITH_NAME, [],
         True),
