@@ -269,3 +269,16 @@ def test_partition_pruning_applies_summary_to_partition_columns(athena: Athena) 
     constraints = Constraints(summary={"id": SortedRangeSet(pa.int64(), (Range.equal(3),), False)})
     layout = athena.call(GetTableLayoutRequest(ID, Q, athena.catalog, name, constraints, definition.schema, ()))
     assert layout.partitions.logical_batch().num_rows == 1
+
+
+def test_not_distinct_from_null_keeps_null_rows(athena: Athena, demo_db: Path) -> None:
+    """Regression: the portable IS DISTINCT FROM form must never be NULL, or NOT(...) drops NULL = NULL rows."""
+    from connector.protocol import Constant, FunctionCall, Variable
+
+    name, definition = athena.table("main", "customers")
+    email = Variable("email address", pa.string())
+    same_as_null = FunctionCall(pa.bool_(), "$not", (FunctionCall(pa.bool_(), "$is_distinct_from", (
+        email, Constant(pa.string(), (None,)))),))
+    result = athena.scan(name, definition, ["id"], Constraints(expression=(same_as_null,)))
+    expected = [r[0] for r in sqlite_rows(demo_db, 'SELECT id FROM customers WHERE "Email Address" IS NULL')]
+    assert sorted(r["id"] for r in result.to_pylist()) == expected and expected

@@ -143,10 +143,11 @@ class SqlDialect:
         return pattern.replace(self.like_escape, self.like_escape * 2)
 
     def is_distinct_from(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
-        # Portable: databases without IS DISTINCT FROM (Oracle < 23, Teradata) understand this form.
-        ne = exp.NEQ(this=a, expression=b)
+        # Portable: databases without IS DISTINCT FROM (Oracle < 23, Teradata) understand this form. Every
+        # disjunct is TRUE or FALSE (never NULL), so NOT(...) keeps the rows where both sides are NULL.
+        both = exp.and_(exp.NEQ(this=a, expression=b), exp.not_(_is_null(a)), exp.not_(_is_null(b)))
         one_null = exp.or_(exp.and_(_is_null(a), exp.not_(_is_null(b))), exp.and_(exp.not_(_is_null(a)), _is_null(b)))
-        return exp.paren(exp.or_(ne, one_null))
+        return exp.paren(exp.or_(both, one_null))
 
     def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
         if self.supports_null_ordering:
