@@ -55,6 +55,31 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
             trace.close()
 
 
+def _identity_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the caller Athena names in each request (to try an access policy)")
+    group.add_argument("--as-arn", metavar="ARN", help="the caller's IAM ARN")
+    group.add_argument("--as-account", metavar="ID", help="the caller's AWS account id")
+    group.add_argument("--as-tag", action="append", default=[], metavar="KEY=VALUE",
+                       help="a principal tag (repeatable)")
+    group.add_argument("--as-group", action="append", default=[], metavar="GROUP", help="an IAM group (repeatable)")
+
+
+def _identity(args: argparse.Namespace) -> Any:
+    from connector.local.session import LOCAL_IDENTITY
+    from connector.protocol import Identity
+
+    if not (args.as_arn or args.as_account or args.as_tag or args.as_group):
+        return LOCAL_IDENTITY
+    tags = {}
+    for item in args.as_tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"afq: --as-tag {item!r} must look like key=value")
+        tags[key] = value
+    return Identity(account=args.as_account or LOCAL_IDENTITY.account, arn=args.as_arn or LOCAL_IDENTITY.arn,
+                    tags=tags, groups=tuple(args.as_group))
+
+
 # ------------------------------------------------------------------------------------------ subcommands
 
 
@@ -65,7 +90,8 @@ def _query(args: argparse.Namespace) -> int:
 
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     options = QueryOptions(default_catalog=args.catalog, lake_dir=args.lake_dir, max_workers=args.parallelism,
-                           serde_version=args.serde_version, max_inline_block_size=args.max_inline_block_size)
+                           serde_version=args.serde_version, max_inline_block_size=args.max_inline_block_size,
+                           identity=_identity(args))
     with _target(args) as target:
         athena = LocalAthena(target, options, progress=Progress(enabled=not args.quiet))
         if args.explain:
@@ -100,9 +126,14 @@ def _validate(args: argparse.Namespace) -> int:
         return ERROR
     options = ValidateOptions(catalog=args.catalog, schema=args.schema, table=args.table, max_tables=args.max_tables,
                               skip=frozenset(args.skip), allow_empty=args.allow_empty,
-                              passthrough_query=args.passthrough_query, local_environment=not args.function)
+                              passthrough_query=args.passthrough_query, local_environment=not args.function,
+                              identity=_identity(args))
     with _target(args) as target:
         findings = Validator(target, options, sys.stdout).run()
+        if os.environ.get("access_policy") and not args.function:
+            from connector.local.access_report import report_access
+
+            report_access(target, options.catalog, os.environ["access_policy"], sys.stdout)
     return FINDINGS if findings else 0
 
 
@@ -194,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-inline-block-size", type=int, default=5_242_880, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _target_options(p)
+    _identity_options(p)
     p.set_defaults(run=_query)
 
     p = sub.add_parser("validate", help="check a connector the way Athena relies on it (exit 1 on findings)")
@@ -208,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-empty", action="store_true", help="empty schemas and tables are not findings")
     p.add_argument("--passthrough-query", help="native query for the passthrough check (default: SELECT 1 AS one)")
     _target_options(p)
+    _identity_options(p)
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("invoke", help="send one raw request event (JSON file, or - for stdin) to the handler")

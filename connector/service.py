@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
 
+from connector.access.enforce import (
+    AccessControl,
+    authorize,
+    filter_columns,
+    grant_for,
+    guard_rows,
+    refuse_passthrough,
+    restrict_definition,
+    sign_splits,
+    verify_split,
+    visible_schemas,
+    visible_tables,
+)
+from connector.access.policy import CallerAccess, TableGrant
 from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
 from connector.capabilities import PASSTHROUGH_ARGUMENT, PASSTHROUGH_SIGNATURE
 from connector.config import Settings
 from connector.connection import ConnectionSpec, connection_string_for
-from connector.errors import ConnectorError, InvalidRequest
+from connector.errors import AccessDenied, ConnectorError, InvalidRequest
 from connector.protocol.block import Block, SchemaMessage
+from connector.protocol.constraints import Constraints
 from connector.protocol.messages import (
     CAPABILITIES,
     SERDE_VERSION,
@@ -95,6 +110,7 @@ class FederationService:
         self._adapter_for = adapters or self.pool.get
         self.udfs = udfs or default_udfs
         self.spiller_factory = spiller_factory if spiller_factory is not None else DefaultSpillerFactory(self.settings)
+        self.access = AccessControl(self.settings)
         self._dispatch: dict[type[Request], Callable[[Any], Message]] = {
             PingRequest: self.ping,
             ListSchemasRequest: self.list_schemas,
@@ -119,6 +135,16 @@ class FederationService:
         ctx = RequestContext(request.identity, request.catalog_name, request.query_id, settings.env)
         return ctx, self._adapter_for(request.catalog_name)
 
+    def _caller(self, request: Any) -> CallerAccess | None:
+        """The caller's access under the policy (None: no policy configured, everything is visible)."""
+        return self.access.caller(request.identity, getattr(request, "catalog_name", ""))
+
+    def _authorize(self, request: Any, ctx: RequestContext, adapter: Adapter, caller: CallerAccess,
+                   requested: pa.Schema) -> tuple[TableGrant, Constraints, pa.Schema]:
+        full = adapter.get_table(ctx, request.table_name).schema
+        grant, constraints = authorize(caller, request.table_name, full, requested, request.constraints)
+        return grant, constraints, full
+
     # ------------------------------------------------------------------------------------------ metadata
 
     def ping(self, request: PingRequest) -> PingResponse:
@@ -140,6 +166,9 @@ class FederationService:
         ctx, adapter = self._context(request)
         schemas = tuple(adapter.list_schemas(ctx))
         _check_lower_case("schema", schemas)
+        caller = self._caller(request)
+        if caller is not None:
+            schemas = visible_schemas(caller, schemas)
         return ListSchemasResponse(request.catalog_name, schemas)
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
@@ -154,15 +183,25 @@ class FederationService:
             tables = tuple(t for s in schemas for t in adapter.list_tables(ctx, s, None, -1).tables)
             token = None
         _check_lower_case("table", [t.table for t in tables])
+        caller = self._caller(request)
+        if caller is not None:
+            tables = visible_tables(caller, tables)
         return ListTablesResponse(tables, request.catalog_name, token)
 
     def get_table(self, request: GetTableRequest) -> GetTableResponse:
         ctx, adapter = self._context(request)
+        caller = self._caller(request)
         if request.passthrough:
+            if caller is not None:
+                refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.passthrough, adapter)
             definition = adapter.get_passthrough_table(ctx, arguments)
         else:
+            if caller is not None:
+                grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
             definition = adapter.get_table(ctx, request.table_name)
+            if caller is not None:
+                definition = restrict_definition(caller, request.table_name, definition)
         _check_definition(request.table_name, definition)
         return GetTableResponse(request.catalog_name, request.table_name, SchemaMessage.of_logical(definition.schema),
                                 definition.partition_columns)
@@ -182,10 +221,17 @@ class FederationService:
     def get_table_layout(self, request: GetTableLayoutRequest) -> GetTableLayoutResponse:
         ctx, adapter = self._context(request)
         definition = TableDefinition(request.schema.logical_schema(), request.partition_columns)
-        if request.constraints.is_passthrough:
+        constraints = request.constraints
+        caller = self._caller(request)
+        if caller is not None:
+            if constraints.is_passthrough:
+                refuse_passthrough(caller)
+            else:
+                _, constraints, _ = self._authorize(request, ctx, adapter, caller, definition.schema)
+        if constraints.is_passthrough:
             partitions = pa.table({"partitionId": pa.array([1], pa.int32())})
         else:
-            partitions = adapter.get_partitions(ctx, request.table_name, definition, request.constraints)
+            partitions = adapter.get_partitions(ctx, request.table_name, definition, constraints)
         missing = [c for c in request.partition_columns if c not in partitions.column_names]
         if missing:
             raise ConnectorError(f"{adapter.source_type} adapter returned partitions without the partition "
@@ -202,14 +248,24 @@ class FederationService:
         ctx, adapter = self._context(request)
         settings = self.settings.for_request(request.identity.config_options)
         check_spill_bucket(settings)  # as the Java handler does: a missing bucket fails here, not mid-query
-        if request.constraints.is_passthrough:
-            properties = [dict(request.constraints.passthrough)]
+        constraints = request.constraints
+        caller = self._caller(request)
+        if caller is not None:
+            if constraints.is_passthrough:
+                refuse_passthrough(caller)
+            else:
+                requested = pa.schema([])  # GetSplits carries no projection; constraints are what matter
+                _, constraints, _ = self._authorize(request, ctx, adapter, caller, requested)
+        if constraints.is_passthrough:
+            properties = [dict(constraints.passthrough)]
             token = None
         else:
             partitions = pa.Table.from_batches([request.partitions.logical_batch("partitions")])
-            page = adapter.get_splits(ctx, request.table_name, partitions, request.constraints,
-                                      request.continuation_token)
+            page = adapter.get_splits(ctx, request.table_name, partitions, constraints, request.continuation_token)
             properties, token = [dict(p) for p in page.splits], page.next_token
+        if caller is not None:
+            properties = sign_splits(caller, request.identity, request.query_id, request.catalog_name,
+                                     request.table_name, properties)
         splits = tuple(Split(new_spill_location(settings, request.query_id), new_encryption_key(settings), p)
                        for p in properties)
         return GetSplitsResponse(request.catalog_name, splits, token)
@@ -219,16 +275,30 @@ class FederationService:
     def read_records(self, request: ReadRecordsRequest) -> Message:
         ctx, adapter = self._context(request)
         schema = request.schema.logical_schema()
+        caller = self._caller(request)
         scan: Scan
         if request.constraints.is_passthrough:
+            if caller is not None:
+                refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.constraints.passthrough, adapter)
             scan = adapter.read_passthrough(ctx, arguments, schema)
-        else:
+            rows: Iterable[pa.RecordBatch] = rows_of(scan, schema)
+        elif caller is None:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
+            rows = rows_of(scan, schema)
+        else:
+            grant, constraints, full = self._authorize(request, ctx, adapter, caller, schema)
+            properties = verify_split(caller, request.identity, request.query_id, request.catalog_name,
+                                      request.table_name, request.split.properties)
+            split = Split(request.split.spill_location, request.split.encryption_key, properties)
+            # Read the row filter's columns too, so the filter is re-checked here whatever the adapter did.
+            extra = [full.field(c) for c in filter_columns(grant, request.table_name, full) if c not in schema.names]
+            wider = pa.schema([*schema, *extra], metadata=schema.metadata)
+            scan = adapter.read_split(ctx, request.table_name, wider, split, constraints)
+            rows = guard_rows(rows_of(scan, wider), grant, request.table_name, full, schema, caller.policy.secret)
         max_block = self.settings.max_block_size or request.max_block_size
         try:
-            return respond(request, rows_of(scan, schema), max_block_size=max_block,
-                           spiller_factory=self.spiller_factory)
+            return respond(request, rows, max_block_size=max_block, spiller_factory=self.spiller_factory)
         finally:
             if scan.close is not None:  # also when respond() fails before reading a single row
                 scan.close()
@@ -242,6 +312,9 @@ class FederationService:
                                       request.constraints)
 
     def user_defined_function(self, request: UserDefinedFunctionRequest) -> Message:
+        caller = self._caller(request)
+        if caller is not None and not caller.may_call_udf(request.method_name):
+            raise AccessDenied(f"calling UDF {request.method_name!r} is denied ({caller.who})")
         self.udfs.load_modules(self.settings.env)
         return self.udfs.call(request)
 

@@ -126,8 +126,8 @@ GOLDEN = [
      'SELECT "ID" FROM "SALES"."ORDERS" WHERE ((MOD("QTY", :p1)) = :p2)', {"p1": 3, "p2": 1}, True),
     ("IS DISTINCT FROM without the 23ai syntax",
      Constraints(expression=(call("$is_distinct_from", var("qty"), var("id")),)), ("id",),
-     'SELECT "ID" FROM "SALES"."ORDERS" WHERE ("QTY" <> "ID" OR (("QTY" IS NULL AND NOT "ID" IS NULL) OR '
-     '(NOT "QTY" IS NULL AND "ID" IS NULL)))', {}, True),
+     'SELECT "ID" FROM "SALES"."ORDERS" WHERE (("QTY" <> "ID" AND NOT "QTY" IS NULL AND NOT "ID" IS NULL) OR '
+     '(("QTY" IS NULL AND NOT "ID" IS NULL) OR (NOT "QTY" IS NULL AND "ID" IS NULL)))', {}, True),
     ("LIKE with an escape character", Constraints(expression=(call("$like_pattern", var("name"), const("a!%", STR)),)),
      ("id",), 'SELECT "ID" FROM "SALES"."ORDERS" WHERE ("NAME" LIKE :p1 ESCAPE \'!\')', {"p1": "a!!%"}, True),
     ("NOT and OR", Constraints(expression=(call("$not", call("$or", call("$is_null", var("name")),

@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from connector.local.literals import NotExact, coerce, literal
 from connector.protocol.constraints import Bound, Marker, Range, SortedRangeSet
+from connector.pushdown.sql_literals import NotExact, coerce, literal
 
 # A bound: None is unbounded; otherwise (value, inclusive).
 _Bound = tuple[Any, bool] | None

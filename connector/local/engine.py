@@ -29,6 +29,7 @@ from connector.local.planner import (
 from connector.local.progress import Progress
 from connector.local.session import (
     ATHENA_SERDE_VERSION,
+    LOCAL_IDENTITY,
     MAX_BLOCK_SIZE,
     MAX_INLINE_BLOCK_SIZE,
     CatalogSession,
@@ -36,7 +37,7 @@ from connector.local.session import (
     TableInfo,
 )
 from connector.local.targets import InProcessTarget, Target
-from connector.protocol.messages import ReadRecordsRequest, Split
+from connector.protocol.messages import Identity, ReadRecordsRequest, Split
 
 ROWS_PLACEHOLDER = "__afq_rows"  # DuckDB cannot scan an Arrow table without columns (count(*) reads none)
 
@@ -50,6 +51,7 @@ class QueryOptions:
     max_block_size: int = MAX_BLOCK_SIZE
     max_inline_block_size: int = MAX_INLINE_BLOCK_SIZE
     serde_version: int = ATHENA_SERDE_VERSION
+    identity: Identity = LOCAL_IDENTITY  # the caller Athena names in every request (--as-arn, --as-tag...)
 
 
 @dataclass
@@ -97,7 +99,8 @@ class LocalAthena:
             if session is None:
                 self._check_catalog(catalog)
                 session = CatalogSession(self.target, catalog, query_id=self.query_id, settings=self.settings,
-                                         max_serde_version=self.options.serde_version)
+                                         max_serde_version=self.options.serde_version,
+                                         identity=self.options.identity)
                 self._sessions[catalog] = session
             return session
 

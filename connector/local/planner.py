@@ -33,7 +33,6 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from connector.local.domains import Domain, DomainBuilder
 from connector.local.errors import QueryError
-from connector.local.expressions import ExpressionBuilder
 from connector.local.session import Capabilities
 from connector.protocol.constraints import (
     Constraints,
@@ -45,6 +44,7 @@ from connector.protocol.constraints import (
 )
 from connector.protocol.messages import TableName
 from connector.protocol.types import athena_type_name
+from connector.pushdown.sql_expressions import ExpressionBuilder
 
 DIALECT = "trino"
 LAKE_CATALOG = "lake"

@@ -24,7 +24,14 @@ from connector.capabilities import COMPLEX_EXPRESSION, FILTER, HINTS, LIMIT, PAS
 from connector.config import Settings
 from connector.errors import ConnectorError
 from connector.local.rows import Rows, row_counter, samples
-from connector.local.session import MAX_INLINE_BLOCK_SIZE, Capabilities, CatalogSession, SplitResult, TableInfo
+from connector.local.session import (
+    LOCAL_IDENTITY,
+    MAX_INLINE_BLOCK_SIZE,
+    Capabilities,
+    CatalogSession,
+    SplitResult,
+    TableInfo,
+)
 from connector.local.targets import InProcessTarget, Target
 from connector.local.wire_check import check_response
 from connector.protocol.constraints import (
@@ -44,6 +51,7 @@ from connector.protocol.constraints import (
     functions_of,
 )
 from connector.protocol.messages import (
+    Identity,
     Message,
     ReadRecordsRequest,
     ReadRecordsResponse,
@@ -82,6 +90,8 @@ class ValidateOptions:
     passthrough_query: str | None = None
     #: The target runs with this process's environment (in-process, runtime): its spill settings are known.
     local_environment: bool = True
+    #: The caller named in every request (``--as-arn``...).
+    identity: Identity = LOCAL_IDENTITY
 
 
 @dataclass
@@ -103,7 +113,7 @@ class Validator:
         self._checking: int | None = None  # findings count when the current check started
         self._source_type = ""
         self._order_problems: set[str] = set()
-        self.session = CatalogSession(target, options.catalog, settings=self.settings)
+        self.session = CatalogSession(target, options.catalog, settings=self.settings, identity=options.identity)
         self.session.observer = self._observe
 
     # ------------------------------------------------------------------------------------------ reporting

@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from connector.local.literals import NotExact, coerce, literal
 from connector.protocol.constraints import Constant, Expression, FunctionCall, Variable
+from connector.pushdown.sql_literals import NotExact, coerce, literal
 
 _COMPARISONS: dict[type[exp.Expr], str] = {
     exp.EQ: "$equal", exp.NEQ: "$not_equal", exp.LT: "$less_than", exp.LTE: "$less_than_or_equal",

@@ -1,0 +1,1 @@
+"""Identity-aware access: which schemas, tables, columns and rows the caller Athena names may see."""
