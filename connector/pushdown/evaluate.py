@@ -245,7 +245,8 @@ def _modulus(call: FunctionCall, batch: Any) -> Datum:
         if x is None or y is None:
             out.append(None)
         elif isinstance(x, float) or isinstance(y, float):
-            out.append(math.fmod(x, y) if y != 0 else math.nan)
+            # IEEE remainder: NaN for x / 0 and for an infinite x (Python's fmod raises there instead).
+            out.append(math.nan if y == 0 or math.isinf(x) or math.isnan(x) or math.isnan(y) else math.fmod(x, y))
         elif y == 0:
             raise EvaluationError("$modulus: division by zero")
         elif isinstance(x, Decimal) or isinstance(y, Decimal):
