@@ -229,6 +229,14 @@ class JdbcDialect(SqlDialect):
             return False
         return super().can_compute(function, result, arguments)
 
+    def is_distinct_from(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        if self.native_distinct:
+            return exp.paren(exp.NullSafeNEQ(this=a, expression=b))
+        return super().is_distinct_from(a, b)
+
+    #: The database understands ``IS DISTINCT FROM`` (PostgreSQL, H2).
+    native_distinct: ClassVar[bool] = False
+
     def type_map(self, default_scale: int) -> TypeMap:
         return TypeMap(self.type_names, fallback=jdbc_type_rule(default_scale), source=self.subprotocol or "jdbc")
 
@@ -241,6 +249,7 @@ class PostgresDialect(JdbcDialect):
     sqlglot_dialect = "postgres"
     exact_string_ordering = True
     stream_in_transaction = True
+    native_distinct = True
     type_names: ClassVar[dict[str, Any]] = {
         "int2": pa.int16(), "smallserial": pa.int16(), "int4": pa.int32(), "serial": pa.int32(),
         "int8": pa.int64(), "bigserial": pa.int64(), "oid": pa.int64(),
@@ -280,6 +289,7 @@ class H2Dialect(JdbcDialect):
     LIKE's ``_`` matches one UTF-16 unit, so string ordering and ``_`` patterns stay in the framework."""
 
     exact_string_ordering = False
+    native_distinct = True
     type_names: ClassVar[dict[str, Any]] = {
         "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
         "REAL": pa.float32(), "DOUBLE PRECISION": pa.float64(), "BOOLEAN": pa.bool_(),
@@ -509,8 +519,10 @@ def build_array(values: list[Any], column: SourceColumn) -> pa.Array:
             millis = pa.array(values, pa.int64()).view(pa.timestamp("ms", t.tz and "UTC"))
             return millis if t.unit == "ms" and t.tz in (None, "UTC") else millis.cast(t)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as e:
+        hint = ("; declare the column's precision and scale, or set default_scale for NUMERIC without them"
+                if pa.types.is_decimal(t) else "")
         raise SourceError(f"column {column.name!r}: values cannot be read as {t} "
-                          f"({str(e).splitlines()[0][:200]})") from None
+                          f"({str(e).splitlines()[0][:200]}){hint}") from None
     return to_arrow(values, t, column.name)
 
 
