@@ -48,6 +48,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
@@ -196,6 +197,11 @@ class JdbcDialect(SqlDialect):
     nan_is_largest = True
     #: Stream results inside a transaction (PostgreSQL only honours the fetch size outside autocommit).
     stream_in_transaction: ClassVar[bool] = False
+    #: Driver properties set unless the URL sets them.
+    connection_properties: ClassVar[dict[str, str]] = {}
+    #: The driver's ``getString`` gives canonical text for numbers, decimals, dates and timestamps
+    #: (``YYYY-MM-DD HH:MM:SS.fff...``), which Arrow parses faster than typed getters can be called.
+    text_values: ClassVar[bool] = False
     #: Name of type (``TYPE_NAME``) -> logical type, ahead of the generic java.sql.Types mapping.
     type_names: ClassVar[dict[str, Any]] = {}
     #: Table listing with SQL pagination (schema bound as the first parameter; LIMIT and OFFSET last).
@@ -249,7 +255,11 @@ class PostgresDialect(JdbcDialect):
     sqlglot_dialect = "postgres"
     exact_string_ordering = True
     stream_in_transaction = True
+    text_values = True
     native_distinct = True
+    # After a statement has run a few times the driver switches some types to binary transfer, and then
+    # renders arrays and other types read as text differently ({"1","2"} instead of {1,2}): stay in text.
+    connection_properties: ClassVar[dict[str, str]] = {"binaryTransfer": "false"}
     type_names: ClassVar[dict[str, Any]] = {
         "int2": pa.int16(), "smallserial": pa.int16(), "int4": pa.int32(), "serial": pa.int32(),
         "int8": pa.int64(), "bigserial": pa.int64(), "oid": pa.int64(),
@@ -290,6 +300,7 @@ class H2Dialect(JdbcDialect):
 
     exact_string_ordering = False
     native_distinct = True
+    text_values = True
     type_names: ClassVar[dict[str, Any]] = {
         "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
         "REAL": pa.float32(), "DOUBLE PRECISION": pa.float64(), "BOOLEAN": pa.bool_(),
@@ -439,10 +450,27 @@ def _millis(seconds: int, nanos: int) -> int:
     return int(seconds) * 1000 + int(nanos) // 1_000_000  # nanos are never negative: this floors
 
 
-def make_reader(rs: Any, index: int, t: pa.DataType) -> Callable[[], Any]:
-    """A function returning column ``index`` (1-based) of the current row in the form ``build_array`` takes."""
+def text_readable(t: pa.DataType) -> bool:
+    """Types read as the driver's text when the dialect allows it (one JNI call a value, parsed by Arrow)."""
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                or pa.types.is_date32(t) or (pa.types.is_timestamp(t) and t.tz is None))
+
+
+def make_reader(rs: Any, index: int, t: pa.DataType, *, text: bool = False) -> Callable[[], Any]:
+    """A function returning column ``index`` (1-based) of the current row in the form ``build_array`` takes.
+
+    ``text``: read numbers, decimals, dates and timestamps with ``getString`` (the driver's canonical text) -
+    one call into the JVM per value instead of two or three - and let Arrow parse them.
+    """
     classes = _java_classes()
     was_null = rs.wasNull
+    if text and text_readable(t):
+        get_text = rs.getString
+
+        def read_text() -> Any:
+            v = get_text(index)
+            return None if v is None else str(v)
+        return read_text
     if pa.types.is_integer(t):
         get_long = rs.getLong
 
@@ -507,10 +535,16 @@ def make_reader(rs: Any, index: int, t: pa.DataType) -> Callable[[], Any]:
     return read_string
 
 
-def build_array(values: list[Any], column: SourceColumn) -> pa.Array:
+def build_array(values: list[Any], column: SourceColumn, *, text: bool = False) -> pa.Array:
     """The values ``make_reader`` produced -> an Arrow array of the column's type (strictly: no rounding)."""
     t = column.type
     try:
+        if text and text_readable(t):
+            strings = pa.array(values, pa.string())
+            if pa.types.is_timestamp(t):
+                # "YYYY-MM-DD HH:MM:SS.fff" is 23 characters: cutting the finer digits floors to milliseconds.
+                return pc.utf8_slice_codeunits(strings, 0, 23).cast(pa.timestamp("ms")).cast(t)
+            return strings.cast(t)
         if pa.types.is_decimal(t):
             return pa.array(values, pa.string()).cast(t)
         if pa.types.is_date32(t):
@@ -636,6 +670,8 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
 
         driver = self.driver()
         properties = jpype.JClass("java.util.Properties")()
+        for key, value in self.dialect.connection_properties.items():
+            properties.setProperty(key, value)
         credentials = credentials_for(self.spec)
         if credentials is not None:
             if credentials.username:
@@ -791,7 +827,8 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                     log.debug("ending a read transaction failed: %s", type(e).__name__)
 
     def _batches(self, result: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
-        readers = [make_reader(result, i, c.type) for i, c in enumerate(columns, 1)]
+        text = self.dialect.text_values
+        readers = [make_reader(result, i, c.type, text=text) for i, c in enumerate(columns, 1)]
         next_row = result.next
         rows_per_batch = self.initial_fetch_rows
         while True:
@@ -808,7 +845,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                 count += 1
             if count:
                 if columns:
-                    arrays = [build_array(v, c) for v, c in zip(values, columns, strict=True)]
+                    arrays = [build_array(v, c, text=text) for v, c in zip(values, columns, strict=True)]
                     batch = pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns])
                 else:
                     batch = empty_batch(count)
