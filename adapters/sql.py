@@ -357,7 +357,7 @@ class SqlAdapter(Adapter):
         connection = context.__enter__()
         state = {"closed": False}
 
-        def close() -> None:
+        def release() -> None:
             if not state["closed"]:
                 state["closed"] = True
                 context.__exit__(None, None, None)
@@ -365,14 +365,24 @@ class SqlAdapter(Adapter):
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 yield from self.fetch(connection, query)
+            except GeneratorExit:
+                raise  # closed early by the consumer (a satisfied LIMIT): the connection is fine
             except BaseException as e:
                 if not state["closed"]:
                     state["closed"] = True
                     context.__exit__(type(e), e, e.__traceback__)
                 raise
-            close()
+            release()
 
-        return Scan(batches(), query.residual, close, query.sql)
+        generator = batches()
+
+        def close() -> None:
+            # Finish the fetch first (its cursor, its read transaction), then hand the connection back:
+            # never return a connection to the pool while a statement is still open on it.
+            generator.close()
+            release()
+
+        return Scan(generator, query.residual, close, query.sql)
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
         """Rows of a query as logical batches (column per ``query.columns``). DB-API by default."""

@@ -270,3 +270,34 @@ def test_streaming_stops_once_a_limit_is_satisfied(engine: Engine) -> None:
                                     OrderByField("id", SortDirection.ASC_NULLS_LAST)), limit=5)
         result = athena.scan(engine.athena_schema, table, top)
         assert [r["id"] for r in itertools.chain(*result)] == [99, 199, 299, 399, 499]
+
+
+def test_closing_a_scan_early_finishes_the_statement_before_pooling_the_connection(engine: Engine) -> None:
+    from connector.protocol.messages import Split, TableName
+    from connector.scan import rows_of
+
+    rows = [(i,) for i in range(3000)]
+    with engine.temporary([("id", "int64")], rows) as table, LocalAthena(engine.env()) as athena:
+        adapter = athena.service.pool.get(athena.catalog)
+        assert isinstance(adapter, SqlAdapter)
+        adapter.initial_fetch_rows = 100  # type: ignore[misc]
+        finished = []
+        original = adapter.fetch
+
+        def fetch(connection: Any, query: Any) -> Iterator[pa.RecordBatch]:
+            try:
+                yield from original(connection, query)
+            finally:
+                finished.append(len(adapter._idle))  # connections in the pool when the statement ends
+
+        adapter.fetch = fetch  # type: ignore[method-assign]
+        name = TableName(engine.athena_schema, table)
+        schema = athena.table(engine.athena_schema, table).logical_schema()
+        scan = adapter.read_split(None, name, schema, Split(None, None, {}), Constraints())  # type: ignore[arg-type]
+        batches = scan.batches  # keep the generator alive: only close() may finish it
+        first = next(rows_of(scan, schema))
+        assert first.num_rows == 100 and batches is scan.batches
+        assert finished == [0]  # the statement ended while the connection was still checked out
+        assert len(adapter._idle) == 1
+        if engine.name != "sqlite":
+            assert adapter._idle[0].jconn.getAutoCommit()  # the read transaction is over
