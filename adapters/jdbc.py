@@ -769,7 +769,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except Exception as e:
             raise self.source_error(e) from None
         rows = sorted((r for r in rows if r[0] == schema and r[1] == table), key=lambda r: int(r[8]))
-        return [JdbcColumnInfo(r[2], str(r[4] or ""), _int_or_none(r[5]), _int_or_none(r[6]), r[7] != 0,
+        return [JdbcColumnInfo(r[2], str(r[4] or ""), _int_or_none(r[5]), _int_or_none(r[6]), int(r[7]) != 0,
                                jdbc_type=int(r[3])) for r in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:

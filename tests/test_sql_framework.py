@@ -301,3 +301,35 @@ def test_closing_a_scan_early_finishes_the_statement_before_pooling_the_connecti
         assert len(adapter._idle) == 1
         if engine.name != "sqlite":
             assert adapter._idle[0].jconn.getAutoCommit()  # the read transaction is over
+
+
+def test_get_splits_pages_with_continuation_tokens(sqlite_db: Engine) -> None:
+    from adapters.sqlite import SqliteAdapter
+    from connector.protocol.messages import GetSplitsRequest, GetTableLayoutRequest, TableName
+    from tests.athena import IDENTITY
+
+    class ManySplits(SqliteAdapter):
+        def plan_splits(self, ctx: Any, connection: Any, source: Any, partitions: Any,
+                        constraints: Any) -> list[dict[str, str]]:
+            return [{"n": str(i)} for i in range(2500)]
+
+    with sqlite_db.temporary([("id", "int64")], [(1,)]) as table, LocalAthena(sqlite_db.env()) as athena:
+        adapter = ManySplits(athena.service.pool.spec(athena.catalog), athena.service.settings)
+        athena.service._adapter_for = lambda catalog: adapter
+        name = TableName("main", table)
+        message = athena.table("main", table)
+        layout: Any = athena.call(GetTableLayoutRequest(IDENTITY, athena.query_id, athena.catalog, name,
+                                                        Constraints(), message, ()))
+        pages, token = [], None
+        while True:
+            page: Any = athena.call(GetSplitsRequest(IDENTITY, athena.query_id, athena.catalog, name,
+                                                     layout.partitions, (), Constraints(), token))
+            pages.append([s.properties["n"] for s in page.splits])
+            token = page.continuation_token
+            if token is None:
+                break
+        assert [len(p) for p in pages] == [1000, 1000, 500]
+        assert [n for p in pages for n in p] == [str(i) for i in range(2500)]
+        with pytest.raises(ConnectorError, match="invalid continuation token"):
+            athena.call(GetSplitsRequest(IDENTITY, athena.query_id, athena.catalog, name, layout.partitions, (),
+                                         Constraints(), "offset:x"))
