@@ -40,3 +40,9 @@ bench: $(STAMP) apt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# fakesnow (Snowflake emulator for tests) pins its own sqlglot/duckdb/connector: it lives in .venv-fakesnow.
+# The test fixture creates it on first use too; this target does it ahead of time.
+.PHONY: fakesnow-venv
+fakesnow-venv: $(STAMP)
+	$(BIN)/python -m tests.servers.fakesnow

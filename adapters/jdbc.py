@@ -229,6 +229,9 @@ class JdbcDialect(SqlDialect):
 
     padded_type_names: ClassVar[frozenset[str]] = frozenset({"char", "nchar", "character", "bpchar"})
 
+    def can_like_column(self, column: SourceColumn) -> bool:
+        return column.source_type.lower() not in self.padded_type_names
+
     def can_compute(self, function: str, result: pa.DataType, arguments: Sequence[pa.DataType]) -> bool:
         # Floating-point arithmetic: databases raise on overflow and x/0 where Athena returns Infinity or NaN.
         if any(pa.types.is_floating(t) for t in (result, *arguments)):
@@ -368,14 +371,20 @@ def expand_jars(spec: str) -> list[str]:
 
 
 def start_jvm(classpath: Sequence[str] = (), options: Sequence[str] = ()) -> None:
-    """Start the process's JVM once (JPype cannot restart it); later calls are no-ops."""
+    """Start the process's JVM once (JPype cannot restart it); later calls are no-ops.
+
+    The class path also gets the default driver jars that are installed, so code that reaches drivers through
+    ``DriverManager`` (plain jaydebeapi) in the same process finds them whichever adapter started the JVM.
+    """
     import jpype
 
     with _jvm_lock:
         if jpype.isJVMStarted():
             return
+        defaults = [os.path.join(DEFAULT_JAR_DIR, jar) for _, jar in DEFAULT_DRIVERS.values()]
+        jars = list(dict.fromkeys([*classpath, *(j for j in defaults if os.path.isfile(j))]))
         try:
-            jpype.startJVM(*options, "-Duser.timezone=UTC", classpath=list(classpath), convertStrings=True)
+            jpype.startJVM(*options, "-Duser.timezone=UTC", classpath=jars, convertStrings=True)
         except (OSError, RuntimeError, TypeError) as e:  # no JVM installed, bad options
             raise ConfigurationError(
                 f"cannot start the Java VM for JDBC: {e} (install a JRE or set JAVA_HOME)") from None

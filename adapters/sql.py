@@ -362,11 +362,17 @@ class SqlAdapter(Adapter):
                 state["closed"] = True
                 context.__exit__(None, None, None)
 
+        def close() -> None:
+            # Finish the fetch (closing its cursor) before the connection goes back to the pool, not at GC time.
+            generator.close()
+            release()
+
         def batches() -> Generator[pa.RecordBatch, None, None]:
             try:
                 yield from self.fetch(connection, query)
             except GeneratorExit:
-                raise  # closed early by the consumer (a satisfied LIMIT): the connection is fine
+                release()  # stopped early (a satisfied LIMIT, a failed response): the cursor is closed
+                raise
             except BaseException as e:
                 if not state["closed"]:
                     state["closed"] = True
@@ -375,13 +381,6 @@ class SqlAdapter(Adapter):
             release()
 
         generator = batches()
-
-        def close() -> None:
-            # Finish the fetch first (its cursor, its read transaction), then hand the connection back:
-            # never return a connection to the pool while a statement is still open on it.
-            generator.close()
-            release()
-
         return Scan(generator, query.residual, close, query.sql)
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:

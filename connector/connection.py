@@ -51,7 +51,8 @@ class ConnectionSpec:
     def redacted(self) -> str:
         """Safe to log: placeholders kept, anything that looks like an inline password masked."""
         text = re.sub(r"(?i)(password|pwd)=([^,;&]*)", r"\1=***", self.url)
-        text = re.sub(r"(?i)(thin:)([^@/${}]+)/([^@]+)@", r"\1\2/***@", text)
+        # A quoted password may itself contain '@' (thin:user/"p@ss"@host): mask up to the closing quote.
+        text = re.sub(r'(?i)(thin:)([^@/${}]+)/("[^"]*"|[^@]+)@', r"\1\2/***@", text)
         return f"{self.engine}://{text}"
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.connection import ConnectionSpec
 from connector.errors import SecretError
+from connector.redact import register_secret
 
 SECRET_CACHE_SECONDS = 60.0
 
@@ -54,11 +55,11 @@ class SecretCache:
         self._lock = threading.Lock()
 
     def client(self) -> Any:
-        if self._client is None:
-            import boto3  # loaded only when a connection string actually names a secret
+        if self._client is not None:
+            return self._client
+        from connector.aws import client  # boto3 loads only when a connection string names a secret
 
-            self._client = boto3.client("secretsmanager")
-        return self._client
+        return client("secretsmanager")
 
     def get(self, name: str) -> dict[str, str]:
         now = time.monotonic()
@@ -109,6 +110,9 @@ def credentials_for(spec: ConnectionSpec, cache: SecretCache | None = None) -> C
     if name is None:
         return None
     data = (cache or secrets).get(name)
+    for key, value in data.items():
+        if key.lower() not in ("username", "user", "sfuser", "host", "port", "engine", "dbname"):
+            register_secret(value)  # passwords, private keys, passphrases: never printable from here on
     lowered = {k.lower(): v for k, v in data.items()}
     username = lowered.get("username") or lowered.get("user") or lowered.get("sfuser")
     password = lowered.get("password")

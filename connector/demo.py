@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 
 from connector.demo_data import create_demo_database
 
@@ -39,7 +40,7 @@ def run_demo(directory: str) -> int:
     identity = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/demo")
     catalog, query = "demo", str(uuid.uuid4())
 
-    def call(request):  # type: ignore[no-untyped-def]
+    def call(request: Any) -> Any:
         return parse_response(handler.lambda_handler(request.to_wire()))
 
     print(f"demo database: {path}")

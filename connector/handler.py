@@ -7,6 +7,7 @@ boto3 clients only when a request needs them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +24,13 @@ def service() -> FederationService:
     if _service is None:
         with _lock:
             if _service is None:
+                from connector import logs
                 from connector.service import FederationService
 
-                logging.getLogger("afq").setLevel(logging.INFO)
+                if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("AFQ_JSON_LOGS"):
+                    logs.configure()  # one JSON object per line for CloudWatch
+                else:
+                    logging.getLogger("afq").setLevel(logging.INFO)
                 _service = FederationService()
     return _service
 

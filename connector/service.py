@@ -53,6 +53,8 @@ from connector.scan import rows_of
 from connector.udf import UdfRegistry
 from connector.udf import registry as default_udfs
 from spill.locations import new_encryption_key, new_spill_location
+from spill.stores import check_spill_bucket
+from spill.writer import SpillerFactory as DefaultSpillerFactory
 
 log = logging.getLogger("afq")
 
@@ -92,7 +94,7 @@ class FederationService:
         self.pool = AdapterPool(self.settings)
         self._adapter_for = adapters or self.pool.get
         self.udfs = udfs or default_udfs
-        self.spiller_factory = spiller_factory
+        self.spiller_factory = spiller_factory if spiller_factory is not None else DefaultSpillerFactory(self.settings)
         self._dispatch: dict[type[Request], Callable[[Any], Message]] = {
             PingRequest: self.ping,
             ListSchemasRequest: self.list_schemas,
@@ -199,6 +201,7 @@ class FederationService:
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
         ctx, adapter = self._context(request)
         settings = self.settings.for_request(request.identity.config_options)
+        check_spill_bucket(settings)  # as the Java handler does: a missing bucket fails here, not mid-query
         if request.constraints.is_passthrough:
             properties = [dict(request.constraints.passthrough)]
             token = None
@@ -223,8 +226,12 @@ class FederationService:
         else:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
         max_block = self.settings.max_block_size or request.max_block_size
-        return respond(request, rows_of(scan, schema), max_block_size=max_block,
-                       spiller_factory=self.spiller_factory)
+        try:
+            return respond(request, rows_of(scan, schema), max_block_size=max_block,
+                           spiller_factory=self.spiller_factory)
+        finally:
+            if scan.close is not None:  # also when respond() fails before reading a single row
+                scan.close()
 
     def user_defined_function(self, request: UserDefinedFunctionRequest) -> Message:
         self.udfs.load_modules(self.settings.env)

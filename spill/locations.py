@@ -6,10 +6,12 @@ import secrets
 import uuid
 
 from connector.config import Settings
+from connector.errors import AccessDenied, ConfigurationError, SpillError
 from connector.protocol.messages import EncryptionKey, SpillLocation
 
 AES_KEY_BYTES = 32
 NONCE_BYTES = 12
+KMS_KEY_SPEC = "AES_128"  # what the Java SDK asks KMS for: 16-byte data keys
 
 
 def new_spill_location(settings: Settings, query_id: str) -> SpillLocation | None:
@@ -26,4 +28,30 @@ def new_encryption_key(settings: Settings) -> EncryptionKey | None:
     """A split's AES-GCM key: 256-bit random (or a KMS data key), plus a 12-byte nonce."""
     if settings.disable_spill_encryption:
         return None
+    if settings.kms_key_id:
+        return kms_encryption_key(settings.kms_key_id)
     return EncryptionKey(secrets.token_bytes(AES_KEY_BYTES), secrets.token_bytes(NONCE_BYTES))
+
+
+def kms_encryption_key(key_id: str) -> EncryptionKey:
+    """``GenerateDataKey(AES_128)`` plaintext and ``GenerateRandom(12)``, as the Java SDK's ``KmsKeyFactory``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from connector import aws
+
+    kms = aws.client("kms")
+    try:
+        key = kms.generate_data_key(KeyId=key_id, KeySpec=KMS_KEY_SPEC)["Plaintext"]
+        nonce = kms.generate_random(NumberOfBytes=NONCE_BYTES)["Plaintext"]
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        code, message = error.get("Code", "error"), str(error.get("Message", ""))[:300]
+        kind = AccessDenied if "AccessDenied" in code else ConfigurationError
+        raise kind(f"kms_key_id {key_id!r}: KMS could not make a spill data key ({code}: {message})") from None
+    except BotoCoreError as e:
+        raise SpillError(f"kms_key_id {key_id!r}: KMS could not be reached to make a spill data key "
+                         f"({type(e).__name__}: {str(e)[:300]})") from None
+    if len(key) != 16 or len(nonce) != NONCE_BYTES:
+        raise SpillError(f"kms_key_id {key_id!r}: KMS returned a {len(key)}-byte data key and a {len(nonce)}-byte "
+                         f"random nonce; expected 16 and {NONCE_BYTES}")
+    return EncryptionKey(bytes(key), bytes(nonce))

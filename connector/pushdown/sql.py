@@ -125,6 +125,10 @@ class SqlDialect:
         """The source matches this (Athena) pattern exactly (e.g. ``_`` is one code point, not one UTF-16 unit)."""
         return True
 
+    def can_like_column(self, column: SourceColumn) -> bool:
+        """LIKE on this source column matches Athena's on the values it reads (not for CHAR(n) padding...)."""
+        return True
+
     def can_compare_column(self, column: SourceColumn, *, ordering: bool) -> bool:
         """Comparisons of this source column match Athena's on the values it reads (not for CHAR(n) padding...)."""
         return self.can_compare(column.type, ordering=ordering)
@@ -152,6 +156,17 @@ class SqlDialect:
     def bind_value(self, value: Any, t: pa.DataType) -> Any:
         """The driver parameter for a logical value (drivers differ on dates, decimals, booleans)."""
         return value
+
+    def bind_expression(self, placeholder: exp.Placeholder, value: Any, t: pa.DataType) -> exp.Expression:
+        """The SQL around a placeholder (``TO_TIMESTAMP(:p1, '...')`` where a driver cannot bind a type exactly)."""
+        return placeholder
+
+    def column_expression(self, column: SourceColumn) -> exp.Expression:
+        """How a column is read and compared (``SYS_EXTRACT_UTC("TS")`` for instance); plainly quoted by default.
+
+        The select list aliases a non-plain expression back to the column's source name.
+        """
+        return exp.column(column.source_name, quoted=True)
 
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
@@ -219,6 +234,13 @@ class SqlDialect:
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
+def _select_item(dialect: SqlDialect, column: SourceColumn) -> exp.Expression:
+    item = dialect.column_expression(column)
+    if isinstance(item, exp.Column) and item.name == column.source_name:
+        return item
+    return exp.Alias(this=item, alias=exp.to_identifier(column.source_name, quoted=True))
+
+
 def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=e.copy(), expression=exp.Null())
 
@@ -246,12 +268,12 @@ class SqlCompiler:
             raise InvalidRequest(f"the constraints name column {name!r}, which the table does not have")
         return column
 
-    def column(self, name: str) -> exp.Column:
-        return exp.column(self.source_column(name).source_name, quoted=True)
+    def column(self, name: str) -> exp.Expression:
+        return self.dialect.column_expression(self.source_column(name))
 
-    def bind(self, value: Any, t: pa.DataType) -> exp.Placeholder:
+    def bind(self, value: Any, t: pa.DataType) -> exp.Expression:
         self.values.append(BoundValue(value, t))
-        return exp.Placeholder(this=str(len(self.values) - 1))
+        return self.dialect.bind_expression(exp.Placeholder(this=str(len(self.values) - 1)), value, t)
 
     # ------------------------------------------------------------------------------- value sets
 
@@ -477,8 +499,7 @@ class SqlCompiler:
         subject = call.arguments[0]
         if not self.dialect.can_like(self._type_of(subject)):
             return None
-        if isinstance(subject, Variable) and not self.dialect.can_compare_column(
-                self.source_column(subject.column), ordering=False):
+        if isinstance(subject, Variable) and not self.dialect.can_like_column(self.source_column(subject.column)):
             return None
         value = self._expression(subject)
         pattern = call.arguments[1].value
@@ -569,7 +590,7 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
 
     needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
     selected = tuple(compiler.source_column(n) for n in needed)
-    select_list: list[exp.Expression] = [exp.column(c.source_name, quoted=True) for c in selected]
+    select_list: list[exp.Expression] = [_select_item(dialect, c) for c in selected]
     if not select_list:
         select_list = [exp.Literal.number(1)]  # zero columns (count(*)): only the row count matters
     select = exp.select(*select_list).from_(table)

@@ -1,0 +1,546 @@
+"""Oracle through python-oracledb in thin mode (pure Python: no Instant Client in the Lambda bundle).
+
+``oracle://jdbc:oracle:thin:${secret}@//host:1521/service`` - see ``adapters.oracle_connect`` for every accepted
+form and ``adapters.oracle_dialect`` for what is pushed to Oracle and why.
+
+* Metadata comes from the ALL_ dictionary views, so it is owner-aware and sees views and tables of every schema
+  the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only). Table lists are paged in
+  SQL. Names resolve to upper case by default (Oracle's unquoted names); ``casing_mode=case_insensitive_search``
+  looks tables *and views* up case-insensitively.
+* Types never truncate: NUMBER(p,0) is bigint only when p <= 18, unconstrained NUMBER is decimal(38, s) with s
+  from ``default_scale`` (10), and a value needing more scale fails loudly.
+* Splits: one per partition or sub-partition (names checked against the dictionary, quoted); unpartitioned
+  tables with at least ``oracle_split_min_rows`` rows (ALL_TABLES.NUM_ROWS) are read in ``oracle_splits``
+  ORA_HASH(ROWID) buckets - disjoint and together complete by construction.
+* Rows arrive as Arrow through ``Connection.fetch_df_batches`` with the requested types pinned; columns the
+  Arrow path cannot read (intervals, ROWID, XMLTYPE, objects...) switch the query to DB-API.
+
+Sessions run with NLS_COMP=BINARY, NLS_SORT=BINARY and TIME_ZONE='+00:00', so string ordering is binary and
+no result depends on the database's or the client's NLS settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from adapters.oracle_connect import (
+    SECRET_CONNECT_EXTRAS,
+    OracleUrl,
+    connect_params,
+    connect_within,
+    connection_error,
+    error_code,
+    login_timeout,
+    parse_oracle_url,
+)
+from adapters.oracle_dialect import (
+    ARROW_NATIVE_KINDS,
+    DEFAULT_NUMBER_SCALE,
+    ORACLE_TYPES,
+    OracleDialect,
+    fetch_type,
+    kind_of,
+    prepare,
+)
+from adapters.sql import SOURCE_NAME_KEY, SOURCE_TABLE_KEY, CasingMode, SourceTable, SqlAdapter
+from adapters.types import ColumnInfo
+from connector.adapter import RequestContext
+from connector.config import Settings
+from connector.connection import ConnectionSpec
+from connector.credentials import credentials_for
+from connector.errors import (
+    AccessDenied,
+    ConfigurationError,
+    ConnectorError,
+    InvalidRequest,
+    SchemaNotFound,
+    SecretError,
+    SourceError,
+    TableNotFound,
+)
+from connector.protocol.constraints import Constraints
+from connector.protocol.messages import Split, TableName
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+from connector.redact import register_secret
+
+log = logging.getLogger("afq.oracle")
+
+SOURCE_TYPE_KEY = b"afq.source_type"
+PARTITION_KEY = "partition"
+SUBPARTITION_KEY = "subpartition"
+BUCKET_KEY = "bucket"
+BUCKETS_KEY = "buckets"
+MAX_SPLITS = 4096
+# Tables and views of one owner. Recycle-bin, nested, secondary (domain index) and IOT overflow tables are not
+# queryable on their own and are left out.
+_OBJECTS = ("SELECT TABLE_NAME AS NAME FROM ALL_TABLES WHERE OWNER = :owner AND NESTED = 'NO' AND SECONDARY = 'N' "
+            "AND DROPPED = 'NO' AND (IOT_TYPE IS NULL OR IOT_TYPE <> 'IOT_OVERFLOW') "
+            "UNION ALL SELECT VIEW_NAME AS NAME FROM ALL_VIEWS WHERE OWNER = :owner")
+
+
+@cache
+def catalog_sql(kind: str) -> str:
+    """The table-list statements, built once as sqlglot trees around ``_OBJECTS`` (binds :owner, :skip...)."""
+    objects = exp.Subquery(this=sqlglot.parse_one(_OBJECTS, read="oracle"))
+    name = exp.column("NAME")
+    if kind == "tables":
+        tree = exp.select(name).from_(objects).order_by(name.copy())
+    elif kind == "page":
+        tree = (exp.select(name).from_(objects).order_by(name.copy())
+                .offset(exp.Placeholder(this="skip")).limit(exp.Placeholder(this="take")))
+    elif kind == "page_rownum":
+        numbered = exp.select(name, exp.alias_(exp.Window(this=exp.RowNumber(), order=exp.Order(
+            expressions=[exp.Ordered(this=name.copy())])), "RN")).from_(objects)
+        rn = exp.column("RN")
+        tree = (exp.select(name.copy()).from_(numbered.subquery())
+                .where(exp.and_(exp.GT(this=rn, expression=exp.Placeholder(this="skip")),
+                                exp.LTE(this=rn.copy(), expression=exp.Placeholder(this="last"))))
+                .order_by(rn.copy()))
+    else:
+        tree = exp.select(name).from_(objects).where(exp.EQ(this=exp.Upper(this=name.copy()),
+                                                            expression=exp.Upper(this=exp.Placeholder(this="name"))))
+    return tree.sql("oracle")
+
+
+_STATEMENT_TYPES = {
+    "DB_TYPE_VARCHAR": "VARCHAR2", "DB_TYPE_NVARCHAR": "NVARCHAR2", "DB_TYPE_CHAR": "CHAR", "DB_TYPE_NCHAR": "NCHAR",
+    "DB_TYPE_LONG": "LONG", "DB_TYPE_CLOB": "CLOB", "DB_TYPE_NCLOB": "NCLOB", "DB_TYPE_BLOB": "BLOB",
+    "DB_TYPE_RAW": "RAW", "DB_TYPE_LONG_RAW": "LONG RAW", "DB_TYPE_DATE": "DATE", "DB_TYPE_TIMESTAMP": "TIMESTAMP",
+    # A passthrough query's TIMESTAMP WITH TIME ZONE arrives as its wall-clock time (wrap it in SYS_EXTRACT_UTC
+    # to get the instant); it is typed as a plain timestamp so nothing pretends to know the zone.
+    "DB_TYPE_TIMESTAMP_TZ": "TIMESTAMP", "DB_TYPE_TIMESTAMP_LTZ": "TIMESTAMP",
+    "DB_TYPE_BINARY_FLOAT": "BINARY_FLOAT", "DB_TYPE_BINARY_DOUBLE": "BINARY_DOUBLE", "DB_TYPE_BOOLEAN": "BOOLEAN",
+}
+
+
+class OracleAdapter(SqlAdapter):
+    source_type = "oracle"
+    dialect: ClassVar[SqlDialect] = OracleDialect()
+    type_map = ORACLE_TYPES
+    default_casing = CasingMode.UPPER
+    hidden_schemas = frozenset()
+    initial_fetch_rows = 10_000
+
+    def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
+        super().__init__(spec, settings)
+        env = settings.env
+        self.url: OracleUrl = parse_oracle_url(spec.url)
+        register_secret(self.url.password)  # an inline password is scrubbed from any log line or message
+        if self.url.secret is None and self.url.user is None:
+            raise ConfigurationError("the Oracle connection string names no credentials: write "
+                                     "jdbc:oracle:thin:${secret-name}@... (a Secrets Manager secret holding "
+                                     "username and password)")
+        self.params = connect_params(self.url, env)
+        self.login_seconds = login_timeout(env)
+        self.number_scale = _int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
+        self.split_count = _int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
+        self.split_min_rows = _int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
+        self.fetch_size = _int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
+        self.limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
+        if self.limit_style not in ("auto", "fetch", "rownum"):
+            raise ConfigurationError(f"oracle_limit_style={self.limit_style!r} must be auto, fetch (12c and "
+                                     f"later: FETCH FIRST n ROWS ONLY) or rownum (11g)")
+        self._session: dict[str, Any] = {}  # what the first connection learned: server version, charset
+        self._partitions: dict[tuple[str, str], tuple[float, tuple[list[str], list[str]]]] = {}
+
+    # ------------------------------------------------------------------------------------- connections
+
+    def connect(self) -> Any:
+        import oracledb
+
+        user, password, extras = self._credentials()
+        params = self.params.copy()
+        params.set(user=user, password=password, **extras)
+        try:
+            connection = connect_within(lambda: oracledb.connect(params=params), self.login_seconds,
+                                        self.url.describe())
+        except oracledb.Error as e:
+            raise connection_error(e, self.url, user) from None
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute("ALTER SESSION SET NLS_COMP = BINARY NLS_SORT = BINARY TIME_ZONE = '+00:00'")
+                if "charset" not in self._session:
+                    cursor.execute("SELECT VALUE FROM NLS_DATABASE_PARAMETERS WHERE PARAMETER = 'NLS_CHARACTERSET'")
+                    row = cursor.fetchone()
+                    self._session["charset"] = str(row[0]) if row else ""
+                    self._session["version"] = str(getattr(connection, "version", "") or "")
+            finally:
+                cursor.close()
+        except oracledb.Error as e:
+            connection.close()
+            raise self.source_error(e) from None
+        return connection
+
+    def _credentials(self) -> tuple[str, str, dict[str, str]]:
+        if self.url.secret is None:
+            if not self.url.password:
+                raise ConfigurationError(f"the Oracle connection string gives user {self.url.user!r} but no password")
+            return self.url.user or "", self.url.password, {}
+        credentials = credentials_for(self.spec)
+        if credentials is None or not credentials.username or not credentials.password:
+            raise SecretError(f"secret {self.url.secret!r} must hold username and password for Oracle")
+        extras = {k: v for k in SECRET_CONNECT_EXTRAS if (v := credentials.extra(k)) is not None}
+        return credentials.username, credentials.password, extras
+
+    def is_alive(self, connection: Any) -> bool:
+        try:
+            connection.ping()
+            return True
+        except Exception:  # any driver error means "do not reuse"
+            return False
+
+    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
+        code = error_code(error)
+        text = str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
+        if code in ("ORA-00942", "ORA-01031"):
+            return AccessDenied(f"oracle error: {text} (the connector's user needs SELECT on the table and the "
+                                f"ALL_ dictionary views)")
+        if code in ("DPY-4011", "DPY-4024", "DPY-1001", "ORA-03113", "ORA-03114", "ORA-03135"):
+            return SourceError(f"oracle connection lost: {text}")
+        return SourceError(f"oracle error: {text}")
+
+    @property
+    def oracle_dialect(self) -> OracleDialect:
+        """The dialect for this database: FETCH FIRST or ROWNUM, and whether string order is code point order."""
+        dialect = self._session.get("dialect")
+        if dialect is None:
+            style = self.limit_style
+            if style == "auto":
+                major = self._session.get("version", "").split(".")[0]
+                style = "rownum" if major.isdigit() and int(major) < 12 else "fetch"
+            charset = self._session.get("charset", "AL32UTF8")
+            dialect = OracleDialect(limit_style=style, binary_string_order=charset.upper() == "AL32UTF8")
+            if "charset" in self._session:
+                self._session["dialect"] = dialect
+        assert isinstance(dialect, OracleDialect)
+        return dialect
+
+    # ------------------------------------------------------------------------------------- catalog queries
+
+    def query_schemas(self, connection: Any) -> list[str]:
+        return [r[0] for r in self.query(connection, "SELECT USERNAME FROM ALL_USERS ORDER BY USERNAME")]
+
+    def query_tables(self, connection: Any, schema: str) -> list[str]:
+        return [r[0] for r in self.query(connection, catalog_sql("tables"), {"owner": schema})]
+
+    def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
+        if self.oracle_dialect.limit_style == "fetch":
+            rows = self.query(connection, catalog_sql("page"), {"owner": schema, "skip": offset, "take": limit})
+        else:
+            rows = self.query(connection, catalog_sql("page_rownum"),
+                              {"owner": schema, "skip": offset, "last": offset + limit})
+        return [r[0] for r in rows]
+
+    def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
+        rows = self.query(connection, "SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, "
+                                      "DATA_TYPE_OWNER FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND "
+                                      "TABLE_NAME = :name ORDER BY COLUMN_ID", {"owner": schema, "name": table})
+        return [column_info(row, self.number_scale) for row in rows]
+
+    def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
+        rows = self.query(connection, "SELECT 1 FROM ALL_VIEWS WHERE OWNER = :owner AND VIEW_NAME = :name",
+                          {"owner": schema, "name": table})
+        return bool(rows)
+
+    # ------------------------------------------------------------------------------------- name resolution
+
+    def resolve_schema(self, connection: Any, schema: str) -> str:
+        """One targeted dictionary lookup instead of listing every user."""
+        rows = self.query(connection, "SELECT USERNAME FROM ALL_USERS WHERE UPPER(USERNAME) = UPPER(:name)",
+                          {"name": schema})
+        found = self._pick(schema, [r[0] for r in rows], "schema", "")
+        if found is None:
+            raise SchemaNotFound(f"schema {schema!r} not found in Oracle (casing_mode={self.casing.value})")
+        return found
+
+    def resolve_table(self, connection: Any, table: TableName) -> tuple[str, str]:
+        """Tables and views alike (the Java connector's case-insensitive search missed views)."""
+        schema = self.resolve_schema(connection, table.schema)
+        rows = self.query(connection, catalog_sql("lookup"), {"owner": schema, "name": table.table})
+        candidates = [r[0] for r in rows]
+        found = self._pick(table.table, candidates, "table", f" in {schema}")
+        if found is None:
+            raise TableNotFound(f"table {table} not found in Oracle (casing_mode={self.casing.value})")
+        return schema, found
+
+    # ------------------------------------------------------------------------------------- schemas carry types
+
+    def arrow_schema(self, source: SourceTable) -> pa.Schema:
+        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
+                                                     SOURCE_TYPE_KEY: c.source_type.encode()})
+                  for c in source.columns]
+        return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
+
+    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
+        source = super().table_from_schema(table, schema)
+        if source is None:
+            return None
+        types = {f.name: (f.metadata or {}).get(SOURCE_TYPE_KEY, b"").decode() for f in schema}
+        if not all(types.values()):
+            return None  # without the Oracle types nothing can be pushed safely: look the table up
+        columns = tuple(SourceColumn(c.name, c.source_name, c.type, types[c.name]) for c in source.columns)
+        return SourceTable(source.schema, source.table, columns)
+
+    # ------------------------------------------------------------------------------------- splits
+
+    def query_partitions(self, connection: Any, source: SourceTable) -> tuple[list[str], list[str]]:
+        """(partition names, sub-partition names) of a table, from the dictionary, in position order."""
+        names = {"owner": source.schema, "name": source.table}
+        partitions = [r[0] for r in self.query(
+            connection, "SELECT PARTITION_NAME FROM ALL_TAB_PARTITIONS WHERE TABLE_OWNER = :owner AND "
+                        "TABLE_NAME = :name ORDER BY PARTITION_POSITION", names)]
+        if not partitions:
+            return [], []
+        subpartitions = [r[0] for r in self.query(
+            connection, "SELECT SUBPARTITION_NAME FROM ALL_TAB_SUBPARTITIONS WHERE TABLE_OWNER = :owner AND "
+                        "TABLE_NAME = :name ORDER BY PARTITION_NAME, SUBPARTITION_POSITION", names)]
+        return partitions, subpartitions
+
+    def query_row_count(self, connection: Any, source: SourceTable) -> int | None:
+        rows = self.query(connection, "SELECT NUM_ROWS FROM ALL_TABLES WHERE OWNER = :owner AND TABLE_NAME = :name",
+                          {"owner": source.schema, "name": source.table})
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
+                    constraints: Constraints) -> list[dict[str, str]]:
+        if source.is_view:
+            return [{}]
+        names, subnames = self.query_partitions(connection, source)
+        if subnames:
+            return [{SUBPARTITION_KEY: n} for n in subnames]
+        if names:
+            return [{PARTITION_KEY: n} for n in names]
+        return self.bucket_splits(self.query_row_count(connection, source))
+
+    def bucket_splits(self, row_count: int | None) -> list[dict[str, str]]:
+        """N ORA_HASH(ROWID) buckets for a big table (statistics say how big); one split otherwise."""
+        if row_count is None or row_count < self.split_min_rows or self.split_count == 1:
+            return [{}]
+        n = str(self.split_count)
+        return [{BUCKETS_KEY: n, BUCKET_KEY: str(k)} for k in range(self.split_count)]
+
+    def split_from(self, source: SourceTable, split: Split | None) -> exp.Expression:
+        table = exp.Table(this=exp.to_identifier(source.table, quoted=True),
+                          db=exp.to_identifier(source.schema, quoted=True) if source.schema else None)
+        properties = split.properties if split is not None else {}
+        for key, sub in ((PARTITION_KEY, False), (SUBPARTITION_KEY, True)):
+            name = properties.get(key)
+            if name:
+                table.set("partition", exp.Partition(expressions=[exp.to_identifier(name, quoted=True)],
+                                                     subpartition=sub))
+        return table
+
+    def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
+        buckets, bucket = split.properties.get(BUCKETS_KEY), split.properties.get(BUCKET_KEY)
+        if buckets is None and bucket is None:
+            return []
+        if not (buckets or "").isdigit() or not (bucket or "").isdigit() or not (
+                0 <= int(bucket or 0) < int(buckets or 0) <= MAX_SPLITS):
+            raise InvalidRequest(f"split has a malformed hash bucket {bucket!r} of {buckets!r}")
+        dialect = compiler.dialect
+        assert isinstance(dialect, OracleDialect)
+        return [dialect.hash_bucket(int(buckets or 0), compiler.bind(int(bucket or 0), pa.int64()))]
+
+    def check_split(self, connection: Any, source: SourceTable, split: Split) -> None:
+        """A (sub)partition named by a split must be one of the table's: the name came back through Athena."""
+        wanted = [(k, split.properties[k]) for k in (PARTITION_KEY, SUBPARTITION_KEY) if split.properties.get(k)]
+        if not wanted:
+            return
+        names, subnames = self._partitions_cached(connection, source)
+        for key, name in wanted:
+            if name not in (subnames if key == SUBPARTITION_KEY else names):
+                raise InvalidRequest(f"{source.schema}.{source.table} has no {key} {name!r}")
+
+    def _partitions_cached(self, connection: Any, source: SourceTable) -> tuple[list[str], list[str]]:
+        key = (source.schema, source.table)
+        cached = self._partitions.get(key)
+        if cached and time.monotonic() - cached[0] < self.metadata_ttl_seconds:
+            return cached[1]
+        found = self.query_partitions(connection, source)
+        self._partitions[key] = (time.monotonic(), found)
+        return found
+
+    # ------------------------------------------------------------------------------------- records
+
+    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
+             constraints: Constraints) -> SourceQuery:
+        source = self.table_from_schema(table, schema) if len(schema) else None
+        if source is None or not constraints.columns() <= source.column_map().keys():
+            source = self.source_table(connection, table)
+        self.check_split(connection, source, split)
+        return plan_oracle_select(self.oracle_dialect, self.split_from(source, split), source.column_map(),
+                                  schema.names, constraints,
+                                  lambda compiler: self.split_where(source, split, compiler))
+
+    def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
+        if query.columns and all(kind_of(c.source_type).name in ARROW_NATIVE_KINDS for c in query.columns):
+            yield from self.fetch_arrow(connection, query)
+        else:
+            yield from self.fetch_rows(connection, query)
+
+    def fetch_arrow(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
+        """``fetch_df_batches`` with every column's Arrow type pinned (no NUMBER -> double guessing)."""
+        requested = pa.schema([pa.field(c.name, fetch_type(c)) for c in query.columns])
+        size = self.fetch_size if not any(kind_of(c.source_type).name == "lob" for c in query.columns) else 256
+        try:
+            frames = connection.fetch_df_batches(query.sql, query.params, size=size, requested_schema=requested)
+            yield from arrow_batches(frames, query.columns)
+        except ConnectorError:
+            raise
+        except Exception as e:
+            raise self.source_error(e, query.sql) from None
+
+    def fetch_rows(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
+        """DB-API fallback: exact decimals and LOB values as text/bytes, converted by the declared types."""
+        cursor = connection.cursor()
+        try:
+            try:
+                cursor.arraysize = self.fetch_size
+                cursor.execute(query.sql, query.params, fetch_lobs=False, fetch_decimals=True)
+            except Exception as e:
+                raise self.source_error(e, query.sql) from None
+            while True:
+                try:
+                    rows = cursor.fetchmany(self.fetch_size)
+                except Exception as e:
+                    raise self.source_error(e, query.sql) from None
+                if not rows:
+                    return
+                yield self.rows_to_batch(rows, query.columns)
+        finally:
+            cursor.close()
+
+    def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
+        return super().column_to_arrow([python_value(v, column.type) for v in values], column)
+
+    # ------------------------------------------------------------------------------------- passthrough
+
+    def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
+        cursor = connection.cursor()
+        try:
+            try:
+                cursor.parse(query)  # describes the result without running the query
+            except Exception as e:
+                raise self.source_error(e, query) from None
+            columns = []
+            for d in cursor.description or []:
+                info = description_info(d, self.number_scale)
+                columns.append(SourceColumn(d[0].lower(), d[0], self.type_map.to_arrow(info), info.type_name))
+            return columns
+        finally:
+            cursor.close()
+
+
+def plan_oracle_select(dialect: OracleDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
+                       projection: Sequence[str], constraints: Constraints, split_where: Any = None) -> SourceQuery:
+    """``plan_select`` with Oracle's exactness rules applied first (``oracle_dialect.prepare``)."""
+    prepared = prepare(dialect, constraints, columns)
+    kept = prepared.kept
+    needed = list(dict.fromkeys([*projection, *sorted(kept.columns())]))
+
+    def where(compiler: SqlCompiler) -> list[exp.Expression]:
+        extra = list(split_where(compiler)) if split_where else []
+        return extra + [dialect.nan_guard(c) for c in prepared.guards]
+
+    query = plan_select(dialect, table, columns, needed, prepared.pushed, where)
+    residual = query.residual
+    merged = Constraints(
+        summary={**residual.summary, **kept.summary},
+        expression=residual.expression + kept.expression,
+        order_by=kept.order_by or residual.order_by,
+        limit=kept.limit if kept.has_limit else residual.limit,
+    )
+    return SourceQuery(query.sql, query.params, merged, query.columns)
+
+
+def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
+    """python-oracledb DataFrames (Arrow PyCapsule) -> logical batches, each column cast once, safely."""
+    names = [c.name for c in columns]
+    for frame in frames:
+        table = pa.table(frame)
+        if table.num_rows == 0:
+            continue
+        if table.column_names != names:
+            table = table.rename_columns(names)
+        arrays = []
+        for column, fetched in zip(columns, table.columns, strict=True):
+            array = fetched
+            if array.type != column.type:
+                try:
+                    array = array.cast(column.type, safe=True)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                    raise SourceError(f"column {column.name!r}: cannot read Oracle {column.source_type} as "
+                                      f"{column.type} ({str(e).splitlines()[0][:200]})") from None
+            arrays.append(array)
+        yield from pa.Table.from_arrays(arrays, names=names).combine_chunks().to_batches()
+
+
+def python_value(value: Any, t: pa.DataType) -> Any:
+    """A DB-API value as the declared logical type expects it (the strict conversion happens afterwards)."""
+    if value is None:
+        return None
+    if pa.types.is_timestamp(t) and isinstance(value, dt.datetime) and value.microsecond % 1000:
+        # Athena's timestamps are milliseconds: truncate as the Arrow path does (floor).
+        return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+    if pa.types.is_string(t) and not isinstance(value, str):
+        if isinstance(value, dict | list):
+            return json.dumps(value, default=str)
+        if isinstance(value, bytes | bytearray):
+            return bytes(value).hex()
+        return str(value)
+    return value
+
+
+def column_info(row: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE) -> ColumnInfo:
+    """An ALL_TAB_COLUMNS row (COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, DATA_TYPE_OWNER).
+
+    An unconstrained NUMBER (precision and scale NULL) gets the configured scale; user-defined types
+    (DATA_TYPE_OWNER set) keep their name so they fall through to varchar with a warning.
+    """
+    name, data_type, precision, scale, nullable = row[0], str(row[1]), row[2], row[3], row[4]
+    p = int(precision) if precision is not None else None
+    s = int(scale) if scale is not None else None
+    if data_type == "NUMBER" and p is None and s is None:
+        s = number_scale
+    owner = row[5] if len(row) > 5 else None
+    type_name = f"{owner}.{data_type}" if owner and owner not in ("SYS", "PUBLIC") else data_type
+    return ColumnInfo(str(name), type_name, p, s, nullable != "N")
+
+
+def description_info(d: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE) -> ColumnInfo:
+    """A ``cursor.description`` entry (name, DbType, display size, internal size, precision, scale, null_ok)."""
+    type_name = getattr(d[1], "name", str(d[1]))
+    precision, scale = d[4], d[5]
+    if type_name == "DB_TYPE_NUMBER":
+        if scale == -127:  # FLOAT(b) has a binary precision; precision 0 means an unconstrained NUMBER
+            if precision:
+                return ColumnInfo(d[0], "FLOAT")
+            return ColumnInfo(d[0], "NUMBER", None, number_scale)
+        return ColumnInfo(d[0], "NUMBER", precision or None, scale)
+    if type_name == "DB_TYPE_TIMESTAMP":
+        return ColumnInfo(d[0], f"TIMESTAMP({scale if scale is not None else 6})")
+    return ColumnInfo(d[0], _STATEMENT_TYPES.get(type_name, type_name.removeprefix("DB_TYPE_")))
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise ConfigurationError(f"{name}={raw!r} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+__all__ = ["OracleAdapter", "arrow_batches", "column_info", "description_info", "plan_oracle_select",
+           "python_value"]

@@ -1,0 +1,398 @@
+"""What Oracle evaluates exactly as Athena does, how to say it, and Oracle's types.
+
+Oracle differs from Athena in ways that silently change answers if SQL is pushed naively; each is handled here
+(anything not provably exact stays in the residual that the framework applies on Arrow batches):
+
+* ``''`` is NULL in Oracle (VARCHAR2): ``x <> ''`` is never true there but true for every non-null string in
+  Athena. Constraints that mention an empty string are not pushed.
+* ``/`` is exact division: integer division is rendered ``TRUNC(a / b)``. ``MOD(a, 0)`` returns ``a`` instead
+  of failing, so ``MOD`` is pushed only for a non-zero constant divisor.
+* A Python ``datetime`` binds as DATE (fractional seconds dropped): whole-second values bind as datetimes,
+  others as ``TO_TIMESTAMP(:p, 'YYYY-MM-DD HH24:MI:SS.FF6')`` - an explicit format, so no NLS setting applies.
+* TIMESTAMP(n > 3) holds more than Athena's milliseconds: Athena sees the value truncated to ms, so ranges are
+  rewritten to half-open ranges on the raw column (``ts = X`` -> ``ts >= X AND ts < X + 1ms``).
+* TIMESTAMP WITH [LOCAL] TIME ZONE is read and compared as ``SYS_EXTRACT_UTC(col)`` (the instant), because the
+  Arrow fetch would give the wall-clock time without its zone.
+* FLOAT(b) is a decimal NUMBER in Oracle but a double in Athena: read and compared as ``TO_BINARY_DOUBLE(col)``.
+  BINARY_FLOAT/DOUBLE may hold NaN, which Oracle orders above everything and finds equal to itself: range
+  filters on them get ``NOT col IS NAN``, and expressions and ORDER BY on them stay in the connector.
+* String ordering is binary only with NLS_COMP/NLS_SORT = BINARY (set on every session) and an AL32UTF8
+  database character set (checked): then byte order is code point order, as in Athena. NCHAR/NVARCHAR2
+  (AL16UTF16) order differently for supplementary characters, so only equality is pushed for them.
+* CLOB/BLOB/LONG and unknown types are never compared at the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize, parse_arguments
+from connector.protocol.constraints import (
+    AllOrNoneValueSet,
+    Bound,
+    Constant,
+    Constraints,
+    EquatableValueSet,
+    Expression,
+    FunctionCall,
+    Marker,
+    Range,
+    SortedRangeSet,
+    ValueSet,
+    Variable,
+    columns_of,
+)
+from connector.pushdown.sql import SourceColumn, SqlDialect
+
+log = logging.getLogger("afq.oracle")
+
+DEFAULT_NUMBER_SCALE = 10
+MAX_INTEGER_DIGITS = 18  # NUMBER(p,0) with p <= 18 always fits int64
+TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.FF6"
+ONE_MS = dt.timedelta(milliseconds=1)
+
+
+# ------------------------------------------------------------------------------------------ types
+
+def number_type(c: ColumnInfo) -> pa.DataType:
+    """NUMBER(p,s) from ALL_TAB_COLUMNS' DATA_PRECISION/DATA_SCALE; never narrower than the column.
+
+    ``query_columns`` fills the scale of an unconstrained NUMBER (both NULL) with the configured default, so
+    here a NULL precision means "up to 38 digits": NUMBER(*,s) and INTEGER (= NUMBER(*,0)).
+    """
+    p, s = c.precision, c.scale
+    if p is None or p <= 0:
+        return pa.decimal128(38, min(max(s or 0, 0), 38))
+    s = s or 0
+    if s <= 0:  # NUMBER(5,-2) stores whole hundreds: p - s integer digits
+        digits = p - s
+        return pa.int64() if digits <= MAX_INTEGER_DIGITS else decimal(digits, 0)
+    return decimal(max(p, s), s)  # NUMBER(3,5) holds 0.00xyz: decimal(5,5)
+
+
+ORACLE_TYPES = TypeMap({
+    "NUMBER": number_type,
+    "FLOAT": pa.float64(),
+    "BINARY_DOUBLE": pa.float64(),
+    "BINARY_FLOAT": pa.float32(),
+    "DATE": TIMESTAMP,
+    "TIMESTAMP": TIMESTAMP,
+    "TIMESTAMP WITH TIME ZONE": TIMESTAMP_TZ,
+    "TIMESTAMP WITH LOCAL TIME ZONE": TIMESTAMP_TZ,
+    "CHAR": VARCHAR, "VARCHAR2": VARCHAR, "NCHAR": VARCHAR, "NVARCHAR2": VARCHAR, "VARCHAR": VARCHAR,
+    "CLOB": VARCHAR, "NCLOB": VARCHAR, "LONG": VARCHAR,
+    "RAW": pa.binary(), "BLOB": pa.binary(), "LONG RAW": pa.binary(),
+    "BOOLEAN": pa.bool_(),
+}, source="oracle")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """What an Oracle column is, for deciding what may be evaluated at the source."""
+
+    name: str  # number, float, binary_float, binary_double, date, timestamp, timestamp_tz, char, nchar,
+    #            lob, raw, boolean, interval, rowid, other
+    fraction: int = 0  # fractional-second digits of a TIMESTAMP
+
+    @property
+    def sub_millisecond(self) -> bool:
+        return self.name in ("timestamp", "timestamp_tz") and self.fraction > 3
+
+    @property
+    def may_be_nan(self) -> bool:
+        return self.name in ("binary_float", "binary_double")
+
+
+_KINDS = {
+    "NUMBER": "number", "FLOAT": "float", "BINARY_FLOAT": "binary_float", "BINARY_DOUBLE": "binary_double",
+    "DATE": "date", "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamp_tz",
+    "TIMESTAMP WITH LOCAL TIME ZONE": "timestamp_tz", "CHAR": "char", "VARCHAR2": "char", "VARCHAR": "char",
+    "NCHAR": "nchar", "NVARCHAR2": "nchar", "CLOB": "lob", "NCLOB": "lob", "LONG": "lob", "BLOB": "lob",
+    "LONG RAW": "lob", "RAW": "raw", "BOOLEAN": "boolean", "ROWID": "rowid", "UROWID": "rowid",
+    "INTERVAL DAY TO SECOND": "interval", "INTERVAL YEAR TO MONTH": "interval",
+}
+
+
+def kind_of(source_type: str) -> Kind:
+    name = _KINDS.get(normalize(source_type), "other")
+    fraction = 0
+    if name in ("timestamp", "timestamp_tz"):
+        digits, _ = parse_arguments(source_type)
+        fraction = 6 if digits is None else digits  # TIMESTAMP without (n) is TIMESTAMP(6)
+    return Kind(name, fraction)
+
+
+#: Kinds the Arrow fetch (``fetch_df_batches``) reads natively; a query selecting anything else uses DB-API.
+ARROW_NATIVE_KINDS = frozenset({"number", "float", "binary_float", "binary_double", "date", "timestamp",
+                                "timestamp_tz", "char", "nchar", "lob", "raw", "boolean"})
+
+
+def fetch_type(column: SourceColumn) -> pa.DataType:
+    """The Arrow type to request from python-oracledb for a column (then cast to the logical type)."""
+    kind = kind_of(column.source_type).name
+    if kind == "timestamp_tz":
+        return pa.timestamp("ms")  # SYS_EXTRACT_UTC gives a plain TIMESTAMP holding the UTC instant
+    if kind == "lob":
+        return pa.large_binary() if pa.types.is_binary(column.type) else pa.large_string()
+    return column.type
+
+
+# ------------------------------------------------------------------------------------------ dialect
+
+class OracleDialect(SqlDialect):
+    sqlglot_dialect = "oracle"
+    # Named binds (:p1) - sqlglot's Oracle parser reads them, and python-oracledb binds them by name.
+    paramstyle = "named"
+    max_in_list = 1000  # ORA-01795 beyond 1000 expressions in a list
+    like_escape = "!"
+
+    def __init__(self, *, limit_style: str = "fetch", binary_string_order: bool = True,
+                 row_key: exp.Expression | None = None) -> None:
+        if limit_style not in ("fetch", "rownum"):
+            raise ValueError(f"limit_style must be fetch or rownum, not {limit_style!r}")
+        self.limit_style = limit_style
+        self.binary_string_order = binary_string_order
+        #: What ORA_HASH splits hash: the ROWID pseudo-column.
+        self.row_key = row_key if row_key is not None else exp.column("ROWID")
+
+    # ------------------------------------------------------------------------------- exactness
+    def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return self.binary_string_order or not ordering
+        return super().can_compare(t, ordering=ordering)
+
+    def can_compute(self, function: str, result: pa.DataType, arguments: Any) -> bool:
+        # NUMBER arithmetic is decimal, Athena's double arithmetic is IEEE (and NaN compares differently).
+        if any(pa.types.is_floating(t) for t in (result, *arguments)):
+            return False
+        return super().can_compute(function, result, arguments)
+
+    # ------------------------------------------------------------------------------- rendering
+    def column_expression(self, column: SourceColumn) -> exp.Expression:
+        plain = exp.column(column.source_name, quoted=True)
+        kind = kind_of(column.source_type).name
+        if kind == "float":
+            return exp.Anonymous(this="TO_BINARY_DOUBLE", expressions=[plain])
+        if kind == "timestamp_tz":
+            return exp.Anonymous(this="SYS_EXTRACT_UTC", expressions=[plain])
+        if kind == "interval":
+            return exp.Anonymous(this="TO_CHAR", expressions=[plain])
+        if kind == "rowid":
+            return exp.Anonymous(this="ROWIDTOCHAR", expressions=[plain])
+        return plain
+
+    def bind_value(self, value: Any, t: pa.DataType) -> Any:
+        if isinstance(value, dt.datetime):
+            value = _naive_utc(value)
+            return value if value.microsecond == 0 else _timestamp_text(value)
+        return value
+
+    def bind_expression(self, placeholder: exp.Placeholder, value: Any, t: pa.DataType) -> exp.Expression:
+        if isinstance(value, dt.datetime) and _naive_utc(value).microsecond != 0:
+            return exp.Anonymous(this="TO_TIMESTAMP", expressions=[placeholder, exp.Literal.string(TIMESTAMP_FORMAT)])
+        return placeholder
+
+    def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this="TRUNC", expressions=[exp.Div(this=a, expression=b)])
+
+    def modulus(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this="MOD", expressions=[a, b])
+
+    def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
+        if self.limit_style == "fetch":
+            return select.limit(limit)  # FETCH FIRST n ROWS ONLY (12c+)
+        # 11g: ROWNUM is assigned before ORDER BY, so order in a subquery and count outside.
+        return (exp.select(exp.Star()).from_(select.subquery())
+                .where(exp.LTE(this=exp.column("ROWNUM"), expression=exp.Literal.number(limit))))
+
+    def nan_guard(self, column: SourceColumn) -> exp.Expression:
+        """``col IS NULL OR NOT col IS NAN``: keeps NaN out of a range filter, as Athena's comparisons do."""
+        col = self.column_expression(column)
+        return exp.paren(exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
+                                 exp.not_(exp.Is(this=col.copy(), expression=exp.var("NAN")))))
+
+    def hash_bucket(self, buckets: int, bucket: exp.Expression) -> exp.Expression:
+        """``ORA_HASH(ROWID, n - 1) = :k``: each row falls in exactly one of ``n`` buckets."""
+        hashed = exp.Anonymous(this="ORA_HASH", expressions=[self.row_key.copy(), exp.Literal.number(buckets - 1)])
+        return exp.EQ(this=hashed, expression=bucket)
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _timestamp_text(v: dt.datetime) -> str:
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+            f"{v.microsecond:06d}")
+
+
+# ------------------------------------------------------------------------------------------ what to push
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Constraints split into what goes to Oracle (possibly rewritten) and what the connector applies."""
+
+    pushed: Constraints
+    kept: Constraints
+    guards: tuple[SourceColumn, ...] = ()  # BINARY_FLOAT/DOUBLE columns whose range filter needs a NaN guard
+
+    @property
+    def keeps_filters(self) -> bool:
+        return bool(self.kept.summary or self.kept.expression)
+
+
+def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Prepared:
+    """Decide per constraint whether Oracle evaluates it exactly as Athena would (see the module docstring)."""
+    pushed_summary: dict[str, ValueSet] = {}
+    kept_summary: dict[str, ValueSet] = {}
+    guards: list[SourceColumn] = []
+    for name, value_set in constraints.summary.items():
+        column = columns.get(name)
+        rewritten = None if column is None else _value_set(dialect, column, value_set)
+        if rewritten is None:
+            kept_summary[name] = value_set
+            continue
+        pushed_summary[name] = rewritten
+        if column is not None and kind_of(column.source_type).may_be_nan and _is_range_filter(rewritten):
+            guards.append(column)
+    pushed_expressions: list[Expression] = []
+    kept_expressions: list[Expression] = []
+    for e in constraints.expression:
+        (pushed_expressions if _expression_ok(dialect, e, columns) else kept_expressions).append(e)
+    keys = [o.column for o in constraints.order_by]
+    order_ok = all(name in columns and _orderable(dialect, columns[name])
+                   # ORDER BY a TIMESTAMP(6) refines Athena's millisecond order: fine for the last key only,
+                   # before another key it would reorder rows that Athena sees as ties.
+                   and (i == len(keys) - 1 or not kind_of(columns[name].source_type).sub_millisecond)
+                   for i, name in enumerate(keys))
+    keeps_filters = bool(kept_summary or kept_expressions)
+    keep_order = bool(constraints.order_by) and not order_ok
+    pushed = Constraints(
+        summary=pushed_summary, expression=tuple(pushed_expressions),
+        order_by=() if keep_order else constraints.order_by,
+        limit=constraints.limit if not (keeps_filters or keep_order) else -1,
+        passthrough=constraints.passthrough, query_plan=constraints.query_plan)
+    kept = Constraints(summary=kept_summary, expression=tuple(kept_expressions),
+                       order_by=constraints.order_by if keep_order else (),
+                       limit=constraints.limit if (keeps_filters or keep_order) else -1)
+    return Prepared(pushed, kept, tuple(guards))
+
+
+def _equality_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
+    return kind_of(column.source_type).name in (
+        "number", "float", "binary_float", "binary_double", "date", "timestamp", "timestamp_tz", "char",
+        "nchar", "boolean")
+
+
+def _ordering_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
+    kind = kind_of(column.source_type).name
+    if kind == "char":
+        return dialect.binary_string_order
+    return kind in ("number", "float", "binary_float", "binary_double", "date", "timestamp", "timestamp_tz",
+                    "boolean")
+
+
+def _orderable(dialect: OracleDialect, column: SourceColumn) -> bool:
+    """ORDER BY at the source: NaN placement differs for BINARY_* (Oracle sorts NaN above +Inf)."""
+    return _ordering_ok(dialect, column) and not kind_of(column.source_type).may_be_nan
+
+
+def _in_expressions_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
+    kind = kind_of(column.source_type)
+    return _ordering_ok(dialect, column) and not kind.may_be_nan and not kind.sub_millisecond
+
+
+def _value_set(dialect: OracleDialect, column: SourceColumn, value_set: ValueSet) -> ValueSet | None:
+    """The value set to push (maybe rewritten), or None to keep it in the connector."""
+    if isinstance(value_set, AllOrNoneValueSet):
+        return value_set
+    if not _equality_ok(dialect, column) or any(_unsafe_value(v) for v in _values(value_set)):
+        return None
+    kind = kind_of(column.source_type)
+    if isinstance(value_set, EquatableValueSet):
+        if kind.sub_millisecond:
+            if not value_set.white_list:
+                return None
+            ranges = tuple(Range(Marker(v, Bound.EXACTLY), Marker(v, Bound.EXACTLY))
+                           for v in value_set.values if v is not None)
+            try:
+                return _truncated_ranges(SortedRangeSet(value_set.type, ranges, value_set.null_allowed))
+            except OverflowError:
+                return None
+        return value_set
+    needs_order = any(not r.is_single_value and not r.is_all for r in value_set.ranges)
+    if needs_order and not _ordering_ok(dialect, column):
+        return None
+    if not kind.sub_millisecond:
+        return value_set
+    try:
+        return _truncated_ranges(value_set)
+    except OverflowError:  # a bound at the end of time: X + 1 ms does not exist
+        return None
+
+
+def _truncated_ranges(value_set: SortedRangeSet) -> SortedRangeSet:
+    """Ranges on floor_ms(ts) (what Athena sees) -> equivalent half-open ranges on the raw column."""
+    out = []
+    for r in value_set.ranges:
+        if r.is_all:
+            out.append(r)
+            continue
+        low = r.low if r.low.unbounded else Marker(
+            r.low.value if r.low.bound is Bound.EXACTLY else r.low.value + ONE_MS, Bound.EXACTLY)
+        high = r.high if r.high.unbounded else Marker(
+            r.high.value + ONE_MS if r.high.bound is Bound.EXACTLY else r.high.value, Bound.BELOW)
+        out.append(Range(low, high))
+    return SortedRangeSet(value_set.type, tuple(out), value_set.null_allowed)
+
+
+def _is_range_filter(value_set: ValueSet) -> bool:
+    return isinstance(value_set, SortedRangeSet) and not any(r.is_all for r in value_set.ranges) and bool(
+        value_set.ranges)
+
+
+def _values(value_set: ValueSet) -> Iterable[Any]:
+    if isinstance(value_set, EquatableValueSet):
+        yield from value_set.values
+    elif isinstance(value_set, SortedRangeSet):
+        for r in value_set.ranges:
+            for m in (r.low, r.high):
+                if not m.unbounded:
+                    yield m.value
+
+
+def _unsafe_value(value: Any) -> bool:
+    """'' is NULL in Oracle; NaN and infinities have no NUMBER bind."""
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _expression_ok(dialect: OracleDialect, e: Expression, columns: Mapping[str, SourceColumn]) -> bool:
+    for name in columns_of(e):
+        column = columns.get(name)
+        if column is None or not _in_expressions_ok(dialect, column):
+            return False
+    return _constants_ok(e)
+
+
+def _constants_ok(e: Expression) -> bool:
+    if isinstance(e, Constant):
+        return not any(_unsafe_value(v) for v in e.values)
+    if isinstance(e, Variable):
+        return True
+    if not all(_constants_ok(a) for a in e.arguments):
+        return False
+    if e.name == "$modulus":  # MOD(a, 0) is a in Oracle, an error in Athena: only non-zero constants
+        divisor = e.arguments[1] if len(e.arguments) == 2 else None
+        return (isinstance(divisor, Constant) and len(divisor.values) == 1
+                and isinstance(divisor.value, int) and divisor.value != 0)
+    return isinstance(e, FunctionCall)

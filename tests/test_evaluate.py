@@ -1,0 +1,110 @@
+"""The framework's Arrow evaluator keeps Athena's semantics (three-valued logic, LIKE, IN with NULLs...)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from connector.protocol import (
+    AllOrNoneValueSet,
+    Bound,
+    Constant,
+    EquatableValueSet,
+    FunctionCall,
+    Marker,
+    Range,
+    SortedRangeSet,
+    Variable,
+)
+from connector.pushdown.evaluate import EvaluationError, evaluate, expression_mask, value_set_mask
+
+BATCH = pa.record_batch({
+    "i": pa.array([1, None, 3, -7, 0], pa.int64()),
+    "s": pa.array(["x%y", None, "ab", "a\\b", "AB"]),
+    "d": pa.array([Decimal("1.50"), Decimal("2.25"), None, Decimal("-3.10"), Decimal("0.00")], pa.decimal128(5, 2)),
+    "f": pa.array([1.0, float("nan"), None, -2.5, 0.0]),
+})
+COL_I, S, D, F = (Variable("i", pa.int64()), Variable("s", pa.string()), Variable("d", pa.decimal128(5, 2)),
+              Variable("f", pa.float64()))
+BOOL = pa.bool_()
+
+
+def call(name: str, *args: object, t: pa.DataType = BOOL) -> FunctionCall:
+    return FunctionCall(t, name, tuple(args))  # type: ignore[arg-type]
+
+
+def c(value: object, t: pa.DataType | None = None) -> Constant:
+    return Constant(t or pa.int64(), (value,))
+
+
+def values(expression: FunctionCall) -> list[object]:
+    return evaluate(expression, BATCH).to_pylist()
+
+
+def test_sorted_range_set_with_nulls() -> None:
+    vs = SortedRangeSet(pa.int64(), (Range.equal(1), Range(Marker(2, Bound.ABOVE), Marker.above_all())), True)
+    assert value_set_mask(vs, BATCH.column("i")).to_pylist() == [True, True, True, False, False]
+
+
+def test_not_in_as_ranges_excludes_nulls_unless_allowed() -> None:
+    vs = SortedRangeSet(pa.int64(), (Range(Marker.below_all(), Marker(1, Bound.BELOW)),
+                                     Range(Marker(1, Bound.ABOVE), Marker.above_all())), False)
+    assert value_set_mask(vs, BATCH.column("i")).to_pylist() == [False, False, True, True, True]
+
+
+def test_equatable_black_list_and_all_or_none() -> None:
+    black = EquatableValueSet(pa.string(), ("ab",), white_list=False, null_allowed=False)
+    assert value_set_mask(black, BATCH.column("s")).to_pylist() == [True, False, False, True, True]
+    only_null = AllOrNoneValueSet(pa.int64(), all=False, null_allowed=True)
+    assert value_set_mask(only_null, BATCH.column("i")).to_pylist() == [False, True, False, False, False]
+
+
+def test_like_has_no_escape_character_and_is_case_sensitive() -> None:
+    assert values(call("$like_pattern", S, c("a\\%", pa.string()))) == [False, None, False, True, False]
+    assert values(call("$like_pattern", S, c("a_", pa.string()))) == [False, None, True, False, False]
+
+
+def test_in_with_null_member_is_unknown_when_nothing_matches() -> None:
+    members = call("$array", c(1), c(None), t=pa.list_(pa.int64()))
+    assert values(call("$in", COL_I, members)) == [True, None, None, None, None]
+
+
+def test_is_distinct_from_and_nullif() -> None:
+    assert values(call("$is_distinct_from", COL_I, c(None))) == [True, False, True, True, True]
+    assert values(call("$nullif", COL_I, c(3), t=pa.int64())) == [1, None, None, -7, 0]
+
+
+def test_three_valued_and_or() -> None:
+    gt0 = call("$greater_than", COL_I, c(0))
+    is_null = call("$is_null", COL_I)
+    assert values(call("$or", gt0, is_null)) == [True, True, True, False, False]
+    assert values(call("$and", gt0, call("$not", is_null))) == [True, False, True, False, False]
+    assert values(call("$and", gt0, call("$not", call("$equal", COL_I, c(3))))) == [True, None, False, False, False]
+
+
+def test_integer_division_and_modulus_truncate_toward_zero() -> None:
+    assert values(call("$divide", COL_I, c(2), t=pa.int64())) == [0, None, 1, -3, 0]
+    assert values(call("$modulus", COL_I, c(2), t=pa.int64())) == [1, None, 1, -1, 0]
+    with pytest.raises(EvaluationError, match="division by zero"):
+        evaluate(call("$divide", c(1), COL_I, t=pa.int64()), BATCH)
+
+
+def test_decimal_arithmetic_is_exact_at_the_declared_scale() -> None:
+    result = values(call("$multiply", D, c(Decimal("1.5"), pa.decimal128(2, 1)), t=pa.decimal128(8, 3)))
+    assert result == [Decimal("2.250"), Decimal("3.375"), None, Decimal("-4.650"), Decimal("0.000")]
+
+
+def test_nan_compares_false() -> None:
+    assert values(call("$greater_than", F, c(-10.0, pa.float64()))) == [True, False, None, True, True]
+
+
+def test_filter_mask_keeps_only_true() -> None:
+    mask = expression_mask([call("$greater_than", COL_I, c(0))], BATCH)
+    assert mask.to_pylist() == [True, False, True, False, False]
+
+
+def test_unknown_function_is_named() -> None:
+    with pytest.raises(EvaluationError, match=r"\$frobnicate"):
+        evaluate(call("$frobnicate", COL_I), BATCH)

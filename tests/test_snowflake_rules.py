@@ -1,0 +1,172 @@
+"""What the Snowflake adapter pushes and how it converts values (no server needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.snowflake import (
+    SNOWFLAKE_TYPES,
+    SnowflakeDialect,
+    is_native,
+    merge_residual,
+    split_constraints,
+    to_logical,
+)
+from adapters.types import ColumnInfo
+from connector.errors import SourceError
+from connector.protocol.constraints import (
+    Bound,
+    Constant,
+    Constraints,
+    EquatableValueSet,
+    FunctionCall,
+    Marker,
+    OrderByField,
+    Range,
+    SortDirection,
+    SortedRangeSet,
+    Variable,
+)
+from connector.pushdown.sql import SourceColumn, plan_select
+
+TS = pa.timestamp("ms")
+COLUMNS = {
+    "id": SourceColumn("id", "ID", pa.int64(), "NUMBER"),
+    "s": SourceColumn("s", "S", pa.string(), "TEXT"),
+    "ci": SourceColumn("ci", "CI", pa.string(), "TEXT COLLATE en-ci"),
+    "t": SourceColumn("t", "T", pa.string(), "TIME"),
+    "v": SourceColumn("v", "V", pa.string(), "VARIANT"),
+    "ts": SourceColumn("ts", "TS", TS, "TIMESTAMP_NTZ"),
+    "f": SourceColumn("f", "F", pa.float64(), "FLOAT"),
+}
+
+
+def test_type_map_rules() -> None:
+    def arrow(name: str, p: int | None = None, s: int | None = None) -> pa.DataType:
+        return SNOWFLAKE_TYPES.to_arrow(ColumnInfo("c", name, p, s))
+
+    assert arrow("NUMBER", 18, 0) == pa.int64()
+    assert arrow("NUMBER", 19, 0) == pa.decimal128(19, 0)
+    assert arrow("NUMBER", 38, 0) == pa.decimal128(38, 0)
+    assert arrow("NUMBER", 12, 4) == pa.decimal128(12, 4)
+    assert arrow("TEXT COLLATE en-ci") == pa.string()
+    assert [arrow(n) for n in ("TIME", "VARIANT", "OBJECT", "ARRAY", "GEOGRAPHY")] == [pa.string()] * 5
+    assert arrow("TIMESTAMP_NTZ") == TS
+    assert arrow("TIMESTAMP_LTZ") == arrow("TIMESTAMP_TZ") == pa.timestamp("ms", "UTC")
+    assert (arrow("FLOAT"), arrow("BINARY"), arrow("BOOLEAN"), arrow("DATE")) == (
+        pa.float64(), pa.binary(), pa.bool_(), pa.date32())
+
+
+def test_native_types() -> None:
+    assert is_native("NUMBER") and is_native("TEXT") and is_native("TIMESTAMP_TZ")
+    assert not any(is_native(t) for t in ("TIME", "VARIANT", "TEXT COLLATE en-ci", "", "GEOGRAPHY"))
+
+
+def test_columns_that_do_not_compare_natively_stay_with_the_framework() -> None:
+    eq = EquatableValueSet(pa.string(), ("x",), True, False)
+    c = Constraints(summary={"ci": eq, "t": eq, "v": eq, "s": eq},
+                    order_by=(OrderByField("s", SortDirection.ASC_NULLS_LAST),), limit=10)
+    pushed, kept = split_constraints(c, COLUMNS)
+    assert set(pushed.summary) == {"s"} and set(kept.summary) == {"ci", "t", "v"}
+    assert not pushed.has_limit and not pushed.order_by  # a LIMIT below a filter the source cannot apply is wrong
+    assert kept.limit == 10 and kept.order_by == c.order_by
+    # ORDER BY a collated column: sorted by the framework, so no LIMIT at the source either.
+    pushed, kept = split_constraints(Constraints(order_by=(OrderByField("ci", SortDirection.ASC_NULLS_LAST),),
+                                                 limit=3), COLUMNS)
+    assert not pushed.has_limit and kept.limit == 3 and kept.order_by
+    # Everything native: all of it is pushed.
+    pushed, kept = split_constraints(Constraints(summary={"id": SortedRangeSet(pa.int64(), (Range.equal(1),),
+                                                                               False)}, limit=5), COLUMNS)
+    assert pushed.limit == 5 and kept.is_empty
+
+
+def test_timestamp_bounds_are_restated_for_truncated_values() -> None:
+    v = dt.datetime(2024, 1, 1, 12, 0, 0)
+    ms = dt.timedelta(milliseconds=1)
+    vs = SortedRangeSet(TS, (Range(Marker(v, Bound.ABOVE), Marker(v + 5 * ms, Bound.EXACTLY)), Range.equal(v)),
+                        True)
+    pushed, kept = split_constraints(Constraints(summary={"ts": vs}), COLUMNS)
+    assert kept.is_empty
+    restated = pushed.summary["ts"]
+    assert isinstance(restated, SortedRangeSet) and restated.null_allowed
+    assert restated.ranges == (Range(Marker(v + ms, Bound.EXACTLY), Marker(v + 6 * ms, Bound.BELOW)),
+                               Range(Marker(v, Bound.EXACTLY), Marker(v + ms, Bound.BELOW)))
+    listed = EquatableValueSet(TS, (v,), True, False)
+    pushed, _ = split_constraints(Constraints(summary={"ts": listed}), COLUMNS)
+    assert pushed.summary["ts"] == SortedRangeSet(TS, (Range(Marker(v, Bound.EXACTLY), Marker(v + ms, Bound.BELOW)),),
+                                                  False)
+    not_in = EquatableValueSet(TS, (v,), False, False)
+    pushed, kept = split_constraints(Constraints(summary={"ts": not_in}), COLUMNS)
+    assert "ts" in kept.summary and "ts" not in pushed.summary
+    expression = FunctionCall(pa.bool_(), "$greater_than", (Variable("ts", TS), Constant(TS, (v,))))
+    pushed, kept = split_constraints(Constraints(expression=(expression,)), COLUMNS)
+    assert kept.expression == (expression,) and not pushed.expression
+
+
+@given(st.integers(0, 10**6), st.integers(-3, 3), st.sampled_from(list(Bound)), st.booleans())
+def test_restated_bounds_agree_on_every_sub_millisecond_value(micros: int, offset_ms: int, bound: Bound,
+                                                              low: bool) -> None:
+    """For any value x: x in restated set <=> floor_ms(x) in the original set."""
+    base = dt.datetime(2024, 1, 1)
+    v = base + dt.timedelta(milliseconds=micros // 1000 + offset_ms)
+    if (low and bound is Bound.BELOW) or (not low and bound is Bound.ABOVE):
+        return
+    marker = Marker(v, bound)
+    original = Range(marker, Marker.above_all()) if low else Range(Marker.below_all(), marker)
+    pushed, _ = split_constraints(Constraints(summary={"ts": SortedRangeSet(TS, (original,), False)}), COLUMNS)
+    restated = pushed.summary["ts"]
+    assert isinstance(restated, SortedRangeSet)
+    x = base + dt.timedelta(microseconds=micros)
+    floored = x.replace(microsecond=x.microsecond // 1000 * 1000)
+
+    def inside(value: dt.datetime, r: Range) -> bool:
+        ok_low = r.low.unbounded or (value >= r.low.value if r.low.bound is Bound.EXACTLY else value > r.low.value)
+        ok_high = r.high.unbounded or (value <= r.high.value if r.high.bound is Bound.EXACTLY
+                                       else value < r.high.value)
+        return ok_low and ok_high
+
+    assert inside(x, restated.ranges[0]) == inside(floored, original)
+
+
+def test_merge_residual_keeps_both_parts() -> None:
+    eq = EquatableValueSet(pa.string(), ("x",), True, False)
+    merged = merge_residual(Constraints(summary={"t": eq}, limit=4), Constraints(summary={"f": eq}))
+    assert set(merged.summary) == {"t", "f"} and merged.limit == 4
+
+
+def test_dialect_keeps_floats_modulus_and_integer_division_out_of_snowflake() -> None:
+    dialect = SnowflakeDialect()
+    f = pa.float64()
+    i = pa.int64()
+    assert not dialect.can_compare(f, ordering=False)
+    assert not dialect.can_compute("$modulus", i, [i, i])
+    assert dialect.can_compute("$add", i, [i, i])
+    division = FunctionCall(pa.bool_(), "$equal", (FunctionCall(i, "$divide", (Variable("id", i), Constant(i, (2,)))),
+                                                   Constant(i, (3,))))
+    query = plan_select(dialect, pa_table(), COLUMNS, ["id"], Constraints(expression=(division,)))
+    assert query.residual.expression == (division,) and "WHERE" not in query.sql
+
+
+def pa_table() -> object:
+    from sqlglot import exp
+
+    return exp.table_(exp.to_identifier("T", quoted=True), db=exp.to_identifier("S", quoted=True))
+
+
+def test_to_logical_floors_timestamps_and_refuses_lossy_casts() -> None:
+    ns = pa.array([1_000_000_500, -1, None], pa.timestamp("ns"))
+    assert to_logical(ns, COLUMNS["ts"]).to_pylist() == [dt.datetime(1970, 1, 1, 0, 0, 1),
+                                                         dt.datetime(1969, 12, 31, 23, 59, 59, 999000), None]
+    aware = pa.array([1_500_000], pa.timestamp("us", "Etc/UTC"))
+    column = SourceColumn("x", "X", pa.timestamp("ms", "UTC"), "TIMESTAMP_TZ")
+    assert to_logical(aware, column).type == pa.timestamp("ms", "UTC")
+    assert to_logical(pa.array([12 * 3600 * 10**6], pa.time64("us")), COLUMNS["t"]).to_pylist() == ["12:00:00.000000"]
+    with pytest.raises(SourceError, match="column 'id'"):
+        to_logical(pa.array([2**63 - 1], pa.uint64()).cast(pa.decimal128(20, 0)).cast(pa.float64()), COLUMNS["id"])
+    nested = pa.array([{"a": 1}, None], pa.struct([("a", pa.int64())]))
+    assert to_logical(nested, COLUMNS["v"]).to_pylist() == ['{"a": 1}', None]
