@@ -4,8 +4,9 @@ Starts a throwaway PostgreSQL (the tests' helper), loads a 100k x 6 table (bigin
 text, date, timestamp) and times:
 
 - ``adapter``: ``JdbcAdapter.read_split`` -> Arrow batches in the logical types (what ReadRecords streams);
-- ``adapter+IPC``: the same, each batch also converted to the wire form and serialized as Arrow IPC (what a
-  block costs before it is spilled; a 100k-row answer is too big for an inline response);
+- ``adapter+IPC``: the same, each batch also converted to the wire form and serialized as Arrow IPC;
+- ``ReadRecords (spill)``: a whole ReadRecords call of the service, the answer (too big to be inline) spilled
+  encrypted to the local spill directory - what a Lambda does, minus S3;
 - ``jaydebeapi``: ``cursor.fetchall()`` with jaydebeapi's own converters (lossy: NUMERIC -> float, dates -> str);
 - ``jpype getString``: every cell through ``ResultSet.getString`` into Python lists (no typing, no Arrow) -
   about the floor of any per-cell JDBC access from Python.
@@ -73,6 +74,24 @@ def main(rows: int = ROWS) -> None:
                 count += batch.num_rows
             return count
 
+        import json
+        import os
+        import tempfile
+
+        os.environ.setdefault("AFQ_LOCAL_SPILL_DIR", tempfile.mkdtemp(prefix="afq-bench-spill-"))
+        from connector.protocol.block import SchemaMessage
+        from connector.protocol.messages import ReadRecordsRequest
+        from connector.service import FederationService
+
+        service = FederationService(Settings.from_env({**os.environ, **env}))
+        request = ReadRecordsRequest(Identity(), "bench", "default", table, SchemaMessage.of_logical(schema),
+                                     Split(None, None, {}), Constraints(), 16_000_000, 5_242_880)
+
+        def via_read_records() -> int:
+            response = service.handle(json.loads(json.dumps(request.to_wire())))
+            assert response["@type"] == "RemoteReadRecordsResponse", response["@type"]
+            return rows
+
         connection = adapter.connect()
         jconn = connection.jconn
 
@@ -107,9 +126,11 @@ def main(rows: int = ROWS) -> None:
         via_adapter()  # warm the JVM, the driver and the pool
         _time("adapter (typed->Arrow)", rows, via_adapter)
         _time("adapter+IPC", rows, via_ipc)
+        _time("ReadRecords (spill)", rows, via_read_records)
         _time("jaydebeapi fetchall", rows, via_jaydebeapi)
         _time("jpype getString", rows, via_get_string)
         connection.close()
+        service.pool.close()
         adapter.close()
     finally:
         stop_postgres(process, server.directory)
