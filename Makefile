@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless
 
-.PHONY: demo test check lint typecheck unit bench package clean apt venv
+.PHONY: demo test check lint typecheck unit bench package sam-validate clean apt venv
 
 venv: $(STAMP)
 
@@ -37,6 +37,20 @@ check: $(STAMP) lint typecheck
 
 bench: $(STAMP) apt
 	$(BIN)/python -m bench.run
+
+# Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
+ADAPTERS ?= sqlite generic oracle snowflake teradata
+ARCH ?= x86_64
+package: $(STAMP)
+	@for a in $(ADAPTERS); do \
+	  if [ "$$a" != generic ] && [ ! -f adapters/$$a.py ]; then echo "skip $$a: adapters/$$a.py is not in this checkout"; continue; fi; \
+	  $(BIN)/afq package $$a --arch $(ARCH) --out dist || exit 1; \
+	done
+
+# Optional: `sam validate --lint` on every template, from its own venv (aws-sam-cli pins other package versions).
+sam-validate:
+	@test -x .venv-sam/bin/sam || { $(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli; }
+	@for t in sar/*.yaml; do SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --region us-east-1 -t $$t || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

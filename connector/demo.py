@@ -1,75 +1,87 @@
-"""``afq demo``: build the demo database and play Athena's call sequence against it through the handler."""
+"""``afq demo``: two embedded databases and a Parquet "data lake" file, queried together through the local
+Athena - every table read over the federation protocol from the in-process connector, pushdown shown with
+``--explain``, the final joins and aggregates computed by DuckDB.
+"""
 
 from __future__ import annotations
 
 import os
-import uuid
-from typing import Any
+import sys
+from typing import IO, cast
 
-from connector.demo_data import create_demo_database
+from connector.demo_data import create_demo_database, create_support_database, write_lake_visits
+
+QUERIES: list[tuple[str, str, bool]] = [
+    ("Top-5 large orders: the filters, ORDER BY and LIMIT go to the connector (top-N), per split",
+     "SELECT o.id, o.amount, o.status FROM shop.main.orders o "
+     "WHERE o.amount > 990 AND o.status IN ('shipped', 'pending') ORDER BY o.amount DESC LIMIT 5", True),
+    ("count(*) reads no column at all; the OR across two columns is pushed as an expression",
+     "SELECT count(*) AS orders FROM shop.main.orders "
+     "WHERE ordered_at >= TIMESTAMP '2024-07-01 00:00:00' AND (note LIKE 'rush%' OR customer_id % 10 = 0)", True),
+    ("A join across two catalogs (two SQLite databases), aggregated by the engine",
+     "SELECT c.region, t.priority, count(*) AS tickets, round(avg(t.satisfaction), 2) AS satisfaction "
+     "FROM support.main.tickets t JOIN shop.main.customers c ON c.id = t.customer_id "
+     "WHERE t.status = 'closed' GROUP BY c.region, t.priority ORDER BY c.region, t.priority", False),
+    ("The data lake (a local Parquet file) joined with a federated table",
+     "SELECT c.region, count(DISTINCT v.customer_id) AS visitors, sum(v.page_views) AS page_views "
+     "FROM lake.web.visits v JOIN shop.main.customers c ON c.id = v.customer_id "
+     "WHERE v.day >= DATE '2024-03-01' AND c.vip GROUP BY c.region ORDER BY c.region", True),
+    ("Query passthrough: the native query runs as is in the source",
+     "SELECT * FROM TABLE(shop.system.query(query => 'SELECT status, count(*) AS n FROM orders GROUP BY status')) "
+     "ORDER BY n DESC, status", False),
+]
 
 
-def run_demo(directory: str) -> int:
-    import pyarrow as pa
-
+def run_demo(directory: str, out: IO[str] | None = None) -> int:
     from connector import handler
-    from connector.protocol import (
-        Bound,
-        Constraints,
-        GetSplitsRequest,
-        GetTableLayoutRequest,
-        GetTableRequest,
-        Identity,
-        ListSchemasRequest,
-        ListTablesRequest,
-        Marker,
-        OrderByField,
-        PingRequest,
-        Range,
-        ReadRecordsRequest,
-        SchemaMessage,
-        SortDirection,
-        SortedRangeSet,
-        TableName,
-        parse_response,
-    )
+    from connector.local.engine import LocalAthena, QueryOptions
+    from connector.local.explain import explain
+    from connector.local.output import write_table
+    from connector.local.targets import InProcessTarget
 
-    path = create_demo_database(os.path.join(directory, "demo.db"))
-    os.environ["default"] = f"sqlite://jdbc:sqlite:{path}"
+    stream = out or sys.stdout
+    indented = cast(IO[str], _Indented(stream))
+    shop = create_demo_database(os.path.join(directory, "shop.db"))
+    support = create_support_database(os.path.join(directory, "support.db"))
+    lake_dir = os.path.join(os.path.abspath(directory), "lake")
+    visits = write_lake_visits(os.path.join(lake_dir, "web", "visits.parquet"))
+    env = {"shop_connection_string": f"sqlite://jdbc:sqlite:{shop}",
+           "support_connection_string": f"sqlite://jdbc:sqlite:{support}",
+           "sqlite_rows_per_split": "1000"}
+    os.environ.update(env)
     handler.reset()
-    identity = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/demo")
-    catalog, query = "demo", str(uuid.uuid4())
-
-    def call(request: Any) -> Any:
-        return parse_response(handler.lambda_handler(request.to_wire()))
-
-    print(f"demo database: {path}")
-    ping = call(PingRequest(identity, catalog, query))
-    print(f"Ping: sourceType={ping.source_type} serDeVersion={ping.serde_version}")
-    print("schemas:", ", ".join(call(ListSchemasRequest(identity, query, catalog)).schemas))
-    tables = call(ListTablesRequest(identity, query, catalog, "main", None, -1)).tables
-    print("tables:", ", ".join(t.table for t in tables))
-
-    table = TableName("main", "orders")
-    definition = call(GetTableRequest(identity, query, catalog, table))
-    schema = definition.schema.logical_schema()
-    print("orders:", ", ".join(f"{f.name} {f.type}" for f in schema))
-
-    # SELECT id, amount, status FROM orders WHERE amount > 990 ORDER BY amount DESC LIMIT 5
-    wanted = pa.schema([schema.field(n) for n in ("id", "amount", "status")], metadata=schema.metadata)
-    from decimal import Decimal
-
-    constraints = Constraints(
-        summary={"amount": SortedRangeSet(schema.field("amount").type,
-                                          (Range(Marker(Decimal("990"), Bound.ABOVE), Marker.above_all()),), False)},
-        order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST),), limit=5)
-    layout = call(GetTableLayoutRequest(identity, query, catalog, table, constraints, definition.schema, ()))
-    splits = call(GetSplitsRequest(identity, query, catalog, table, layout.partitions, (), constraints, None)).splits
-    print(f"\nSELECT id, amount, status FROM orders WHERE amount > 990 ORDER BY amount DESC LIMIT 5"
-          f"  ({len(splits)} split(s))")
-    for split in splits:
-        response = call(ReadRecordsRequest(identity, query, catalog, table, SchemaMessage.of_logical(wanted), split,
-                                           constraints, 16_000_000, 5_242_880))
-        for row in response.records.logical_batch().to_pylist():
-            print(f"  {row['id']:>5}  {row['amount']:>8}  {row['status']}")
+    stream.write(f"demo files in {os.path.abspath(directory)}:\n  {shop}\n  {support}\n  {visits}\n\n"
+                 f"to query them yourself:\n")
+    for key, value in env.items():
+        stream.write(f"  export {key}={value}\n")
+    stream.write(f"  afq query --lake-dir {lake_dir} \"SELECT ...\"\n")
+    options = QueryOptions(lake_dir=lake_dir)
+    for number, (title, sql, show_plan) in enumerate(QUERIES, start=1):
+        stream.write(f"\n{'=' * 100}\n{number}. {title}\n\n  {sql}\n\n")
+        if show_plan:
+            stream.write("--explain:\n")
+            explain(LocalAthena(InProcessTarget(), options), sql, indented)
+            stream.write("\nresult:\n")
+        result = LocalAthena(InProcessTarget(), options).run(sql)
+        write_table(result.table, indented)
     return 0
+
+
+class _Indented:
+    """Indents everything written through it (the demo nests reports under each query)."""
+
+    def __init__(self, stream: IO[str], prefix: str = "  ") -> None:
+        self.stream = stream
+        self.prefix = prefix
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines(keepends=True):
+            if self._at_line_start and line.strip():
+                self.stream.write(self.prefix)
+            self.stream.write(line)
+            self._at_line_start = line.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -58,3 +58,64 @@ def create_demo_database(path: str, *, customers: int = 500, orders: int = 5000)
     finally:
         db.close()
     return path
+
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+TICKET_STATUSES = ("open", "waiting", "closed")
+COUNTRIES = ("de", "fr", "us", "br", "jp", "in", "au")
+
+
+def create_support_database(path: str, *, customers: int = 500, tickets: int = 3000) -> str:
+    """(Re)create the demo's second database - support tickets of the same customers - at ``path``."""
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.exists(path):
+        os.remove(path)
+    rng = random.Random(20261128)
+    db = sqlite3.connect(path)
+    try:
+        db.executescript("""
+            CREATE TABLE tickets (
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL,
+                opened_at TIMESTAMP NOT NULL,
+                priority TEXT NOT NULL,
+                status TEXT NOT NULL,
+                satisfaction INTEGER
+            );
+        """)
+        base = dt.datetime(2024, 1, 1)
+        rows = []
+        for i in range(1, tickets + 1):
+            status = rng.choice(TICKET_STATUSES)
+            score = rng.randrange(1, 6) if status == "closed" and rng.random() < 0.8 else None
+            opened = base + dt.timedelta(minutes=rng.randrange(60 * 24 * 365))
+            rows.append((i, rng.randrange(1, customers + 1), opened.isoformat(sep=" "), rng.choice(PRIORITIES),
+                         status, score))
+        db.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.commit()
+    finally:
+        db.close()
+    return path
+
+
+def write_lake_visits(path: str, *, customers: int = 500, days: int = 90) -> str:
+    """The demo's data lake side: daily web visits per customer, as a Parquet file at ``path``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    rng = random.Random(20261129)
+    start = dt.date(2024, 1, 1)
+    ids, day_values, views, countries = [], [], [], []
+    for d in range(days):
+        for customer in rng.sample(range(1, customers + 1), 60):
+            ids.append(customer)
+            day_values.append(start + dt.timedelta(days=d))
+            views.append(rng.randrange(1, 40))
+            countries.append(COUNTRIES[customer % len(COUNTRIES)])
+    table = pa.table({"customer_id": pa.array(ids, pa.int64()), "day": pa.array(day_values, pa.date32()),
+                      "page_views": pa.array(views, pa.int32()), "country": pa.array(countries, pa.string())})
+    pq.write_table(table, path)
+    return path

@@ -233,6 +233,14 @@ class FederationService:
             if scan.close is not None:  # also when respond() fails before reading a single row
                 scan.close()
 
+    def describe_read(self, request: ReadRecordsRequest) -> str:
+        """What the adapter would ask its source for this ReadRecords request, without reading (``--explain``)."""
+        ctx, adapter = self._context(request)
+        if request.constraints.is_passthrough:
+            return self._passthrough_arguments(request.constraints.passthrough, adapter)[PASSTHROUGH_ARGUMENT]
+        return adapter.describe_split(ctx, request.table_name, request.schema.logical_schema(), request.split,
+                                      request.constraints)
+
     def user_defined_function(self, request: UserDefinedFunctionRequest) -> Message:
         self.udfs.load_modules(self.settings.env)
         return self.udfs.call(request)

@@ -1,0 +1,29 @@
+"""Errors of the local Athena, each naming what the user can fix."""
+
+from __future__ import annotations
+
+from connector.errors import ConnectorError
+
+
+class QueryError(ConnectorError):
+    """The SQL cannot be run locally as written (unknown catalog or column, unsupported construct...)."""
+
+    error_code = "INVALID_INPUT_EXCEPTION"
+
+
+class LambdaFunctionError(ConnectorError):
+    """The connector answered with a function error, as Lambda reports it (``errorType``, ``errorMessage``)."""
+
+    def __init__(self, error_type: str, message: str, request_type: str = "", stack: tuple[str, ...] = ()) -> None:
+        self.error_type = error_type
+        self.message = message
+        self.request_type = request_type
+        self.stack = stack
+        where = f" answering {request_type}" if request_type else ""
+        super().__init__(f"the connector failed{where}: {error_type}: {message}")
+
+
+class ProtocolViolation(ConnectorError):
+    """A response the connector sent does not follow the federation protocol."""
+
+    error_code = "INVALID_RESPONSE_EXCEPTION"

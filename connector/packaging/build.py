@@ -1,0 +1,238 @@
+"""``afq package ADAPTER``: one adapter's Lambda zip, slim and byte-compiled for the runtime.
+
+Steps: the adapter's requirements from the project's extras -> wheels pinned for the target -> installed,
+trimmed, stripped and byte-compiled into a *site* cached by the exact wheels and builder version -> the
+framework's own packages (connector, adapters, spill) copied from the source tree and compiled -> a
+deterministic zip, cached by the site and the framework's content. Rebuilding with nothing changed copies the
+cached zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zipfile import ZipFile
+
+from connector.packaging.archive import byte_compile, write_zip
+from connector.packaging.requirements import AdapterBundle, adapter_bundle, bundle_requirements
+from connector.packaging.targets import PackagingError, Target, find_interpreter
+from connector.packaging.trim import no_strip_tool, strip_binaries, strip_tool, trim
+from connector.packaging.wheels import Pin, digest, fetch, install, resolve
+
+#: Bumped whenever a trimming rule changes, so cached sites built by older rules are not reused.
+BUILDER_VERSION = "5"
+FRAMEWORK_PACKAGES = ("connector", "adapters", "spill")
+#: Parts of the framework that only run on a developer's machine.
+EXCLUDED_FROM_BUNDLE = ("connector/packaging",)
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+#: Cache bounds (least recently used go first): a site is ~100-130 MB, a zip ~35-50 MB.
+KEEP_SITES = 12
+KEEP_ZIPS_PER_BUNDLE = 2
+MANIFEST_NAME = "afq-bundle.json"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    adapter: str
+    out: Path
+    arch: str = "x86_64"
+    python: str = "3.12"
+    cache: Path | None = None
+    refresh: bool = False
+    interpreter: str | None = None
+    strip: bool = True
+    teradata_fips: bool = False
+    requirements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    zip_path: Path
+    zipped_bytes: int
+    unzipped_bytes: int
+    entries: int
+    manifest: dict[str, Any]
+    trim: dict[str, Any] = field(default_factory=dict)
+    from_cache: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        mb = 1024 * 1024
+        return (f"{self.zip_path}: {self.zipped_bytes / mb:.1f} MB zipped, {self.unzipped_bytes / mb:.1f} MB "
+                f"unzipped, {self.entries} files ({'cached' if self.from_cache else 'built'} in "
+                f"{self.seconds:.1f} s)")
+
+
+def bundle_name(adapter: str, target: Target) -> str:
+    """``afq-oracle-py312-x86_64``: the zip's name, which the SAM templates' CodeUri refers to."""
+    return f"afq-{adapter}-{target.name}"
+
+
+def default_cache() -> Path:
+    explicit = os.environ.get("AFQ_CACHE_DIR")
+    base = Path(explicit) if explicit else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "afq"
+    return base / "package"
+
+
+def framework_sources() -> dict[str, Path]:
+    """Where the framework's packages live (an editable install or a checkout: the source tree)."""
+    found: dict[str, Path] = {}
+    for name in FRAMEWORK_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if not locations:
+            raise PackagingError(f"cannot find the {name!r} package to put into the bundle")
+        found[name] = Path(locations[0])
+    return found
+
+
+def build_bundle(options: BuildOptions) -> BuildResult:
+    started = time.monotonic()
+    bundle = adapter_bundle(options.adapter)
+    target = Target.of(options.python, options.arch)
+    cache = options.cache or default_cache()
+    packages = framework_sources()
+    source_root = packages["connector"].parent
+    _check_modules(bundle, source_root)
+    requirements = bundle_requirements(bundle, source_root, options.requirements)
+    tool = strip_tool(target) if options.strip else None
+    if options.strip and tool is None:
+        raise no_strip_tool(target)
+    interpreter = find_interpreter(target.python, options.interpreter)
+    interpreter_version = subprocess.run([interpreter, "-c", "import sys; print(sys.version)"], capture_output=True,
+                                         text=True, check=True).stdout.strip()
+    pins = resolve(requirements, target, cache, options.refresh)
+
+    site_key = digest(BUILDER_VERSION, target.name, [(p.filename, p.sha256) for p in pins], options.teradata_fips,
+                      tool[0] if tool else None, interpreter_version)
+    site = cache / "sites" / f"{target.name}-{site_key}"
+    if not site.is_dir():
+        _build_site(site, pins, target, cache, tool, interpreter, options.teradata_fips)
+    os.utime(site)  # recently used: pruning keeps it
+    trim_report = json.loads((site.parent / f"{site.name}.json").read_text(encoding="utf-8"))
+
+    manifest = {"adapter": bundle.name, "summary": bundle.summary, "python": target.python,
+                "architecture": target.lambda_arch, "handler": "connector.handler.lambda_handler",
+                "builder": BUILDER_VERSION, "distributions": {p.name: p.version for p in pins}}
+    manifest_bytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    framework_hash = _framework_hash(packages)
+    bundle_key = digest(site_key, framework_hash, manifest_bytes.decode())
+    name = bundle_name(bundle.name, target)
+    cached_zip = cache / "bundles" / f"{name}-{bundle_key}.zip"
+    from_cache = cached_zip.is_file()
+    if not from_cache:
+        with tempfile.TemporaryDirectory(prefix="afq-framework-", dir=cache) as tmp:
+            staging = Path(tmp) / "task"
+            _copy_framework(packages, staging)
+            failures = byte_compile(staging, interpreter)
+            if failures:
+                raise PackagingError("the framework does not compile with python" + target.python + ":\n" +
+                                     "\n".join(failures[:10]))
+            write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes})
+    os.utime(cached_zip)
+    _prune(cache, name)
+
+    with ZipFile(cached_zip) as archive:
+        infos = archive.infolist()
+    unzipped = sum(i.file_size for i in infos)
+    if unzipped > LAMBDA_UNZIPPED_LIMIT:
+        raise PackagingError(f"the {bundle.name} bundle is {unzipped / 2**20:.0f} MB unzipped, over Lambda's "
+                             f"250 MB limit")
+    options.out.mkdir(parents=True, exist_ok=True)
+    zip_path = options.out / f"{name}.zip"
+    shutil.copyfile(cached_zip, zip_path)
+    result = BuildResult(zip_path, zip_path.stat().st_size, unzipped, len(infos), manifest, trim_report,
+                         from_cache, time.monotonic() - started)
+    report = {**manifest, "zip": zip_path.name, "zipped_bytes": result.zipped_bytes,
+              "unzipped_bytes": result.unzipped_bytes, "files": result.entries,
+              "sha256": _sha256(zip_path), "trim": trim_report}
+    (options.out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return result
+
+
+def _prune(cache: Path, name: str) -> None:
+    """Bound the cache: the newest sites overall, and the newest zips of this bundle name."""
+    sites = sorted((p for p in (cache / "sites").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in sites[KEEP_SITES:]:
+        shutil.rmtree(old, ignore_errors=True)
+        old.with_name(old.name + ".json").unlink(missing_ok=True)
+    zips = sorted((cache / "bundles").glob(f"{name}-*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in zips[KEEP_ZIPS_PER_BUNDLE:]:
+        old.unlink(missing_ok=True)
+
+
+def _check_modules(bundle: AdapterBundle, source_root: Path) -> None:
+    for module in bundle.modules:
+        if importlib.util.find_spec(module) is None:
+            path = source_root / (module.replace(".", "/") + ".py")
+            raise PackagingError(f"the {bundle.name} bundle needs the module {module} ({path}), which this source "
+                                 f"tree does not have")
+
+
+def _build_site(site: Path, pins: Sequence[Pin], target: Target, cache: Path, tool: list[str] | None,
+                interpreter: str, keep_fips: bool) -> None:
+    wheels = fetch(pins, target, cache)
+    site.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
+    try:
+        install(wheels, target, work)
+        report = trim(work, target, keep_fips=keep_fips)
+        if tool is not None:
+            strip_binaries(work, target, report, tool)
+        report.warnings += [f"not byte-compiled: {line}" for line in byte_compile(work, interpreter)]
+        (site.parent / f"{site.name}.json").write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
+        try:
+            os.rename(work, site)
+        except OSError:
+            if not site.is_dir():  # another build finished the same site first: use theirs
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _framework_files(packages: dict[str, Path]) -> Iterator[tuple[str, Path]]:
+    for name, root in sorted(packages.items()):
+        for directory, subdirs, files in os.walk(root):
+            subdirs[:] = sorted(d for d in subdirs if d != "__pycache__" and not d.endswith(".egg-info"))
+            for file in sorted(files):
+                if file.endswith((".pyc", ".pyo")):
+                    continue
+                path = Path(directory) / file
+                arcname = f"{name}/{path.relative_to(root).as_posix()}"
+                if any(arcname.startswith(excluded + "/") for excluded in EXCLUDED_FROM_BUNDLE):
+                    continue
+                yield arcname, path
+
+
+def _framework_hash(packages: dict[str, Path]) -> str:
+    h = hashlib.sha256()
+    for arcname, path in _framework_files(packages):
+        h.update(arcname.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _copy_framework(packages: dict[str, Path], staging: Path) -> None:
+    for arcname, path in _framework_files(packages):
+        destination = staging / arcname
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

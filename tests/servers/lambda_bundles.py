@@ -1,0 +1,174 @@
+"""Lambda bundles built by ``afq package`` once per session, unpacked, and run for real.
+
+A bundle runs under ``awslambdaric`` (the runtime client of the Lambda Python runtime) with the runtime's Python
+(3.12), against the loopback Runtime API in ``tests/servers/lambda_runtime_api.py``. The interpreter starts with
+``-S`` so nothing from this machine's site-packages can stand in for what the bundle lacks; the only other
+path is a *runtime site* holding what the Lambda runtime itself provides (awslambdaric, boto3).
+
+Builds go through the builder's own cache (``$AFQ_CACHE_DIR`` or ``~/.cache/afq``), keyed by the exact wheels,
+the builder version and the framework's content: the first session builds, later ones reuse.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.packaging import BuildOptions, BuildResult, PackagingError, Target, build_bundle, default_cache
+from connector.packaging.requirements import adapter_bundle
+from connector.packaging.targets import find_interpreter
+from connector.packaging.wheels import digest, fetch, install, resolve
+from tests.servers.lambda_runtime_api import Outcome, RuntimeApi
+from tests.servers.ports import stop
+
+PYTHON = "3.12"
+HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}.get(os.uname().machine, "x86_64")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    adapter: str
+    arch: str
+    result: BuildResult
+    root: Path  # the unpacked zip: what Lambda puts in /var/task
+
+    @property
+    def zip_path(self) -> Path:
+        return self.result.zip_path
+
+
+def adapter_module_present(adapter: str) -> bool:
+    return all((REPO / (m.replace(".", "/") + ".py")).is_file() for m in adapter_bundle(adapter).modules)
+
+
+@pytest.fixture(scope="session")
+def bundle_interpreter() -> str:
+    try:
+        return find_interpreter(PYTHON)
+    except PackagingError as e:
+        pytest.skip(f"bundle tests need the Lambda runtime's Python: {e}")
+
+
+@pytest.fixture(scope="session")
+def bundle_cache() -> Path:
+    return default_cache()
+
+
+@pytest.fixture(scope="session")
+def lambda_bundle(tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path,
+                  bundle_interpreter: str) -> Callable[..., Bundle]:
+    """``lambda_bundle(adapter, arch=host)``: the built and unpacked bundle (skips when the adapter is absent)."""
+    built: dict[tuple[str, str], Bundle] = {}
+
+    def get(adapter: str, arch: str = HOST_ARCH) -> Bundle:
+        if not adapter_module_present(adapter):
+            pytest.skip(f"adapters/{adapter}.py is not in this checkout yet (written on another branch)")
+        key = (adapter, arch)
+        if key not in built:
+            out = tmp_path_factory.mktemp(f"bundle-{adapter}-{arch}")
+            result = build_bundle(BuildOptions(adapter, out, arch=arch, python=PYTHON, cache=bundle_cache,
+                                               interpreter=bundle_interpreter))
+            root = out / "task"
+            with zipfile.ZipFile(result.zip_path) as archive:
+                archive.extractall(root)
+            built[key] = Bundle(adapter, arch, result, root)
+        return built[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def lambda_runtime_site(bundle_cache: Path, bundle_interpreter: str) -> Path:
+    """What the Lambda Python runtime provides besides the function's code: awslambdaric and boto3."""
+    target = Target.of(PYTHON, HOST_ARCH)
+    pins = resolve(["awslambdaric", "boto3"], target, bundle_cache, exclude=frozenset())
+    site = bundle_cache / "runtime" / f"{target.name}-{digest([(p.filename, p.sha256) for p in pins])}"
+    if not site.is_dir():
+        site.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".runtime-", dir=site.parent))
+        try:
+            install(fetch(pins, target, bundle_cache), target, work)
+            subprocess.run([bundle_interpreter, "-m", "compileall", "-q", str(work)], check=False,
+                           capture_output=True)
+            try:
+                os.rename(work, site)
+            except OSError:
+                if not site.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return site
+
+
+class LambdaFunction:
+    """One execution environment: the bundle's handler under awslambdaric, fed by a loopback Runtime API."""
+
+    def __init__(self, bundle: Bundle, runtime_site: Path, interpreter: str, log: Path, env: dict[str, str]) -> None:
+        self.bundle = bundle
+        self.log = log
+        self.api = RuntimeApi()
+        home = log.parent / "home"
+        home.mkdir(exist_ok=True)
+        environment = {
+            "PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "en_US.UTF-8", "TZ": ":UTC",
+            "PYTHONPATH": f"{bundle.root}:{runtime_site}",
+            "LAMBDA_TASK_ROOT": str(bundle.root), "LAMBDA_RUNTIME_DIR": str(runtime_site),
+            "AWS_LAMBDA_RUNTIME_API": self.api.address, "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.api.function_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+            **env,
+        }
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [interpreter, "-S", "-m", "awslambdaric", "connector.handler.lambda_handler"],
+                cwd=bundle.root, env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+    def invoke(self, event: dict[str, Any], timeout: float = 120.0) -> Outcome:
+        try:
+            return self.api.invoke(event, self.process, timeout)
+        except (RuntimeError, TimeoutError) as e:
+            raise AssertionError(f"{e}\n--- function log ---\n{self.log_text()[-4000:]}") from None
+
+    def call(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke and return the response; an error outcome fails the test with the function's message."""
+        outcome = self.invoke(event)
+        assert outcome.kind == "response", f"{outcome.error_type}: {outcome.body}\n{self.log_text()[-3000:]}"
+        return outcome.body
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        stop(self.process)
+        self.api.close()
+
+
+@pytest.fixture
+def lambda_function(lambda_runtime_site: Path, bundle_interpreter: str,
+                    tmp_path: Path) -> Iterator[Callable[..., LambdaFunction]]:
+    """``lambda_function(bundle, **env)`` starts a function; every one is stopped at the end of the test."""
+    started: list[LambdaFunction] = []
+
+    def start(bundle: Bundle, **env: str) -> LambdaFunction:
+        function = LambdaFunction(bundle, lambda_runtime_site, bundle_interpreter,
+                                  tmp_path / f"function-{len(started)}.log", env)
+        started.append(function)
+        return function
+
+    yield start
+    for function in started:
+        function.close()
