@@ -54,7 +54,7 @@ def main(rows: int = ROWS) -> None:
             "CREATE TABLE bench AS SELECT g AS id, g * 1.5::float8 AS f, (g / 7.0)::numeric(12,3) AS d, "
             "'name ' || g AS s, date '2020-01-01' + (g % 1000) AS dt, "
             f"timestamp '2020-01-01' + g * interval '1.001 second' AS ts FROM generate_series(1, {rows}) AS g")
-        url = f"{server.jdbc_url()}?user=postgres"
+        url = server.jdbc_url
         env = {"default": f"jdbc://{url}"}
         adapter = JdbcAdapter(parse_connection_string(f"jdbc://{url}"), Settings.from_env(env))
         ctx = RequestContext(Identity(), "default", "bench")

@@ -159,7 +159,7 @@ def sqlite_engine(directory: Path) -> Engine:
 
 def postgres_engine(server: Any, database: str) -> Engine:
     schema = "afq_test"
-    engine = Engine("postgres", f"{server.jdbc_url(database)}?user=postgres", schema)
+    engine = Engine("postgres", f"{server.url(database)}?user=postgres", schema)
     engine.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     return engine
 

@@ -248,7 +248,7 @@ def test_secret_credentials_against_a_password_checking_server(aws_env: str, pos
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     good = _secret(f"afq/pg/{uuid.uuid4().hex}", {"Username": PASSWORD_USER, "PASSWORD": PASSWORD, "host": "x"})
     bad = _secret(f"afq/pg/{uuid.uuid4().hex}", {"username": PASSWORD_USER, "password": "not-" + PASSWORD})
-    url = postgres_server.jdbc_url("postgres")
+    url = postgres_server.url("postgres")
     caplog.set_level(logging.DEBUG)
     with LocalAthena({"default": f"jdbc://{url}?${{{good}}}"}) as athena:
         assert "public" in athena.schemas()

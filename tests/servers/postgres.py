@@ -49,8 +49,14 @@ class PostgresServer:
     directory: Path
     superuser: str = "postgres"
 
-    def jdbc_url(self, database: str = "postgres") -> str:
+    def url(self, database: str = "postgres") -> str:
+        """JDBC URL of a database, without credentials."""
         return f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+
+    @property
+    def jdbc_url(self) -> str:
+        """JDBC URL of the ``postgres`` database as the superuser (trust authentication: no password)."""
+        return f"{self.url()}?user={self.superuser}"
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run trusted set-up SQL (written by the tests, never with generated values) through psql."""
