@@ -115,7 +115,7 @@ def test_bad_casing_mode_is_a_configuration_error(engine: Engine) -> None:
 def test_list_tables_is_paged_by_sql(engine: Engine) -> None:
     schema = "paging"
     if engine.name == "sqlite":
-        pytest.skip("SQLite has no CREATE SCHEMA; its SQL pagination is covered by the casing schema below")
+        pytest.skip("SQLite has no CREATE SCHEMA: test_sqlite_list_tables_is_paged_by_sql covers it")
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {engine.quote(schema)}")
     names = [f"t{i}_{'x' * (i % 3)}" for i in range(7)] + ["v_%_1", "v__2"]
     try:
