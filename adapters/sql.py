@@ -41,6 +41,7 @@ log = logging.getLogger("afq.sql")
 
 SOURCE_TABLE_KEY = b"afq.source_table"
 SOURCE_NAME_KEY = b"afq.source_name"
+SOURCE_TYPE_KEY = b"afq.source_type"
 PAGE_TOKEN_PREFIX = "offset:"
 
 
@@ -184,6 +185,10 @@ class SqlAdapter(Adapter):
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         return False
 
+    def query_primary_key(self, connection: Any, schema: str, table: str) -> list[str]:
+        """Source names of the primary key columns, in key order; empty when unknown (split strategies use it)."""
+        return []
+
     # ------------------------------------------------------------------------------------- name resolution
 
     def _pick(self, wanted: str, candidates: Sequence[str], kind: str, where: str) -> str | None:
@@ -261,7 +266,8 @@ class SqlAdapter(Adapter):
         return TableDefinition(self.arrow_schema(source))
 
     def arrow_schema(self, source: SourceTable) -> pa.Schema:
-        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode()})
+        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
+                                                     SOURCE_TYPE_KEY: c.source_type.encode()})
                   for c in source.columns]
         return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
 
@@ -279,10 +285,11 @@ class SqlAdapter(Adapter):
             return None
         columns = []
         for f in schema:
-            source_name = (f.metadata or {}).get(SOURCE_NAME_KEY, b"").decode() or None
+            metadata = f.metadata or {}
+            source_name = metadata.get(SOURCE_NAME_KEY, b"").decode() or None
             if source_name is None or source_name.lower() != f.name:
                 return None
-            columns.append(SourceColumn(f.name, source_name, f.type))
+            columns.append(SourceColumn(f.name, source_name, f.type, metadata.get(SOURCE_TYPE_KEY, b"").decode()))
         return SourceTable(source_schema, source_table, tuple(columns))
 
     # ------------------------------------------------------------------------------------- splits

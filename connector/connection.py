@@ -37,8 +37,16 @@ class ConnectionSpec:
         return names[0] if names else None
 
     def url_without_secrets(self) -> str:
-        """The URL with every ``${...}`` placeholder removed (and the separators they leave dangling)."""
-        return SECRET_PLACEHOLDER.sub("", self.url)
+        """The URL with every ``${...}`` placeholder removed (and the separators they leave dangling).
+
+        ``...?a=1&${s}`` -> ``...?a=1``; ``...?${s}&a=1`` -> ``...?a=1``; ``.../DATABASE=x,${s}`` ->
+        ``.../DATABASE=x``; ``thin:${s}@//host`` -> ``thin:@//host``.
+        """
+        placeholder = SECRET_PLACEHOLDER.pattern
+        text = re.sub(rf"[&;,]{placeholder}(?=$|[&;,])", "", self.url)  # "a=1&${s}" and "a=1&${s}&b=2"
+        text = re.sub(rf"(?<=\?){placeholder}&?", "", text)  # "?${s}&a=1" and "?${s}"
+        text = SECRET_PLACEHOLDER.sub("", text)
+        return text[:-1] if text.endswith("?") else text
 
     def redacted(self) -> str:
         """Safe to log: placeholders kept, anything that looks like an inline password masked."""

@@ -67,22 +67,38 @@ def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet]
 
 def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
     remaining = limit
+    if remaining <= 0:
+        return
     for batch in batches:
-        if remaining <= 0:
-            return
         kept = batch.slice(0, remaining) if batch.num_rows > remaining else batch
         remaining -= kept.num_rows
         yield kept
+        if remaining <= 0:  # stop before asking the source for another batch
+            return
 
 
 def _top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
            limit: int) -> Iterator[pa.RecordBatch]:
-    """Sort in memory; only reached when the source cannot sort the way Athena does."""
-    collected = list(batches)
+    """Sort in memory; only reached when the source cannot sort the way Athena does.
+
+    With a limit, only the best ``limit`` rows seen so far are kept (pruned whenever twice that many have
+    accumulated), so memory follows the limit rather than the table.
+    """
+    keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
+    collected: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        collected.append(batch)
+        held += batch.num_rows
+        if limit >= 0 and held > 2 * limit + 1024:
+            table = pa.Table.from_batches(collected)
+            best = table.take(sort_indices(table, keys)[:limit])
+            collected, held = best.combine_chunks().to_batches() or [], best.num_rows
     if not collected:
         return
     table = pa.Table.from_batches(collected)
-    keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
     ordered = table.take(sort_indices(table, keys))
     if limit >= 0:
         ordered = ordered.slice(0, limit)

@@ -13,7 +13,8 @@ from connector import handler
 from tests.wire_order import assert_wire_order
 
 pytest_plugins: list[str] = ["tests.servers.moto", "tests.servers.fakesnow", "tests.servers.h2", "tests.servers.s3",
-                              "tests.servers.lambda_runtime", "tests.servers.lambda_bundles"]
+                             "tests.servers.lambda_runtime", "tests.servers.lambda_bundles", "tests.servers.postgres",
+                             "tests.servers.engines"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -191,7 +191,12 @@ def _is_distinct_from(call: FunctionCall, batch: Any) -> Datum:
     n = batch.num_rows
     a_null, b_null = _array(pc.is_null(a), n), _array(pc.is_null(b), n)
     either = pc.or_(a_null, b_null)
-    return pc.if_else(either, pc.xor(a_null, b_null), _true_only(pc.not_equal(a, b), n))
+    differs = _true_only(pc.not_equal(a, b), n)
+    if pa.types.is_floating(_array(a, n).type):
+        # Trino's IS DISTINCT FROM treats NaN as identical to NaN (plain equality does not).
+        both_nan = _true_only(pc.and_(pc.is_nan(a), pc.is_nan(b)), n)
+        differs = pc.and_(differs, pc.invert(both_nan))
+    return pc.if_else(either, pc.xor(a_null, b_null), differs)
 
 
 def _arithmetic(checked: Callable[..., Datum], name: str) -> Callable[[FunctionCall, Any], Datum]:
@@ -240,7 +245,8 @@ def _modulus(call: FunctionCall, batch: Any) -> Datum:
         if x is None or y is None:
             out.append(None)
         elif isinstance(x, float) or isinstance(y, float):
-            out.append(math.fmod(x, y) if y != 0 else math.nan)
+            # IEEE remainder: NaN for x / 0 and for an infinite x (Python's fmod raises there instead).
+            out.append(math.nan if y == 0 or math.isinf(x) or math.isnan(x) or math.isnan(y) else math.fmod(x, y))
         elif y == 0:
             raise EvaluationError("$modulus: division by zero")
         elif isinstance(x, Decimal) or isinstance(y, Decimal):
@@ -389,7 +395,7 @@ def describe(expression: Expression) -> str:
 
 
 def sort_indices(table: pa.Table, order_by: Iterable[tuple[str, bool, bool]]) -> pa.Array:
-    """Row order for (column, ascending, nulls_first) keys; Arrow puts NaN after numbers like Trino."""
+    """Row order for (column, ascending, nulls_first) keys; NaN sorts above every number, as in Trino."""
     keys = list(order_by)
     if not keys:
         return pa.array(range(table.num_rows), pa.int64())
@@ -400,4 +406,14 @@ def sort_indices(table: pa.Table, order_by: Iterable[tuple[str, bool, bool]]) ->
         order = pc.array_sort_indices(column, order="ascending" if ascending else "descending",
                                       null_placement="at_start" if nulls_first else "at_end")
         indices = indices.take(order)
+        if pa.types.is_floating(column.type):
+            # Arrow keeps NaN next to the nulls; move it to the top end of the numbers with a stable sort on
+            # a rank (numbers 0, NaN 1 ascending or -1 descending, null stays null).
+            values = table.column(name).take(indices)
+            nan = pc.is_nan(values)
+            if pc.any(nan).as_py():
+                rank = pc.if_else(nan, 1 if ascending else -1, 0)
+                order = pc.array_sort_indices(rank, order="ascending",
+                                              null_placement="at_start" if nulls_first else "at_end")
+                indices = indices.take(order)
     return indices

@@ -8,6 +8,8 @@ as ``None`` and stays in the residual that the framework applies on Arrow batche
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -86,6 +88,14 @@ class SqlDialect:
     max_in_list: ClassVar[int] = 1000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
     like_escape: ClassVar[str] = "!"
+    #: The source keeps timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6)...). Values
+    #: reach Athena truncated to the millisecond, so predicates must compare the truncated value: value sets
+    #: are moved onto the millisecond grid (still sargable), other comparisons use ``truncate_to_millis``.
+    sub_millisecond_timestamps: ClassVar[bool] = False
+    #: The source orders NaN above every number and finds NaN = NaN (PostgreSQL, H2), where Athena finds every
+    #: comparison with NaN false. Ranges open at the top then exclude NaN explicitly, and floating-point
+    #: comparisons inside expressions stay in the framework.
+    nan_is_largest: ClassVar[bool] = False
 
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise(self.sqlglot_dialect or None)
@@ -110,6 +120,36 @@ class SqlDialect:
 
     def can_like(self, t: pa.DataType) -> bool:
         return _is_string(t)
+
+    def can_like_pattern(self, pattern: str) -> bool:
+        """The source matches this (Athena) pattern exactly (e.g. ``_`` is one code point, not one UTF-16 unit)."""
+        return True
+
+    def can_like_column(self, column: SourceColumn) -> bool:
+        """LIKE on this source column matches Athena's on the values it reads (not for CHAR(n) padding...)."""
+        return True
+
+    def can_compare_column(self, column: SourceColumn, *, ordering: bool) -> bool:
+        """Comparisons of this source column match Athena's on the values it reads (not for CHAR(n) padding...)."""
+        return self.can_compare(column.type, ordering=ordering)
+
+    def compare_operand(self, e: exp.Expression, t: pa.DataType, *, ordering: bool,
+                        column: SourceColumn | None = None) -> exp.Expression | None:
+        """How a value of type ``t`` takes part in a comparison: ``e`` itself, ``e`` rewritten so the source
+        compares as Athena does (a COLLATE clause, a truncation), or None when that is impossible and the
+        comparison stays in the framework. ``ordering``: <, >, ranges, ORDER BY (else =, <>, IN).
+        ``column`` is the source column when ``e`` is a plain column reference.
+        """
+        exact = self.can_compare_column(column, ordering=ordering) if column else self.can_compare(t, ordering=ordering)
+        if not exact:
+            return None
+        if pa.types.is_timestamp(t) and self.sub_millisecond_timestamps:
+            return self.truncate_to_millis(e)
+        return e
+
+    def truncate_to_millis(self, e: exp.Expression) -> exp.Expression | None:
+        """``e`` (a timestamp) truncated to the millisecond, or None if the source cannot say it."""
+        return None
 
     # ------------------------------------------------------------------------------- rendering hooks
 
@@ -192,6 +232,9 @@ class SqlDialect:
         return sql, params
 
 
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
 def _select_item(dialect: SqlDialect, column: SourceColumn) -> exp.Expression:
     item = dialect.column_expression(column)
     if isinstance(item, exp.Column) and item.name == column.source_name:
@@ -240,20 +283,25 @@ class SqlCompiler:
 
         Returns ``exp.true()`` for a value set that admits everything.
         """
-        t = self.source_column(name).type
+        source = self.source_column(name)
+        t = source.type
         col = self.column(name)
         if isinstance(value_set, AllOrNoneValueSet):
             return self._all_or_none(col, value_set.all, value_set.null_allowed)
         if isinstance(value_set, EquatableValueSet):
-            if not self.dialect.can_compare(t, ordering=False):
-                return None
             values = [v for v in value_set.values if v is not None]
             if not values:
                 return self._all_or_none(col, not value_set.white_list, value_set.null_allowed)
-            member = self._in_list(col, values, value_set.type)
-            core = member if value_set.white_list else exp.paren(exp.not_(member))
-            return self._with_nulls(col, core, value_set.null_allowed)
-        return self._ranges(col, t, value_set)
+            if self._on_millis_grid(source):
+                core = self._grid_ranges(col, source, [Range.equal(v) for v in values], value_set.type)
+                if core is not None and not value_set.white_list:
+                    core = exp.paren(exp.not_(core))
+            else:
+                operand = self.dialect.compare_operand(col, t, ordering=False, column=source)
+                member = None if operand is None else self._in_list(operand, values, value_set.type)
+                core = member if member is None or value_set.white_list else exp.paren(exp.not_(member))
+            return None if core is None else self._with_nulls(col, core, value_set.null_allowed)
+        return self._ranges(col, source, value_set)
 
     def _all_or_none(self, col: exp.Expression, all_values: bool, null_allowed: bool) -> exp.Expression:
         if all_values and null_allowed:
@@ -273,20 +321,30 @@ class SqlCompiler:
         parts = [exp.In(this=col.copy(), expressions=[self.bind(v, t) for v in chunk]) for chunk in chunks]
         return parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
 
-    def _ranges(self, col: exp.Expression, t: pa.DataType, value_set: SortedRangeSet) -> exp.Expression | None:
+    def _ranges(self, col: exp.Expression, source: SourceColumn, value_set: SortedRangeSet) -> exp.Expression | None:
         ranges = value_set.ranges
         if any(r.is_all for r in ranges):
             return self._all_or_none(col, True, value_set.null_allowed)
         if not ranges:
             return self._all_or_none(col, False, value_set.null_allowed)
+        if self._on_millis_grid(source):
+            core = self._grid_ranges(col, source, ranges, value_set.type)
+            return None if core is None else self._with_nulls(col, core, value_set.null_allowed)
         points = [r.low.value for r in ranges if r.is_single_value]
         others = [r for r in ranges if not r.is_single_value]
-        if not self.dialect.can_compare(t, ordering=bool(others)):
+        operand = self.dialect.compare_operand(col, source.type, ordering=bool(others), column=source)
+        if operand is None:
             return None
         parts: list[exp.Expression] = []
         if points:
-            parts.append(self._in_list(col, points, value_set.type))
-        parts.extend(self._range(col, r, value_set.type) for r in others)
+            parts.append(self._in_list(operand, points, value_set.type))
+        for r in others:
+            part = self._range(operand, r, value_set.type)
+            if self.dialect.nan_is_largest and pa.types.is_floating(source.type) and r.high.unbounded:
+                # NaN sorts above every number at the source but fails every comparison in Athena.
+                nan = exp.NEQ(this=operand.copy(), expression=self.bind(math.nan, value_set.type))
+                part = exp.paren(exp.and_(part, nan))
+            parts.append(part)
         core = parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
         return self._with_nulls(col, core, value_set.null_allowed)
 
@@ -299,6 +357,43 @@ class SqlCompiler:
             high = exp.LTE if r.high.bound is Bound.EXACTLY else exp.LT
             conditions.append(high(this=col.copy(), expression=self.bind(r.high.value, t)))
         return conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions))
+
+    # ------------------------------------------------------------------------------- millisecond grid
+
+    def _on_millis_grid(self, source: SourceColumn) -> bool:
+        return bool(self.dialect.sub_millisecond_timestamps and pa.types.is_timestamp(source.type))
+
+    def _grid_ranges(self, col: exp.Expression, source: SourceColumn, ranges: Sequence[Range],
+                     t: pa.DataType) -> exp.Expression | None:
+        """Ranges of a timestamp read truncated to the millisecond, as ranges of the finer source value.
+
+        ``trunc(c) >= v`` is ``c >= v``; ``trunc(c) > v`` is ``c >= v + 1ms``; ``trunc(c) <= v`` is
+        ``c < v + 1ms``; ``trunc(c) < v`` is ``c < v`` (v is a whole millisecond) - so indexes still apply.
+        """
+        if not self.dialect.can_compare_column(source, ordering=True):
+            return None
+        parts: list[exp.Expression] = []
+        for r in ranges:
+            conditions: list[exp.Expression] = []
+            for marker, is_low in ((r.low, True), (r.high, False)):
+                if marker.unbounded:
+                    continue
+                value = marker.value
+                if not isinstance(value, dt.datetime) or value.microsecond % 1000:
+                    return None  # not a millisecond value: leave it to the framework
+                if (marker.bound is Bound.ABOVE) if is_low else (marker.bound is Bound.EXACTLY):
+                    try:
+                        value = value + _MILLISECOND
+                    except OverflowError:
+                        if is_low:
+                            conditions.append(self.dialect.false())
+                        continue
+                op = exp.GTE if is_low else exp.LT
+                conditions.append(op(this=col.copy(), expression=self.bind(value, t)))
+            if not conditions:
+                return exp.not_(_is_null(col))
+            parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions)))
+        return parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
 
     # ------------------------------------------------------------------------------- expressions
 
@@ -332,6 +427,14 @@ class SqlCompiler:
             return self.source_column(e.column).type
         return e.type
 
+    def _operand(self, e: Expression, rendered: exp.Expression, ordering: bool) -> exp.Expression | None:
+        t = self._type_of(e)
+        if isinstance(e, Constant) and pa.types.is_timestamp(t):
+            # Athena's constants are whole milliseconds already (and a bare parameter has no type to truncate).
+            return rendered if self.dialect.can_compare(t, ordering=ordering) else None
+        column = self.source_column(e.column) if isinstance(e, Variable) else None
+        return self.dialect.compare_operand(rendered, t, ordering=ordering, column=column)
+
     def _call(self, call: FunctionCall) -> exp.Expression | None:
         name = call.name
         if name in ("$and", "$or"):
@@ -349,10 +452,14 @@ class SqlCompiler:
             if len(call.arguments) != 2:
                 return None
             ordering = name in ("$less_than", "$less_than_or_equal", "$greater_than", "$greater_than_or_equal")
-            if not all(self.dialect.can_compare(self._type_of(a), ordering=ordering) for a in call.arguments):
+            if self.dialect.nan_is_largest and any(pa.types.is_floating(self._type_of(a)) for a in call.arguments):
+                return None  # NaN = NaN and NaN > x are true at the source, false in Athena
+            rendered = self._args(call, 2)
+            if rendered is None:
                 return None
-            args = self._args(call, 2)
-            if args is None:
+            operands = [self._operand(a, r, ordering) for a, r in zip(call.arguments, rendered, strict=True)]
+            args = [o for o in operands if o is not None]
+            if len(args) != 2:
                 return None
             if name == "$is_distinct_from":
                 return self.dialect.is_distinct_from(args[0], args[1])
@@ -390,11 +497,14 @@ class SqlCompiler:
     def _like(self, call: FunctionCall) -> exp.Expression | None:
         if len(call.arguments) != 2 or not isinstance(call.arguments[1], Constant):
             return None
-        if not self.dialect.can_like(self._type_of(call.arguments[0])):
+        subject = call.arguments[0]
+        if not self.dialect.can_like(self._type_of(subject)):
             return None
-        value = self._expression(call.arguments[0])
+        if isinstance(subject, Variable) and not self.dialect.can_like_column(self.source_column(subject.column)):
+            return None
+        value = self._expression(subject)
         pattern = call.arguments[1].value
-        if value is None or not isinstance(pattern, str):
+        if value is None or not isinstance(pattern, str) or not self.dialect.can_like_pattern(pattern):
             return None
         return exp.paren(self.dialect.like(value, self.bind(self.dialect.like_pattern(pattern), pa.string())))
 
@@ -402,14 +512,15 @@ class SqlCompiler:
         if len(call.arguments) != 2:
             return None
         t = self._type_of(call.arguments[0])
-        if not self.dialect.can_compare(t, ordering=False):
-            return None
-        value = self._expression(call.arguments[0])
+        rendered = self._expression(call.arguments[0])
+        value = None if rendered is None else self._operand(call.arguments[0], rendered, False)
         try:
             members = array_values(call.arguments[1])
         except InvalidRequest:
             return None
         if value is None or not members:
+            return None
+        if self.dialect.nan_is_largest and any(isinstance(m, float) and math.isnan(m) for m in members):
             return None
         # NULL members keep SQL's semantics: no match + a NULL in the list -> NULL.
         items: list[exp.Expression] = [exp.Null() if m is None else self.bind(m, t) for m in members]
@@ -421,11 +532,21 @@ class SqlCompiler:
 
     def order_by(self, fields: Iterable[OrderByField]) -> list[exp.Ordered] | None:
         keys: list[exp.Ordered] = []
-        for f in fields:
-            if not self.dialect.can_compare(self.source_column(f.column).type, ordering=True):
+        fields = list(fields)
+        for i, f in enumerate(fields):
+            source = self.source_column(f.column)
+            col = self.column(f.column)
+            operand: exp.Expression | None
+            if i == len(fields) - 1 and self._on_millis_grid(source) and self.dialect.can_compare_column(
+                    source, ordering=True):
+                # The finer value refines the truncated order; only ties (any order is right) differ. Sorting
+                # by the bare column keeps index-ordered top-N possible.
+                operand = col
+            else:
+                operand = self.dialect.compare_operand(col, source.type, ordering=True, column=source)
+            if operand is None:
                 return None
-            keys.extend(self.dialect.order_key(self.column(f.column), f.direction.ascending,
-                                               f.direction.nulls_first))
+            keys.extend(self.dialect.order_key(operand, f.direction.ascending, f.direction.nulls_first))
         return keys
 
 
