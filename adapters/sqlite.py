@@ -43,6 +43,12 @@ class SqliteDialect(SqlDialect):
             return False  # stored as REAL or TEXT: compare the values we return, in the framework
         return super().can_compare(t, ordering=ordering)
 
+    def can_compute(self, function: str, result: pa.DataType, arguments: Sequence[pa.DataType]) -> bool:
+        # SQLite turns a NaN result (inf - inf) into NULL; Athena keeps NaN. Integer arithmetic is exact.
+        if pa.types.is_floating(result) or any(pa.types.is_floating(t) for t in arguments):
+            return False
+        return super().can_compute(function, result, arguments)
+
     def like(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
         return exp.Glob(this=value, expression=pattern)
 
