@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless
 
-.PHONY: demo test check lint typecheck unit bench package sam-validate clean apt venv
+.PHONY: demo test check fuzz lint typecheck unit bench package sam-validate clean apt venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) apt lint typecheck
 	$(BIN)/pytest -q
+
+# Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible).
+fuzz: $(STAMP) apt
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q
 
 check: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "not slow and not integration" -x

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from connector import handler
 from tests.wire_order import assert_wire_order
@@ -15,6 +17,12 @@ from tests.wire_order import assert_wire_order
 pytest_plugins: list[str] = ["tests.servers.moto", "tests.servers.fakesnow", "tests.servers.h2", "tests.servers.s3",
                              "tests.servers.lambda_runtime", "tests.servers.lambda_bundles", "tests.servers.postgres",
                              "tests.servers.engines"]
+
+# `make test` must give the same answer on every run: property tests draw a fixed sequence of examples there.
+# `make fuzz` (HYPOTHESIS_PROFILE=dev) explores new examples and keeps failures in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
