@@ -26,6 +26,7 @@ import pyarrow as pa
 from connector.capabilities import Capabilities
 from connector.config import Settings
 from connector.connection import ConnectionSpec
+from connector.deadline import Deadline
 from connector.errors import ConfigurationError, UnsupportedRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Identity, Split, TableName
@@ -42,6 +43,8 @@ class RequestContext:
     catalog: str
     query_id: str
     config: Mapping[str, str] = field(default_factory=dict)
+    #: Time left in this invocation; long planning work (a query run in GetSplits) should ``check`` it.
+    deadline: Deadline = field(default_factory=Deadline.unlimited)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,16 @@ class SourceTimeout(SourceError):
     error_code = "OPERATION_TIMEOUT_EXCEPTION"
 
 
+class SourceThrottled(SourceError):
+    """The source refused work for now (too many sessions or queries); retrying later may succeed.
+
+    Adapters raise it from their driver errors; the service turns it into Athena's throttle signal while
+    nothing has been spilled, and retries the split itself afterwards.
+    """
+
+    error_code = "THROTTLING_EXCEPTION"
+
+
 class ResultTooLarge(ConnectorError):
     """A result cannot be returned within Lambda's limits and cannot be spilled."""
 

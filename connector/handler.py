@@ -46,4 +46,4 @@ def reset() -> None:
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Handle one Athena federation request; returns the response as a dict (never a JSON string)."""
-    return service().handle(event)
+    return service().handle(event, context)

@@ -7,9 +7,13 @@ partition pruning, split spill locations and keys, residual filtering, inline-or
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import logging
+import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -32,7 +36,16 @@ from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
 from connector.capabilities import PASSTHROUGH_ARGUMENT, PASSTHROUGH_SIGNATURE
 from connector.config import Settings
 from connector.connection import ConnectionSpec, connection_string_for
-from connector.errors import AccessDenied, ConnectorError, InvalidRequest
+from connector.deadline import Deadline
+from connector.errors import (
+    AccessDenied,
+    ConnectorError,
+    FederationThrottleException,
+    InvalidRequest,
+    SourceError,
+    SourceThrottled,
+)
+from connector.logs import request_context
 from connector.protocol.block import Block, SchemaMessage
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import (
@@ -54,6 +67,8 @@ from connector.protocol.messages import (
     PingRequest,
     PingResponse,
     ReadRecordsRequest,
+    ReadRecordsResponse,
+    RemoteReadRecordsResponse,
     Request,
     Split,
     TableName,
@@ -62,7 +77,8 @@ from connector.protocol.messages import (
 )
 from connector.protocol.types import check_supported
 from connector.pushdown.evaluate import summary_mask
-from connector.records import SpillerFactory, respond
+from connector.query_status import QueryStatusChecker
+from connector.records import BlockSpiller, SpillerFactory, respond
 from connector.registry import adapter_class
 from connector.scan import rows_of
 from connector.udf import UdfRegistry
@@ -125,14 +141,31 @@ class FederationService:
 
     # ------------------------------------------------------------------------------------------ entry
 
-    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        """One invocation: ``context`` is the Lambda context (its remaining time bounds the work)."""
+        started = time.monotonic()
         request = parse_request(event)
-        response = self._dispatch[type(request)](request)
-        return response.to_wire()
+        kind = type(request).__name__
+        fields = {"request": kind, "query_id": getattr(request, "query_id", None),
+                  "catalog": getattr(request, "catalog_name", None), "table": _table_of(request)}
+        token = _deadline.set(Deadline.from_context(context))
+        try:
+            with request_context(**fields):
+                try:
+                    response = self._dispatch[type(request)](request)
+                except ConnectorError as e:
+                    log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
+                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
+                    raise
+                log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
+                return response.to_wire()
+        finally:
+            _deadline.reset(token)
 
     def _context(self, request: Any) -> tuple[RequestContext, Adapter]:
         settings = self.settings.for_request(request.identity.config_options)
-        ctx = RequestContext(request.identity, request.catalog_name, request.query_id, settings.env)
+        ctx = RequestContext(request.identity, request.catalog_name, request.query_id, settings.env,
+                             _deadline.get() or Deadline.unlimited())
         return ctx, self._adapter_for(request.catalog_name)
 
     def _caller(self, request: Any) -> CallerAccess | None:
@@ -274,6 +307,37 @@ class FederationService:
 
     def read_records(self, request: ReadRecordsRequest) -> Message:
         ctx, adapter = self._context(request)
+        max_block = self.settings.max_block_size or request.max_block_size
+        status = self._query_status(request.query_id)
+        for attempt in itertools.count(1):
+            spiller = _TrackedSpillerFactory(self.spiller_factory)
+            scan, rows = self._open_rows(request, ctx, adapter)
+            watched = _watch(rows, ctx.deadline, status, f"reading {request.table_name}")
+            try:
+                return respond(request, watched, max_block_size=max_block, spiller_factory=spiller)
+            except SourceThrottled as e:
+                if not spiller.used:  # nothing written yet: let Athena slow down and retry the split itself
+                    raise FederationThrottleException(f"{adapter.source_type} asked to slow down: {e}") from None
+                delay = min(THROTTLE_MAX_DELAY, THROTTLE_FIRST_DELAY * 2 ** (attempt - 1)) * (0.5 + random.random())
+                left = ctx.deadline.remaining()
+                if attempt >= THROTTLE_ATTEMPTS or (left is not None and left < delay + ctx.deadline.margin):
+                    raise SourceError(f"{adapter.source_type} kept throttling reads of {request.table_name} after "
+                                      f"{attempt} attempts: {e}") from None
+                # Blocks already spilled are rewritten from block 0 by the next attempt.
+                log.warning("throttled after spilling; retrying the split in %.2f s (attempt %d)", delay, attempt)
+                time.sleep(delay)
+            finally:
+                if scan.close is not None:  # also when respond() fails before reading a single row
+                    scan.close()
+        raise AssertionError("unreachable")
+
+    def _query_status(self, query_id: str) -> QueryStatusChecker | None:
+        """Polls Athena only on Lambda (local query ids are not Athena's) unless turned off."""
+        enabled = self.settings.env.get("enable_query_status_check", "true").strip().lower() != "false"
+        return QueryStatusChecker(query_id) if enabled and self.settings.in_lambda else None
+
+    def _open_rows(self, request: ReadRecordsRequest, ctx: RequestContext,
+                   adapter: Adapter) -> tuple[Scan, Iterable[pa.RecordBatch]]:
         schema = request.schema.logical_schema()
         caller = self._caller(request)
         scan: Scan
@@ -296,12 +360,7 @@ class FederationService:
             wider = pa.schema([*schema, *extra], metadata=schema.metadata)
             scan = adapter.read_split(ctx, request.table_name, wider, split, constraints)
             rows = guard_rows(rows_of(scan, wider), grant, request.table_name, full, schema, caller.policy.secret)
-        max_block = self.settings.max_block_size or request.max_block_size
-        try:
-            return respond(request, rows, max_block_size=max_block, spiller_factory=self.spiller_factory)
-        finally:
-            if scan.close is not None:  # also when respond() fails before reading a single row
-                scan.close()
+        return scan, rows
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
         """What the adapter would ask its source for this ReadRecords request, without reading (``--explain``)."""
@@ -317,6 +376,69 @@ class FederationService:
             raise AccessDenied(f"calling UDF {request.method_name!r} is denied ({caller.who})")
         self.udfs.load_modules(self.settings.env)
         return self.udfs.call(request)
+
+
+THROTTLE_ATTEMPTS = 5
+THROTTLE_FIRST_DELAY = 0.5
+THROTTLE_MAX_DELAY = 8.0
+_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("afq_deadline", default=None)
+
+
+class _TrackedSpillerFactory:
+    """Remembers whether a read started spilling (a throttle is then retried here, not handed to Athena)."""
+
+    def __init__(self, factory: SpillerFactory) -> None:
+        self.factory = factory
+        self.used = False
+
+    def __call__(self, request: ReadRecordsRequest) -> BlockSpiller:
+        self.used = True
+        return self.factory(request)
+
+
+def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStatusChecker | None,
+           doing: str) -> Iterator[pa.RecordBatch]:
+    """Stop before Lambda's timeout (an error), or early once Athena reports the query finished."""
+    count = 0
+    try:
+        for batch in rows:
+            deadline.check(f"{doing} after {count} rows")
+            if status is not None and not status.is_running():
+                log.info("query %s is %s: stopped %s after %d rows", status.query_id, status.state, doing, count)
+                return
+            count += batch.num_rows
+            yield batch
+    finally:
+        if status is not None:
+            status.close()
+        log.debug("%s: %d rows", doing, count)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _table_of(request: Any) -> str | None:
+    table = getattr(request, "table_name", None)
+    return str(table) if table is not None else None
+
+
+def _summary(response: Message) -> dict[str, Any]:
+    """Figures for the request's log line: rows and bytes returned or spilled, splits handed out."""
+    if isinstance(response, ReadRecordsResponse):
+        return {"rows": _rows(response.records), "bytes": len(response.records.records_bytes), "spilled": 0}
+    if isinstance(response, RemoteReadRecordsResponse):
+        return {"spilled_blocks": len(response.remote_blocks)}
+    if isinstance(response, GetSplitsResponse):
+        return {"splits": len(response.splits)}
+    return {}
+
+
+def _rows(block: Block) -> int:
+    try:
+        return int(block.wire_batch().num_rows)
+    except ConnectorError:
+        return -1
 
 
 def _check_lower_case(kind: str, names: Any) -> None:
