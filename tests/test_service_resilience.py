@@ -111,7 +111,7 @@ def test_throttling_that_never_ends_is_an_error(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(service_module, "THROTTLE_FIRST_DELAY", 0.001)
     settings = settings_for(tmp_path)
     adapter = Numbers(batches=40, throttle_at=30, throttle_times=100)
-    with pytest.raises(SourceError, match="kept throttling reads of s.t after 5 attempts"):
+    with pytest.raises(SourceError, match=r"kept throttling reads of s\.t after 5 attempts"):
         read(FederationService(settings, adapters=lambda _: adapter), settings)
 
 
