@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -31,6 +32,7 @@ from connector.protocol.messages import Split
 from connector.pushdown.sql import SourceColumn, SqlCompiler, SqlDialect
 
 _MAX_SPLITS = 256
+_EXACT_DOUBLE_DIGITS = 15
 
 
 class SqliteDialect(SqlDialect):
@@ -39,8 +41,12 @@ class SqliteDialect(SqlDialect):
     division_by_zero_errors = False  # x / 0 is NULL in SQLite
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
-        if pa.types.is_decimal(t) or pa.types.is_date32(t) or pa.types.is_timestamp(t):
-            return False  # stored as REAL or TEXT: compare the values we return, in the framework
+        if pa.types.is_decimal(t):
+            # Stored as REAL: rounding to a double keeps the order of distinct decimals of up to 15 digits,
+            # so comparing the doubles is comparing the decimals we return. Wider ones stay in the framework.
+            return bool(t.precision <= _EXACT_DOUBLE_DIGITS)
+        if pa.types.is_date32(t) or pa.types.is_timestamp(t):
+            return False  # stored as TEXT in whatever format: compare the values we return, in the framework
         return super().can_compare(t, ordering=ordering)
 
     def can_compute(self, function: str, result: pa.DataType, arguments: Sequence[pa.DataType]) -> bool:
@@ -67,7 +73,9 @@ class SqliteDialect(SqlDialect):
         return "".join(out)
 
     def bind_value(self, value: Any, t: pa.DataType) -> Any:
-        return int(value) if isinstance(value, bool) else value
+        if isinstance(value, bool):
+            return int(value)
+        return float(value) if isinstance(value, Decimal) else value
 
 
 def _affinity(c: ColumnInfo) -> pa.DataType:

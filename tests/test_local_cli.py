@@ -87,8 +87,9 @@ def test_explain_shows_constraints_and_source_sql_without_reading(capsys: pytest
                      "expression: $or($is_null(note), $less_than(customer_id, 5))",
                      "applied by the engine: LOWER(\"orders\".\"status\") = 'shipped'", "columns read: status",
                      "splits: 3", "split 1 (rowid_from=1, rowid_to=1668):",
-                     'SELECT "status", "amount" FROM "main"."orders"',
-                     "params: [1, 1668, 5]", "applied in the connector: amount in SortedRangeSet",
+                     'SELECT "status" FROM "main"."orders" WHERE rowid >= ? AND rowid < ? AND "amount" > ? AND '
+                     '(("note" IS NULL) OR ("customer_id" < ?))',
+                     "params: [1, 1668, 990.0, 5]",
                      "engine (DuckDB) SQL:"):
         assert expected in out, out
     kinds = [json.loads(line)["message"]["@type"] for line in trace.read_text().splitlines()]
