@@ -23,7 +23,8 @@ def test_demo_runs_and_shows_pushdown(capsys: pytest.CaptureFixture[str], monkey
     for path in ("shop.db", "support.db", "lake/web/visits.parquet"):
         assert (tmp_path / "demo" / path).is_file()
     for expected in (
-            "summary (value sets):", "orderByClause: amount DESC_NULLS_LAST", "params: [1, 1001, 990.0, 'pending', 'shipped']",
+            "summary (value sets):", "orderByClause: amount DESC_NULLS_LAST",
+            "params: [1, 1001, 990.0, 'pending', 'shipped']",
             "columns read: (none: only the row count is used)", "expression: $or($like_pattern(note, 'rush%')",
             "lake table lake.web.visits AS v", "  1750 | 999.98 | shipped", "(12 rows)", "(4 rows)"):
         assert expected in out, expected
