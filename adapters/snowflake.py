@@ -31,7 +31,6 @@ only works for the Snowflake user the connector logs in as, and only reaches Sno
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import logging
 import re
@@ -56,13 +55,8 @@ from connector.errors import (
     SourceTimeout,
 )
 from connector.protocol.constraints import (
-    Bound,
     Constraints,
-    EquatableValueSet,
     Expression,
-    Marker,
-    Range,
-    SortedRangeSet,
     ValueSet,
     columns_of,
 )
@@ -79,7 +73,6 @@ LAST = "sf_last_batch"
 COUNT = "sf_batch_count"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MAX_BATCHES = 10_000_000
-_MS = dt.timedelta(milliseconds=1)
 
 # ------------------------------------------------------------------------------------------ types
 
@@ -134,6 +127,9 @@ class SnowflakeDialect(SqlDialect):
     # can cross an integer: integer division stays with the framework.
     integer_division_truncates = False
     like_escape = "!"
+    # TIMESTAMP_NTZ/LTZ/TZ default to nanoseconds: ranges go on the millisecond grid, other timestamp
+    # comparisons (and ORDER BY one before another key) stay with the framework.
+    sub_millisecond_timestamps = True
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         if pa.types.is_floating(t):
@@ -148,60 +144,17 @@ class SnowflakeDialect(SqlDialect):
 # ------------------------------------------------------------------------------------------ constraints
 
 
-def _shift(value: Any) -> Any:
-    return value + _MS
-
-
-def _timestamp_value_set(value_set: ValueSet) -> ValueSet | None:
-    """The same set over full-precision source values for a column Athena sees truncated to milliseconds.
-
-    ``trunc(x) > v`` is ``x >= v + 1ms`` and ``trunc(x) <= v`` is ``x < v + 1ms``; both forms agree on
-    millisecond values too, so the result is also right where the framework evaluates it. None when the
-    set cannot be restated (a NOT IN list) and must stay with the framework.
-    """
-    if isinstance(value_set, EquatableValueSet):
-        if not value_set.white_list:
-            return None
-        ranges = tuple(Range(Marker(v, Bound.EXACTLY), Marker(v, Bound.EXACTLY)) for v in value_set.values
-                       if v is not None)
-        value_set = SortedRangeSet(value_set.type, ranges, value_set.null_allowed)
-    if not isinstance(value_set, SortedRangeSet):
-        return value_set
-    out = []
-    for r in value_set.ranges:
-        low, high = r.low, r.high
-        if not low.unbounded and low.bound is Bound.ABOVE:
-            low = Marker(_shift(low.value), Bound.EXACTLY)
-        if not high.unbounded and high.bound is Bound.EXACTLY:
-            high = Marker(_shift(high.value), Bound.BELOW)
-        out.append(Range(low, high))
-    return SortedRangeSet(value_set.type, tuple(out), value_set.null_allowed)
-
-
 def split_constraints(constraints: Constraints, columns: dict[str, SourceColumn]) -> tuple[Constraints, Constraints]:
     """(what may be compiled for Snowflake, what the framework must apply whatever the compiler does)."""
     held = {n for n, c in columns.items() if not is_native(c.source_type)}
     summary: dict[str, ValueSet] = {}
     kept_summary: dict[str, ValueSet] = {}
     for name, value_set in constraints.summary.items():
-        column = columns.get(name)
-        if name in held or column is None:
-            kept_summary[name] = value_set
-            continue
-        if pa.types.is_timestamp(column.type):
-            restated = _timestamp_value_set(value_set)
-            if restated is None:
-                kept_summary[name] = value_set
-                continue
-            summary[name] = restated
-            continue
-        summary[name] = value_set
-    timestamps = {n for n, c in columns.items() if pa.types.is_timestamp(c.type)}
+        (kept_summary if name in held or name not in columns else summary)[name] = value_set
     expressions: list[Expression] = []
     kept_expressions: list[Expression] = []
     for e in constraints.expression:
-        # Expressions compare Athena's (truncated) timestamps: only the framework sees those.
-        (kept_expressions if columns_of(e) & (held | timestamps) else expressions).append(e)
+        (kept_expressions if columns_of(e) & held else expressions).append(e)
     filters_kept = bool(kept_summary or kept_expressions)
     order_held = any(f.column in held for f in constraints.order_by)
     if filters_kept or order_held:

@@ -14,10 +14,11 @@ What this adapter does differently from the Java reference connector, and why:
   Strings: Teradata compares with pad semantics (``'a' = 'a '``) and, for NOT CASESPECIFIC columns (the
   default in TERA mode), case-insensitively - so no string comparison is exact in any mode. Positive string
   filters (``=``, ``IN``) are pushed as a *prefilter* - a superset of the exact answer - and re-checked exactly
-  by the framework; ordering, LIKE and negations on strings stay in the framework. TIMESTAMP ranges are
-  rewritten on the millisecond grid (``floor_ms(ts) <= v`` is ``ts < v + 1ms``), so they are exact for any
-  fractional precision. Limits become ``TOP n``; null ordering is a CASE key (Teradata has no NULLS
-  FIRST/LAST in older releases and sqlglot drops it silently); OFFSET is never generated.
+  by the framework; ordering, LIKE and negations on strings stay in the framework. TIMESTAMP(n > 3) ranges
+  go on the framework's millisecond grid (``floor_ms(ts) <= v`` is ``ts < v + 1ms``), so they are exact; other
+  comparisons of them stay in the framework, and they are ORDER BY keys only in last place. Limits become
+  ``TOP n``; null ordering is a CASE key (Teradata has no NULLS FIRST/LAST in older releases and sqlglot drops
+  it silently); OFFSET is never generated.
 
 Values are always bind parameters (``?``) except split bounds, which are integers this module computed and
 validated (literals let Teradata eliminate partitions). Passwords never reach logs, reprs or error messages.
@@ -57,17 +58,10 @@ from connector.errors import (
     TableNotFound,
 )
 from connector.protocol.constraints import (
-    AllOrNoneValueSet,
-    Bound,
-    Constant,
     Constraints,
     EquatableValueSet,
-    Expression,
-    FunctionCall,
-    OrderByField,
     SortedRangeSet,
     ValueSet,
-    Variable,
 )
 from connector.protocol.messages import Split, TableName
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
@@ -77,8 +71,6 @@ log = logging.getLogger("afq.teradata")
 URL_PREFIX = "jdbc:teradata://"
 DEFAULT_PORT = 1025
 SOURCE_TYPE_KEY = b"afq.source_type"
-#: Athena's TIMESTAMP resolution; Teradata keeps up to microseconds.
-MILLISECOND = dt.timedelta(milliseconds=1)
 #: Largest ``TOP n`` generated; a larger LIMIT (or LIMIT 0) is applied by the framework.
 MAX_TOP = 2**31 - 1
 #: Parameters per request before big value lists are left to the framework (Teradata caps USING fields).
@@ -433,6 +425,13 @@ class TeradataDialect(SqlDialect):
     division_by_zero_errors = True
     integer_division_truncates = True
     max_in_list = 1000
+    sub_millisecond_timestamps = True  # TIMESTAMP(n > 3): see sub_millisecond
+
+    def sub_millisecond(self, column: SourceColumn) -> bool:
+        if not _is_wall_clock(column.type):
+            return False  # TIMESTAMP WITH TIME ZONE is not compared at the source at all
+        digits = _fraction(column.source_type)
+        return digits is None or digits > 3
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         if _is_string(t):
@@ -525,13 +524,6 @@ class _Prepared:
     pushable: Constraints
     forced: Constraints
     predicates: tuple[Callable[[SqlCompiler], exp.Expression], ...]
-
-
-def _columns_of(e: Expression) -> Iterable[Expression]:
-    yield e
-    if isinstance(e, FunctionCall):
-        for a in e.arguments:
-            yield from _columns_of(a)
 
 
 class TeradataAdapter(SqlAdapter):
@@ -849,9 +841,8 @@ def plan_query(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str,
                split_where: Sequence[exp.Expression] = ()) -> SourceQuery:
     """The SELECT for one split of a Teradata table, and the residual the framework applies.
 
-    Wraps ``plan_select`` with Teradata's rules: exact millisecond-grid TIMESTAMP ranges, string prefilters
-    re-checked by the framework, ORDER BY on a fractional TIMESTAMP only as the last key, and value lists
-    left to the framework when the request would exceed Teradata's parameter limit.
+    Wraps ``plan_select`` with Teradata's rules: string prefilters re-checked by the framework, and value
+    lists left to the framework when the request would exceed Teradata's parameter limit.
     """
     demoted: set[str] = set()
     while True:
@@ -892,13 +883,6 @@ def _prepare(columns: Mapping[str, SourceColumn], constraints: Constraints, demo
         if name in demoted:
             forced[name] = value_set
             continue
-        if _is_wall_clock(column.type) and _has_values(value_set):
-            built = _timestamp_predicate(name, value_set)
-            if built is None:
-                forced[name] = value_set
-            else:
-                predicates.append(built)
-            continue
         if pa.types.is_floating(column.type) and not _finite(value_set):
             forced[name] = value_set
             continue
@@ -907,44 +891,10 @@ def _prepare(columns: Mapping[str, SourceColumn], constraints: Constraints, demo
             if prefilter is not None:
                 predicates.append(prefilter)  # the value set itself stays in the residual (can_compare)
         pushable[name] = value_set
-    timestamp_columns = {n for n, c in columns.items() if _is_wall_clock(c.type)}
-    pushable_expressions: list[Expression] = []
-    forced_expressions: list[Expression] = []
-    for e in constraints.expression:
-        touches = any((isinstance(x, Variable) and x.column in timestamp_columns)
-                      or (isinstance(x, Constant) and _is_wall_clock(x.type)) for x in _columns_of(e))
-        (forced_expressions if touches else pushable_expressions).append(e)
-    force_order = not _orderable(columns, constraints.order_by)
-    force_limit = constraints.has_limit and (bool(forced) or bool(forced_expressions) or force_order
-                                             or not 1 <= constraints.limit <= MAX_TOP)
-    pushable_constraints = replace(
-        constraints, summary=pushable, expression=tuple(pushable_expressions),
-        order_by=() if force_order else constraints.order_by, limit=-1 if force_limit else constraints.limit)
-    forced_constraints = Constraints(
-        summary=forced, expression=tuple(forced_expressions),
-        order_by=constraints.order_by if force_order else (), limit=constraints.limit if force_limit else -1)
+    force_limit = constraints.has_limit and (bool(forced) or not 1 <= constraints.limit <= MAX_TOP)
+    pushable_constraints = replace(constraints, summary=pushable, limit=-1 if force_limit else constraints.limit)
+    forced_constraints = Constraints(summary=forced, limit=constraints.limit if force_limit else -1)
     return _Prepared(pushable_constraints, forced_constraints, tuple(predicates))
-
-
-def _orderable(columns: Mapping[str, SourceColumn], order_by: Sequence[OrderByField]) -> bool:
-    """A fractional TIMESTAMP sorts the rows more finely than Athena's milliseconds do; that is a valid
-    order for Athena only as the last key (ties in milliseconds may come in any order)."""
-    for i, f in enumerate(order_by):
-        column = columns.get(f.column)
-        if column is None or not _is_wall_clock(column.type) or i == len(order_by) - 1:
-            continue
-        digits = _fraction(column.source_type)
-        if digits is None or digits > 3:
-            return False
-    return True
-
-
-def _has_values(value_set: ValueSet) -> bool:
-    if isinstance(value_set, AllOrNoneValueSet):
-        return False
-    if isinstance(value_set, EquatableValueSet):
-        return any(v is not None for v in value_set.values)
-    return bool(value_set.ranges) and not any(r.is_all for r in value_set.ranges)
 
 
 def _value_count(value_set: ValueSet) -> int:
@@ -962,56 +912,6 @@ def _finite(value_set: ValueSet) -> bool:
     elif isinstance(value_set, SortedRangeSet):
         values = [m.value for r in value_set.ranges for m in (r.low, r.high) if not m.unbounded]
     return all(v is None or math.isfinite(v) for v in values)
-
-
-def _on_grid(value: Any) -> bool:
-    return isinstance(value, dt.datetime) and value.tzinfo is None and value.microsecond % 1000 == 0
-
-
-def _timestamp_predicate(name: str, value_set: ValueSet) -> Callable[[SqlCompiler], exp.Expression] | None:
-    """Athena sees ``floor_ms(ts)``; on the millisecond grid every comparison with it is exact on ``ts``:
-    ``floor(ts) >= v`` is ``ts >= v``, ``floor(ts) > v`` is ``ts >= v + 1ms``, ``floor(ts) <= v`` is
-    ``ts < v + 1ms``, ``floor(ts) < v`` is ``ts < v``, and ``floor(ts) = v`` is ``v <= ts < v + 1ms``."""
-    if not isinstance(value_set, SortedRangeSet):
-        return None
-    bounds: list[tuple[dt.datetime | None, dt.datetime | None]] = []
-    try:
-        for r in value_set.ranges:
-            if r.is_single_value:
-                if not _on_grid(r.low.value):
-                    return None
-                bounds.append((r.low.value, r.low.value + MILLISECOND))
-                continue
-            low = high = None
-            if not r.low.unbounded:
-                if not _on_grid(r.low.value):
-                    return None
-                low = r.low.value if r.low.bound is Bound.EXACTLY else r.low.value + MILLISECOND
-            if not r.high.unbounded:
-                if not _on_grid(r.high.value):
-                    return None
-                high = r.high.value + MILLISECOND if r.high.bound is Bound.EXACTLY else r.high.value
-            bounds.append((low, high))
-    except OverflowError:
-        return None
-    null_allowed = value_set.null_allowed
-
-    def build(compiler: SqlCompiler) -> exp.Expression:
-        column = compiler.column(name)
-        parts: list[exp.Expression] = []
-        for low, high in bounds:
-            conditions: list[exp.Expression] = []
-            if low is not None:
-                conditions.append(exp.GTE(this=column.copy(), expression=compiler.bind(low, TIMESTAMP)))
-            if high is not None:
-                conditions.append(exp.LT(this=column.copy(), expression=compiler.bind(high, TIMESTAMP)))
-            parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions)))
-        core = parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
-        if null_allowed:
-            return exp.paren(exp.or_(core, exp.Is(this=column.copy(), expression=exp.Null())))
-        return core
-
-    return build
 
 
 def _safe_text(value: Any) -> bool:

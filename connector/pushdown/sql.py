@@ -88,9 +88,11 @@ class SqlDialect:
     max_in_list: ClassVar[int] = 1000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
     like_escape: ClassVar[str] = "!"
-    #: The source keeps timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6)...). Values
-    #: reach Athena truncated to the millisecond, so predicates must compare the truncated value: value sets
-    #: are moved onto the millisecond grid (still sargable), other comparisons use ``truncate_to_millis``.
+    #: The source may keep timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6),
+    #: Snowflake, Teradata...). Values reach Athena truncated to the millisecond, so predicates must compare the
+    #: truncated value: value sets are moved onto the millisecond grid (still sargable), other comparisons use
+    #: ``truncate_to_millis``, and such a column is an ORDER BY key only in last place. ``sub_millisecond``
+    #: says which columns (by default every timestamp column when this is set).
     sub_millisecond_timestamps: ClassVar[bool] = False
     #: The source orders NaN above every number and finds NaN = NaN (PostgreSQL, H2), where Athena finds every
     #: comparison with NaN false. Ranges open at the top then exclude NaN explicitly, and floating-point
@@ -143,9 +145,14 @@ class SqlDialect:
         exact = self.can_compare_column(column, ordering=ordering) if column else self.can_compare(t, ordering=ordering)
         if not exact:
             return None
-        if pa.types.is_timestamp(t) and self.sub_millisecond_timestamps:
+        finer = self.sub_millisecond(column) if column else self.sub_millisecond_timestamps
+        if pa.types.is_timestamp(t) and finer:
             return self.truncate_to_millis(e)
         return e
+
+    def sub_millisecond(self, column: SourceColumn) -> bool:
+        """Values of this column may be finer than milliseconds (Oracle: TIMESTAMP(n > 3) only, say)."""
+        return self.sub_millisecond_timestamps and pa.types.is_timestamp(column.type)
 
     def truncate_to_millis(self, e: exp.Expression) -> exp.Expression | None:
         """``e`` (a timestamp) truncated to the millisecond, or None if the source cannot say it."""
@@ -361,7 +368,7 @@ class SqlCompiler:
     # ------------------------------------------------------------------------------- millisecond grid
 
     def _on_millis_grid(self, source: SourceColumn) -> bool:
-        return bool(self.dialect.sub_millisecond_timestamps and pa.types.is_timestamp(source.type))
+        return bool(pa.types.is_timestamp(source.type) and self.dialect.sub_millisecond(source))
 
     def _grid_ranges(self, col: exp.Expression, source: SourceColumn, ranges: Sequence[Range],
                      t: pa.DataType) -> exp.Expression | None:
@@ -432,8 +439,15 @@ class SqlCompiler:
         if isinstance(e, Constant) and pa.types.is_timestamp(t):
             # Athena's constants are whole milliseconds already (and a bare parameter has no type to truncate).
             return rendered if self.dialect.can_compare(t, ordering=ordering) else None
-        column = self.source_column(e.column) if isinstance(e, Variable) else None
-        return self.dialect.compare_operand(rendered, t, ordering=ordering, column=column)
+        return self.dialect.compare_operand(rendered, t, ordering=ordering, column=self._source_of(e))
+
+    def _source_of(self, e: Expression) -> SourceColumn | None:
+        """The source column whose values ``e`` takes: a column, or NULLIF of one (its precision, say)."""
+        if isinstance(e, Variable):
+            return self.source_column(e.column)
+        if isinstance(e, FunctionCall) and e.name == "$nullif" and e.arguments:
+            return self._source_of(e.arguments[0])
+        return None
 
     def _call(self, call: FunctionCall) -> exp.Expression | None:
         name = call.name
