@@ -446,22 +446,12 @@ def plan_oracle_select(dialect: OracleDialect, table: exp.Expression, columns: M
                        projection: Sequence[str], constraints: Constraints, split_where: Any = None) -> SourceQuery:
     """``plan_select`` with Oracle's exactness rules applied first (``oracle_dialect.prepare``)."""
     prepared = prepare(dialect, constraints, columns)
-    kept = prepared.kept
-    needed = list(dict.fromkeys([*projection, *sorted(kept.columns())]))
 
     def where(compiler: SqlCompiler) -> list[exp.Expression]:
         extra = list(split_where(compiler)) if split_where else []
         return extra + [dialect.nan_guard(c) for c in prepared.guards]
 
-    query = plan_select(dialect, table, columns, needed, prepared.pushed, where)
-    residual = query.residual
-    merged = Constraints(
-        summary={**residual.summary, **kept.summary},
-        expression=residual.expression + kept.expression,
-        order_by=kept.order_by or residual.order_by,
-        limit=kept.limit if kept.has_limit else residual.limit,
-    )
-    return SourceQuery(query.sql, query.params, merged, query.columns)
+    return plan_select(dialect, table, columns, projection, prepared.pushed, where, prepared.kept)
 
 
 def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:

@@ -168,15 +168,6 @@ def split_constraints(constraints: Constraints, columns: dict[str, SourceColumn]
     return pushed, kept
 
 
-def merge_residual(kept: Constraints, residual: Constraints) -> Constraints:
-    if kept.is_empty:
-        return residual
-    return Constraints(summary={**residual.summary, **kept.summary},
-                       expression=residual.expression + kept.expression,
-                       order_by=kept.order_by or residual.order_by,
-                       limit=kept.limit if kept.has_limit else residual.limit)
-
-
 # ------------------------------------------------------------------------------------------ Arrow
 
 
@@ -354,13 +345,7 @@ class SnowflakeAdapter(SqlAdapter):
     def _plan(self, source: SourceTable, projection: Sequence[str], constraints: Constraints) -> SourceQuery:
         columns = source.column_map()
         pushed, kept = split_constraints(constraints, columns)
-        query = plan_select(self.dialect, self.split_from(source, None), columns, projection, pushed)
-        residual = merge_residual(kept, query.residual)
-        needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
-        selected = {c.name: c for c in query.columns}
-        if any(n not in selected for n in needed):  # residual columns the pushed part did not need
-            query = plan_select(self.dialect, self.split_from(source, None), columns, needed, pushed)
-        return dataclasses.replace(query, residual=residual)
+        return plan_select(self.dialect, self.split_from(source, None), columns, projection, pushed, kept=kept)
 
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:

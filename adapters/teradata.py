@@ -851,7 +851,7 @@ def plan_query(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str,
         def where(compiler: SqlCompiler, prepared: _Prepared = prepared) -> list[exp.Expression]:
             return [*(e.copy() for e in split_where), *(build(compiler) for build in prepared.predicates)]
 
-        query = plan_select(dialect, table, columns, projection, prepared.pushable, where)
+        query = plan_select(dialect, table, columns, projection, prepared.pushable, where, prepared.forced)
         if len(query.params) <= MAX_PARAMETERS:
             break
         candidates = {n: _value_count(v) for n, v in constraints.summary.items() if n not in demoted}
@@ -859,16 +859,7 @@ def plan_query(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str,
             raise InvalidRequest(f"the request needs {len(query.params)} bind parameters, more than Teradata "
                                  f"accepts ({MAX_PARAMETERS})")
         demoted.add(max(candidates, key=lambda n: candidates[n]))
-    return replace(query, residual=_merge(query.residual, prepared.forced))
-
-
-def _merge(residual: Constraints, forced: Constraints) -> Constraints:
-    return Constraints(
-        summary={**residual.summary, **forced.summary},
-        expression=(*residual.expression, *forced.expression),
-        order_by=forced.order_by or residual.order_by,
-        limit=forced.limit if forced.has_limit else residual.limit,
-    )
+    return query
 
 
 def _prepare(columns: Mapping[str, SourceColumn], constraints: Constraints, demoted: set[str]) -> _Prepared:

@@ -11,7 +11,6 @@ from adapters.snowflake import (
     SNOWFLAKE_TYPES,
     SnowflakeDialect,
     is_native,
-    merge_residual,
     split_constraints,
     to_logical,
 )
@@ -30,7 +29,7 @@ from connector.protocol.constraints import (
     SortedRangeSet,
     Variable,
 )
-from connector.pushdown.sql import SourceColumn, plan_select
+from connector.pushdown.sql import SourceColumn, merge_residual, plan_select
 
 TS = pa.timestamp("ms")
 COLUMNS = {
@@ -114,7 +113,7 @@ def test_timestamps_are_compared_on_the_millisecond_grid() -> None:
 
 def test_merge_residual_keeps_both_parts() -> None:
     eq = EquatableValueSet(pa.string(), ("x",), True, False)
-    merged = merge_residual(Constraints(summary={"t": eq}, limit=4), Constraints(summary={"f": eq}))
+    merged = merge_residual(Constraints(summary={"f": eq}), Constraints(summary={"t": eq}, limit=4))
     assert set(merged.summary) == {"t", "f"} and merged.limit == 4
 
 

@@ -154,7 +154,8 @@ GOLDEN: dict[str, tuple[Constraints, str, list[Any], bool]] = {
         Constraints(summary={"clock": SortedRangeSet(pa.string(), (Range.equal("12:00:00"),), False)}),
         'SELECT "Id", "Clock" FROM "Sales"."Orders"', [], True),
     "float with a NaN bound stays in the framework": (
-        Constraints(summary={"ratio": SortedRangeSet(pa.float64(), (rng(float("nan")),), False)}), SELECT, [], True),
+        Constraints(summary={"ratio": SortedRangeSet(pa.float64(), (rng(float("nan")),), False)}),
+        'SELECT "Id", "Ratio" FROM "Sales"."Orders"', [], True),  # read: the framework filters on it
     "integer arithmetic and MOD": (
         Constraints(expression=(call("$equal", call("$modulus", call("$add", var("id"), const(I32, 1), t=I32),
                                                     const(I32, 3), t=I32), const(I32, 0)),

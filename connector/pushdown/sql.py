@@ -566,12 +566,15 @@ class SqlCompiler:
 
 def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
                 projection: Sequence[str], constraints: Constraints,
-                extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None) -> SourceQuery:
+                extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None,
+                kept: Constraints | None = None) -> SourceQuery:
     """The SELECT for one split: what can be pushed is pushed, the rest is returned as the residual.
 
     ``table`` is the FROM item (a table, possibly with a partition clause); ``extra_where`` builds the split's
     own predicates (partition or hash-bucket ranges, values bound through the compiler), always applied at
-    the source.
+    the source. ``kept`` is what an adapter's own rules set aside for the framework before compiling (then
+    ``constraints`` must not carry a LIMIT that those filters would make wrong): it joins the residual, and
+    its columns are read.
     """
     compiler = SqlCompiler(dialect, columns)
     where: list[exp.Expression] = list(extra_where(compiler)) if extra_where else []
@@ -596,12 +599,12 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
     push_limit = constraints.has_limit and not filtered_later
     if order is None:  # cannot sort at the source: the framework sorts everything it reads
         order, residual_order, push_limit = [], constraints.order_by, False
-    residual = Constraints(
+    residual = merge_residual(Constraints(
         summary=residual_summary,
         expression=tuple(residual_expressions),
         order_by=residual_order,
         limit=constraints.limit if constraints.has_limit and not push_limit else -1,
-    )
+    ), kept or Constraints())
 
     needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
     selected = tuple(compiler.source_column(n) for n in needed)
@@ -617,3 +620,16 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
         select = dialect.apply_limit(select, constraints.limit)
     sql, params = dialect.render(select, compiler.values)
     return SourceQuery(sql, params, residual, selected)
+
+
+def merge_residual(residual: Constraints, kept: Constraints) -> Constraints:
+    """The compiler's residual plus constraints an adapter kept for the framework (whose ORDER BY and LIMIT,
+    when it kept them, win: the framework then sorts and limits everything it reads)."""
+    if kept.is_empty:
+        return residual
+    return Constraints(
+        summary={**residual.summary, **kept.summary},
+        expression=(*residual.expression, *kept.expression),
+        order_by=kept.order_by or residual.order_by,
+        limit=kept.limit if kept.has_limit else residual.limit,
+    )
