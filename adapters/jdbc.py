@@ -61,7 +61,7 @@ from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import ConfigurationError, ConnectorError, SourceError
 from connector.protocol.types import empty_batch
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlDialect
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlDialect, is_string
 
 log = logging.getLogger("afq.jdbc")
 
@@ -218,7 +218,7 @@ class JdbcDialect(SqlDialect):
         return Dialect.get_or_raise(_SQLGLOT_BY_SUBPROTOCOL.get(self.subprotocol, "") or None)
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if is_string(t):
             return False
         return super().can_compare(t, ordering=ordering)
 
@@ -289,7 +289,7 @@ class PostgresDialect(JdbcDialect):
     def compare_operand(self, e: exp.Expression, t: pa.DataType, *, ordering: bool,
                         column: SourceColumn | None = None) -> exp.Expression | None:
         operand = super().compare_operand(e, t, ordering=ordering, column=column)
-        if operand is not None and ordering and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        if operand is not None and ordering and is_string(t):
             return exp.Collate(this=operand, expression=exp.Identifier(this="C", quoted=True))
         return operand
 

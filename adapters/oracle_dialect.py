@@ -48,7 +48,7 @@ from connector.protocol.constraints import (
     Variable,
     columns_of,
 )
-from connector.pushdown.sql import SourceColumn, SqlDialect
+from connector.pushdown.sql import SourceColumn, SqlDialect, is_string
 
 log = logging.getLogger("afq.oracle")
 
@@ -163,7 +163,7 @@ class OracleDialect(SqlDialect):
 
     # ------------------------------------------------------------------------------- exactness
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if is_string(t):
             return self.binary_string_order or not ordering
         return super().can_compare(t, ordering=ordering)
 

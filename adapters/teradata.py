@@ -64,7 +64,7 @@ from connector.protocol.constraints import (
     ValueSet,
 )
 from connector.protocol.messages import Split, TableName
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
 
 log = logging.getLogger("afq.teradata")
 
@@ -403,14 +403,6 @@ def _fraction(source_type: str) -> int | None:
 # ============================================================================================ dialect
 
 
-def _is_string(t: pa.DataType) -> bool:
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
-
-
-def _null(e: exp.Expression) -> exp.Expression:
-    return exp.Is(this=e.copy(), expression=exp.Null())
-
-
 def _is_wall_clock(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) and t.tz is None)
 
@@ -434,7 +426,7 @@ class TeradataDialect(SqlDialect):
         return digits is None or digits > 3
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
-        if _is_string(t):
+        if is_string(t):
             return False  # pad semantics and NOT CASESPECIFIC: prefiltered by the adapter, checked by the framework
         if pa.types.is_timestamp(t) and t.tz is not None:
             return False  # TIMESTAMP WITH TIME ZONE binding and ordering are left to the framework
@@ -452,23 +444,6 @@ class TeradataDialect(SqlDialect):
 
     def can_like(self, t: pa.DataType) -> bool:
         return False  # LIKE follows the column's case specificity and pad rules: applied by the framework
-
-    def is_distinct_from(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
-        # Teradata has no IS DISTINCT FROM. Each disjunct is TRUE or FALSE, never NULL, so the result is never
-        # NULL either - NOT(...) stays correct. (The base form yields NULL when both sides are NULL.)
-        both = exp.and_(exp.NEQ(this=a.copy(), expression=b.copy()), exp.not_(_null(a)), exp.not_(_null(b)))
-        only_a = exp.and_(_null(a), exp.not_(_null(b)))
-        only_b = exp.and_(exp.not_(_null(a)), _null(b))
-        return exp.paren(exp.or_(exp.paren(both), exp.paren(only_a), exp.paren(only_b)))
-
-    def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
-        # A CASE key places the NULLs; each key keeps Teradata's own null placement (NULLs sort low) so that
-        # no NULLS FIRST/LAST clause is written, which older Teradata releases reject.
-        null_rank = exp.Case(ifs=[exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()),
-                                         true=exp.Literal.number(0 if nulls_first else 1))],
-                             default=exp.Literal.number(1 if nulls_first else 0))
-        return [exp.Ordered(this=null_rank, desc=False, nulls_first=True),
-                exp.Ordered(this=column, desc=not ascending, nulls_first=ascending)]
 
     def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
         return select.limit(limit)  # sqlglot writes TOP n for Teradata
@@ -798,13 +773,13 @@ class TeradataAdapter(SqlAdapter):
             # Teradata keeps microseconds; Athena's TIMESTAMP has milliseconds: floor, never round up.
             fine = to_arrow(values, pa.timestamp("us", column.type.tz), column.name)
             return pc.floor_temporal(fine, unit="millisecond").cast(column.type)
-        if kind in ("TIME", "TIME WITH TIME ZONE") and _is_string(column.type):
+        if kind in ("TIME", "TIME WITH TIME ZONE") and is_string(column.type):
             digits = _fraction(column.source_type)
             return to_arrow([_time_text(v, digits) for v in values], column.type, column.name)
         array = super().column_to_arrow(values, column)
-        if kind in _FIXED_CHARACTER and _is_string(column.type):
+        if kind in _FIXED_CHARACTER and is_string(column.type):
             return pc.utf8_rtrim(array, characters=" ")
-        if kind.startswith("INTERVAL") and _is_string(column.type):
+        if kind.startswith("INTERVAL") and is_string(column.type):
             return pc.utf8_trim_whitespace(array)
         return array
 
@@ -877,7 +852,7 @@ def _prepare(columns: Mapping[str, SourceColumn], constraints: Constraints, demo
         if pa.types.is_floating(column.type) and not _finite(value_set):
             forced[name] = value_set
             continue
-        if _is_string(column.type) and _kind(column.source_type) in _CHARACTER:
+        if is_string(column.type) and _kind(column.source_type) in _CHARACTER:
             prefilter = _string_prefilter(name, value_set)
             if prefilter is not None:
                 predicates.append(prefilter)  # the value set itself stays in the residual (can_compare)

@@ -177,7 +177,8 @@ GOLDEN: dict[str, tuple[Constraints, str, list[Any], bool]] = {
                                                                                                   (None,)),
                                          t=pa.list_(pa.date32()))))),
         f'{SELECT} WHERE ((NULLIF("Id", ?) = ?) OR (NOT (("Amount" <> ? AND NOT "Amount" IS NULL AND NOT ? IS NULL) '
-        f'OR ("Amount" IS NULL AND NOT ? IS NULL) OR (NOT "Amount" IS NULL AND ? IS NULL)))) AND ("Day" IN (?, NULL))',
+        f'OR (("Amount" IS NULL AND NOT ? IS NULL) OR (NOT "Amount" IS NULL AND ? IS NULL))))) '
+        f'AND ("Day" IN (?, NULL))',
         [0, 5, *[Decimal("1.50")] * 4, dt.date(2024, 5, 1)], False),
     "like stays in the framework": (
         Constraints(expression=(call("$like_pattern", var("name"), const(pa.string(), "a%")),)), WITH_NAME, [],

@@ -62,7 +62,7 @@ class SourceQuery:
     columns: tuple[SourceColumn, ...] = ()  # the select list, in order (may exceed the projection)
 
 
-def _is_string(t: pa.DataType) -> bool:
+def is_string(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
@@ -106,7 +106,7 @@ class SqlDialect:
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         """Comparisons of values of this logical type match Athena's (``ordering``: <, >, ORDER BY too)."""
-        if _is_string(t):
+        if is_string(t):
             return self.exact_string_ordering or not ordering
         return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                     or pa.types.is_decimal(t) or pa.types.is_date32(t) or pa.types.is_timestamp(t))
@@ -121,7 +121,7 @@ class SqlDialect:
         return numeric and (pa.types.is_integer(result) or pa.types.is_floating(result))
 
     def can_like(self, t: pa.DataType) -> bool:
-        return _is_string(t)
+        return is_string(t)
 
     def can_like_pattern(self, pattern: str) -> bool:
         """The source matches this (Athena) pattern exactly (e.g. ``_`` is one code point, not one UTF-16 unit)."""
@@ -199,11 +199,19 @@ class SqlDialect:
     def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
         if self.supports_null_ordering:
             return [exp.Ordered(this=column, desc=not ascending, nulls_first=nulls_first)]
-        # No NULLS FIRST/LAST: order by "is null" first, then the value.
+        # No NULLS FIRST/LAST (older Teradata releases reject it): a CASE key places the NULLs, and each key
+        # keeps the database's own null placement, so that no NULLS clause is written.
         null_rank = exp.Case(ifs=[exp.If(this=_is_null(column), true=exp.Literal.number(0 if nulls_first else 1))],
                              default=exp.Literal.number(1 if nulls_first else 0))
-        return [exp.Ordered(this=null_rank, desc=False, nulls_first=False),
-                exp.Ordered(this=column, desc=not ascending, nulls_first=False)]
+        return [exp.Ordered(this=null_rank, desc=False, nulls_first=self._natural_nulls_first(desc=False)),
+                exp.Ordered(this=column, desc=not ascending, nulls_first=self._natural_nulls_first(desc=not ascending))]
+
+    def _natural_nulls_first(self, *, desc: bool) -> bool:
+        """Where the database puts NULLs when no NULLS clause is written."""
+        ordering = type(self.sqlglot()).NULL_ORDERING
+        if ordering == "nulls_are_last":
+            return False
+        return (ordering == "nulls_are_small") != desc
 
     def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
         return select.limit(limit)
