@@ -20,7 +20,7 @@ from sqlglot import exp
 from adapters.jdbc import H2Dialect, PostgresDialect
 from adapters.oracle_dialect import OracleDialect
 from adapters.snowflake import SnowflakeDialect
-from adapters.teradata import TeradataDialect
+from adapters.teradata_dialect import TeradataDialect
 from connector.protocol.constraints import (
     Bound,
     Constant,

@@ -26,7 +26,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from adapters.teradata import TeradataAdapter, TeradataDialect, hash_splits, plan_query, split_predicates
+from adapters.teradata import TeradataAdapter
+from adapters.teradata_dialect import TeradataDialect, plan_query
+from adapters.teradata_splits import hash_splits, split_predicates
 from connector.adapter import Scan
 from connector.config import Settings
 from connector.connection import parse_connection_string

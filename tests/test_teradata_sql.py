@@ -18,17 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from adapters.teradata import (
-    MAX_TOP,
-    TERADATA_TYPES,
-    TeradataAdapter,
-    TeradataDialect,
-    hash_splits,
-    partition_splits,
-    plan_query,
-    split_predicates,
-    type_name,
-)
+from adapters.teradata import TeradataAdapter
+from adapters.teradata_dialect import MAX_TOP, TERADATA_TYPES, TeradataDialect, plan_query, type_name
+from adapters.teradata_splits import hash_splits, partition_splits, split_predicates
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import InvalidRequest
