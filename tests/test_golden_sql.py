@@ -21,7 +21,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from adapters.jdbc import H2Dialect, PostgresDialect, h2_sqlglot_dialect
+from adapters.jdbc_dialects import H2Dialect, PostgresDialect, h2_sqlglot_dialect
 from adapters.sqlite import SqliteDialect
 from connector.protocol.constraints import (
     AllOrNoneValueSet,

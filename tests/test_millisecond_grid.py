@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from adapters.jdbc import H2Dialect, PostgresDialect
+from adapters.jdbc_dialects import H2Dialect, PostgresDialect
 from adapters.oracle_dialect import OracleDialect
 from adapters.snowflake import SnowflakeDialect
 from adapters.teradata_dialect import TeradataDialect
