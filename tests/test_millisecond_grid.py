@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from adapters.jdbc_dialects import H2Dialect, PostgresDialect
 from adapters.oracle_dialect import OracleDialect
-from adapters.snowflake import SnowflakeDialect
+from adapters.snowflake_dialect import SnowflakeDialect
 from adapters.teradata_dialect import TeradataDialect
 from connector.protocol.constraints import (
     Bound,

@@ -7,7 +7,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from adapters.snowflake import (
+from adapters.snowflake_dialect import (
     SNOWFLAKE_TYPES,
     SnowflakeDialect,
     is_native,
