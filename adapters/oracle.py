@@ -52,7 +52,7 @@ from adapters.oracle_dialect import (
     kind_of,
     prepare,
 )
-from adapters.sql import SOURCE_NAME_KEY, SOURCE_TABLE_KEY, CasingMode, SourceTable, SqlAdapter
+from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import ColumnInfo
 from connector.adapter import RequestContext
 from connector.config import Settings
@@ -75,7 +75,6 @@ from connector.redact import register_secret
 
 log = logging.getLogger("afq.oracle")
 
-SOURCE_TYPE_KEY = b"afq.source_type"
 PARTITION_KEY = "partition"
 SUBPARTITION_KEY = "subpartition"
 BUCKET_KEY = "bucket"
@@ -130,6 +129,7 @@ class OracleAdapter(SqlAdapter):
     default_casing = CasingMode.UPPER
     hidden_schemas = frozenset()
     initial_fetch_rows = 10_000
+    source_types_required = True  # without the Oracle types nothing can be pushed safely
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
@@ -274,24 +274,6 @@ class OracleAdapter(SqlAdapter):
             raise TableNotFound(f"table {table} not found in Oracle (casing_mode={self.casing.value})")
         return schema, found
 
-    # ------------------------------------------------------------------------------------- schemas carry types
-
-    def arrow_schema(self, source: SourceTable) -> pa.Schema:
-        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
-                                                     SOURCE_TYPE_KEY: c.source_type.encode()})
-                  for c in source.columns]
-        return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
-
-    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
-        source = super().table_from_schema(table, schema)
-        if source is None:
-            return None
-        types = {f.name: (f.metadata or {}).get(SOURCE_TYPE_KEY, b"").decode() for f in schema}
-        if not all(types.values()):
-            return None  # without the Oracle types nothing can be pushed safely: look the table up
-        columns = tuple(SourceColumn(c.name, c.source_name, c.type, types[c.name]) for c in source.columns)
-        return SourceTable(source.schema, source.table, columns)
-
     # ------------------------------------------------------------------------------------- splits
 
     def query_partitions(self, connection: Any, source: SourceTable) -> tuple[list[str], list[str]]:
@@ -375,9 +357,7 @@ class OracleAdapter(SqlAdapter):
 
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
-        source = self.table_from_schema(table, schema) if len(schema) else None
-        if source is None or not constraints.columns() <= source.column_map().keys():
-            source = self.source_table(connection, table)
+        source = self.request_source(connection, table, schema, constraints)
         self.check_split(connection, source, split)
         return plan_oracle_select(self.oracle_dialect, self.split_from(source, split), source.column_map(),
                                   schema.names, constraints,

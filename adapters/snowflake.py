@@ -33,7 +33,6 @@ Types, the dialect and result conversion: ``adapters.snowflake_dialect``; split 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -68,7 +67,6 @@ from connector.pushdown.sql import SourceColumn, SourceQuery, SqlDialect, plan_s
 
 log = logging.getLogger("afq.snowflake")
 
-SOURCE_TYPE_KEY = b"afq.source_type"
 
 
 # ------------------------------------------------------------------------------------------ adapter
@@ -177,29 +175,7 @@ class SnowflakeAdapter(SqlAdapter):
                                       "TABLE_NAME = ?", (schema, table))
         return None if not rows or rows[0][0] is None else int(rows[0][0])
 
-    # Source types travel in the schema metadata, so ReadRecords knows which columns compare natively.
-
-    def arrow_schema(self, source: SourceTable) -> pa.Schema:
-        schema = super().arrow_schema(source)
-        fields = [f.with_metadata({**(f.metadata or {}), SOURCE_TYPE_KEY: c.source_type.encode()})
-                  for f, c in zip(schema, source.columns, strict=True)]
-        return pa.schema(fields, metadata=schema.metadata)
-
-    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
-        source = super().table_from_schema(table, schema)
-        if source is None:
-            return None
-        types = {f.name: (f.metadata or {}).get(SOURCE_TYPE_KEY, b"").decode() for f in schema}
-        return dataclasses.replace(source, columns=tuple(dataclasses.replace(c, source_type=types.get(c.name, ""))
-                                                         for c in source.columns))
-
     # ------------------------------------------------------------------------------------- planning
-
-    def _resolve(self, connection: Any, table: TableName, schema: pa.Schema, constraints: Constraints) -> SourceTable:
-        source = self.table_from_schema(table, schema) if len(schema) else None
-        if source is None or not constraints.columns() <= source.column_map().keys():
-            source = self.source_table(connection, table)
-        return source
 
     def _plan(self, source: SourceTable, projection: Sequence[str], constraints: Constraints) -> SourceQuery:
         columns = source.column_map()
@@ -208,7 +184,7 @@ class SnowflakeAdapter(SqlAdapter):
 
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
-        source = self._resolve(connection, table, schema, constraints)
+        source = self.request_source(connection, table, schema, constraints)
         return self._plan(source, schema.names, constraints)
 
     def _mode_for(self, connection: Any, source: SourceTable, constraints: Constraints) -> str:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -78,7 +77,6 @@ from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDi
 
 log = logging.getLogger("afq.teradata")
 
-SOURCE_TYPE_KEY = b"afq.source_type"
 
 
 class TeradataAdapter(SqlAdapter):
@@ -96,6 +94,7 @@ class TeradataAdapter(SqlAdapter):
     #: Table kinds Athena can read: table, NoPI table, queue table, view.
     table_kinds: ClassVar[tuple[str, ...]] = ("T", "O", "Q", "V")
     dbc: ClassVar[str] = "DBC"
+    source_types_required = True  # each column's Teradata type decides what is pushed
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
@@ -246,27 +245,6 @@ class TeradataAdapter(SqlAdapter):
                 self._kinds[(schema, found)] = (kind or "").strip().upper()
         return schema, found
 
-    # ------------------------------------------------------------------------------------- schema metadata
-
-    def arrow_schema(self, source: SourceTable) -> pa.Schema:
-        """The base schema plus each column's Teradata type, so ReadRecords needs no dictionary query."""
-        schema = super().arrow_schema(source)
-        types = {c.name: c.source_type for c in source.columns}
-        fields = [f.with_metadata({**(f.metadata or {}), SOURCE_TYPE_KEY: types[f.name].encode()}) for f in schema]
-        return pa.schema(fields, metadata=schema.metadata)
-
-    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
-        source = super().table_from_schema(table, schema)
-        if source is None:
-            return None
-        columns = []
-        for column, f in zip(source.columns, schema, strict=True):
-            source_type = (f.metadata or {}).get(SOURCE_TYPE_KEY)
-            if source_type is None:
-                return None  # a schema from elsewhere: look the table up rather than guess its types
-            columns.append(replace(column, source_type=source_type.decode()))
-        return replace(source, columns=tuple(columns))
-
     # ------------------------------------------------------------------------------------- splits
 
     def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
@@ -312,9 +290,7 @@ class TeradataAdapter(SqlAdapter):
 
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
-        source = self.table_from_schema(table, schema) if len(schema) else None
-        if source is None or not constraints.columns() <= source.column_map().keys():
-            source = self.source_table(connection, table)
+        source = self.request_source(connection, table, schema, constraints)
         return plan_query(self.dialect, self.split_from(source, split), source.column_map(), schema.names,
                           constraints, split_predicates(split.properties))
 
@@ -414,4 +390,4 @@ def _time_text(value: Any, digits: int | None) -> str | None:
     return text
 
 
-__all__ = ["SOURCE_TYPE_KEY", "TeradataAdapter"]
+__all__ = ["TeradataAdapter"]
