@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from adapters.jdbc_dialects import JdbcColumnInfo, JdbcDialect, dialect_for, subprotocol_of, unconstrained_scale
+from adapters.jdbc_dialects import JdbcColumnInfo, JdbcDialect, dialect_for, subprotocol_of
 from adapters.jdbc_driver import (
     DEFAULT_DRIVERS,
     DEFAULT_JAR_DIR,
@@ -55,7 +55,7 @@ from adapters.jdbc_driver import (
 from adapters.keyrange import KeyRangeSplits
 from adapters.sql import CasingMode, SqlAdapter
 from adapters.types import ColumnInfo
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import ConfigurationError, ConnectorError, SourceError
@@ -80,7 +80,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         self.subprotocol = subprotocol_of(spec.url)
         jdbc_dialect = dialect_for(spec.url)
         self.dialect = jdbc_dialect  # per connection string, not per class
-        self.type_map = jdbc_dialect.type_map(unconstrained_scale(settings.env))  # type: ignore[misc]
+        self.type_map = jdbc_dialect.type_map(int_setting(settings.env, "default_scale", 10, 0, 38))  # type: ignore[misc]
         self.hidden_schemas = jdbc_dialect.hidden_schemas  # type: ignore[misc]
         default_class, default_jar = DEFAULT_DRIVERS.get(self.subprotocol, ("", ""))
         self.driver_class = self._setting("jdbc_driver_class") or default_class
@@ -90,10 +90,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         self.jar_spec = self._setting("jdbc_driver_jars") or (
             os.path.join(DEFAULT_JAR_DIR, default_jar) if default_jar else "")
         self.jvm_options = (settings.env.get("jdbc_jvm_options") or "").split()
-        fetch = (settings.env.get("jdbc_fetch_size") or "").strip()
-        if fetch and (not fetch.isdigit() or int(fetch) <= 0):
-            raise ConfigurationError(f"jdbc_fetch_size={fetch!r} must be a positive whole number")
-        self.fetch_size = int(fetch) if fetch else DEFAULT_FETCH_SIZE
+        self.fetch_size = int_setting(settings.env, "jdbc_fetch_size", DEFAULT_FETCH_SIZE)
         self._driver: Any = None
         self._secret_values: tuple[str, ...] = ()
 

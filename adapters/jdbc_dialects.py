@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
@@ -51,15 +51,6 @@ class JdbcColumnInfo(ColumnInfo):
     """A column as ``DatabaseMetaData.getColumns`` or ``ResultSetMetaData`` describes it."""
 
     jdbc_type: int = Types.OTHER
-
-
-def unconstrained_scale(settings_env: Mapping[str, str]) -> int:
-    text = (settings_env.get("default_scale") or "").strip()
-    if not text:
-        return 10
-    if not text.isdigit() or int(text) > 38:
-        raise ConfigurationError(f"default_scale={text!r} must be a whole number from 0 to 38")
-    return int(text)
 
 
 def jdbc_type_rule(default_scale: int = 10) -> Callable[[ColumnInfo], pa.DataType]:

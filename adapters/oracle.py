@@ -55,7 +55,7 @@ from adapters.oracle_dialect import (
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import ColumnInfo
 from connector.adapter import RequestContext
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import (
@@ -142,10 +142,10 @@ class OracleAdapter(SqlAdapter):
                                      "username and password)")
         self.params = connect_params(self.url, env)
         self.login_seconds = login_timeout(env)
-        self.number_scale = _int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
-        self.split_count = _int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
-        self.split_min_rows = _int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
-        self.fetch_size = _int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
+        self.number_scale = int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
+        self.split_count = int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
+        self.split_min_rows = int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
+        self.fetch_size = int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
         self.limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
         if self.limit_style not in ("auto", "fetch", "rownum"):
             raise ConfigurationError(f"oracle_limit_style={self.limit_style!r} must be auto, fetch (12c and "
@@ -501,15 +501,6 @@ def description_info(d: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE)
     if type_name == "DB_TYPE_TIMESTAMP":
         return ColumnInfo(d[0], f"TIMESTAMP({scale if scale is not None else 6})")
     return ColumnInfo(d[0], _STATEMENT_TYPES.get(type_name, type_name.removeprefix("DB_TYPE_")))
-
-
-def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        raise ConfigurationError(f"{name}={raw!r} must be a whole number from {low} to {high}")
-    return int(raw)
 
 
 __all__ = ["OracleAdapter", "arrow_batches", "column_info", "description_info", "plan_oracle_select",

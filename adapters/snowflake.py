@@ -51,7 +51,7 @@ from adapters.snowflake_dialect import (
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import VARCHAR, ColumnInfo
 from connector.adapter import RequestContext, Scan, SplitPage
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.errors import (
     AccessDenied,
@@ -90,10 +90,10 @@ class SnowflakeAdapter(SqlAdapter):
         if mode not in ("auto", "batches", "single"):
             raise ConfigurationError(f"snowflake_split_mode={mode!r} is not one of auto, batches, single")
         self.split_mode = mode
-        self.single_split_bytes = _positive(env, "snowflake_single_split_bytes", 64 << 20)
-        self.split_bytes = _positive(env, "snowflake_split_bytes", 128 << 20)
-        self.split_rows = _positive(env, "snowflake_split_rows", 4_000_000)
-        self.max_splits = _positive(env, "snowflake_max_splits", 1000)
+        self.single_split_bytes = int_setting(env, "snowflake_single_split_bytes", 64 << 20)
+        self.split_bytes = int_setting(env, "snowflake_split_bytes", 128 << 20)
+        self.split_rows = int_setting(env, "snowflake_split_rows", 4_000_000)
+        self.max_splits = int_setting(env, "snowflake_max_splits", 1000)
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -321,15 +321,6 @@ class SnowflakeAdapter(SqlAdapter):
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def _positive(env: Any, name: str, default: int) -> int:
-    text = str(env.get(name, "")).strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) <= 0:
-        raise ConfigurationError(f"{name}={text!r} must be a positive whole number")
-    return int(text)
 
 
 def _first_line(error: Exception, secrets: Sequence[Any]) -> str:

@@ -56,10 +56,10 @@ from adapters.teradata_dialect import (
     plan_query,
     type_name,
 )
-from adapters.teradata_splits import hash_splits, partition_splits, split_count, split_predicates
+from adapters.teradata_splits import DEFAULT_SPLITS, MAX_SPLITS, hash_splits, partition_splits, split_predicates
 from adapters.types import ColumnInfo, normalize
 from connector.adapter import RequestContext
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import (
@@ -99,7 +99,7 @@ class TeradataAdapter(SqlAdapter):
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
         self.url = parse_teradata_url(spec.url)
-        self.split_count = split_count(settings.env.get("teradata_split_count", ""))
+        self.split_count = int_setting(settings.env, "teradata_split_count", DEFAULT_SPLITS, 1, MAX_SPLITS)
         self._kinds: dict[tuple[str, str], str] = {}
         self._secret_values: tuple[str, ...] = self.url.secret_values
 

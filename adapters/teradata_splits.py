@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
-from connector.errors import ConfigurationError, InvalidRequest
+from connector.errors import InvalidRequest
 
 DEFAULT_SPLITS = 4
 MAX_SPLITS = 1024
@@ -80,12 +80,4 @@ def _split_int(text: str, low: int, high: int | None = None) -> int:
     return value
 
 
-def split_count(text: str) -> int:
-    if not text.strip():
-        return DEFAULT_SPLITS
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_SPLITS:
-        raise ConfigurationError(f"teradata_split_count={text!r} must be a whole number from 1 to {MAX_SPLITS}")
-    return int(text)
-
-
-__all__ = ["DEFAULT_SPLITS", "MAX_SPLITS", "hash_splits", "partition_splits", "split_count", "split_predicates"]
+__all__ = ["DEFAULT_SPLITS", "MAX_SPLITS", "hash_splits", "partition_splits", "split_predicates"]
