@@ -54,7 +54,7 @@ from adapters.jdbc_driver import (
 )
 from adapters.keyrange import KeyRangeSplits
 from adapters.sql import CasingMode, SqlAdapter
-from adapters.types import ColumnInfo
+from adapters.types import ColumnInfo, int_or_none
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
@@ -212,7 +212,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except Exception as e:
             raise self.source_error(e) from None
         rows = sorted((r for r in rows if r[0] == schema and r[1] == table), key=lambda r: int(r[8]))
-        return [JdbcColumnInfo(r[2], str(r[4] or ""), _int_or_none(r[5]), _int_or_none(r[6]), int(r[7]) != 0,
+        return [JdbcColumnInfo(r[2], str(r[4] or ""), int_or_none(r[5]), int_or_none(r[6]), int(r[7]) != 0,
                                jdbc_type=int(r[3])) for r in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
@@ -328,12 +328,3 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                     statement.close()
                 except Exception as e:  # nothing to do about it
                     log.debug("closing a statement failed: %s", type(e).__name__)
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -57,7 +57,7 @@ from adapters.teradata_dialect import (
     type_name,
 )
 from adapters.teradata_splits import DEFAULT_SPLITS, MAX_SPLITS, hash_splits, partition_splits, split_predicates
-from adapters.types import ColumnInfo, normalize
+from adapters.types import ColumnInfo, int_or_none, normalize
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
@@ -189,11 +189,12 @@ class TeradataAdapter(SqlAdapter):
     def _dictionary_column(row: Sequence[Any]) -> ColumnInfo:
         name, code, length, total, fractional, nullable, char_type, udt = (list(row) + [None] * 8)[:8]
         code_text = (code or "").strip().upper()
-        declared = type_name(code_text, _int(length), _int(total), _int(fractional), _int(char_type), udt)
+        declared = type_name(code_text, int_or_none(length), int_or_none(total), int_or_none(fractional),
+                             int_or_none(char_type), udt)
         if code_text in ("D", "N"):
-            precision, scale = _int(total), _int(fractional)
+            precision, scale = int_or_none(total), int_or_none(fractional)
         elif code_text in ("AT", "TZ", "TS", "SZ"):
-            precision, scale = None, _int(fractional)
+            precision, scale = None, int_or_none(fractional)
         else:
             precision, scale = None, None
         if code_text and code_text not in TYPE_CODES:
@@ -271,7 +272,7 @@ class TeradataAdapter(SqlAdapter):
         rows = self.query(connection, self._sql(select), (schema, table))
         if len(rows) != 1:
             return None
-        defined, column_level = _int(rows[0][0]), _int(rows[0][1])
+        defined, column_level = int_or_none(rows[0][0]), int_or_none(rows[0][1])
         if column_level:  # column-partitioned: PARTITION numbers do not split rows
             return None
         return defined
@@ -324,7 +325,7 @@ class TeradataAdapter(SqlAdapter):
             raise SourceError("Teradata returned no result columns for the query (is it a SELECT?)")
         if len(type_names) != len(description):
             type_names = [""] * len(description)
-        return [(str(d[0]), str(t or ""), _int(d[4]), _int(d[5])) for d, t in zip(description, type_names,
+        return [(str(d[0]), str(t or ""), int_or_none(d[4]), int_or_none(d[5])) for d, t in zip(description, type_names,
                                                                                    strict=True)]
 
     def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
@@ -358,15 +359,6 @@ def _table(schema: str, table: str) -> exp.Table:
 
 def _name(value: Any) -> str:
     return str(value).rstrip() if value is not None else ""
-
-
-def _int(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 
