@@ -257,20 +257,33 @@ def _wider(a: pa.DataType, b: pa.DataType) -> pa.DataType:
 
 @st.composite
 def integer_terms(draw: st.DrawFn, domain: Domain, depth: int = 0) -> Expression:
-    """Integer arithmetic over the integer columns and small constants, nested (Trino's widening types)."""
+    """Integer arithmetic over the integer columns and small constants, nested (Trino's widening types).
+
+    Every operation involves a column: Athena folds constant-only arithmetic before it reaches a connector.
+    """
     columns = [n for n, t in domain.types.items() if pa.types.is_integer(t)]
+
+    def column() -> Variable:
+        name = draw(st.sampled_from(columns))
+        return Variable(name, domain.types[name])
+
     if depth >= 2 or draw(st.booleans()):
         if columns and draw(st.booleans()):
-            name = draw(st.sampled_from(columns))
-            return Variable(name, domain.types[name])
+            return column()
         t = draw(st.sampled_from([pa.int32(), pa.int64()]))
         return _const(t, draw(st.integers(-9, 9)))
     function = draw(st.sampled_from(["$add", "$subtract", "$multiply", "$divide", "$modulus", "$negate"]))
     a = draw(integer_terms(domain, depth + 1))
+    b = a if function == "$negate" else draw(integer_terms(domain, depth + 1))
+    if columns and not (_mentions_column(a) or _mentions_column(b)):
+        a = column()
     if function == "$negate":
         return FunctionCall(a.type, function, (a,))
-    b = draw(integer_terms(domain, depth + 1))
     return FunctionCall(_wider(a.type, b.type), function, (a, b))
+
+
+def _mentions_column(e: Expression) -> bool:
+    return isinstance(e, Variable) or (isinstance(e, FunctionCall) and any(_mentions_column(a) for a in e.arguments))
 
 
 def _like_pattern(draw: st.DrawFn, domain: Domain, name: str) -> str:
@@ -321,6 +334,8 @@ def predicates(draw: st.DrawFn, domain: Domain, depth: int = 2) -> Expression:
         return FunctionCall(BOOLEAN, "$like_pattern", (column, _const(pa.string(), _like_pattern(draw, domain, name))))
     if choice == "integer_terms":
         a, b = draw(integer_terms(domain)), draw(integer_terms(domain))
+        if not (_mentions_column(a) or _mentions_column(b)):
+            a = column
         if a.type == b.type:
             return FunctionCall(BOOLEAN, draw(st.sampled_from(COMPARISONS)), (a, b))
         wider = _wider(a.type, b.type)
