@@ -23,7 +23,8 @@ from sqlglot import exp
 
 from adapters.sql import SourceTable
 from connector.adapter import RequestContext
-from connector.errors import ConfigurationError, InvalidRequest
+from connector.config import int_setting
+from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.pushdown.sql import SourceColumn, SqlCompiler
@@ -56,12 +57,7 @@ class KeyRangeSplits:
     dialect: Any
 
     def key_range_count(self) -> int:
-        text = (self.settings.env.get("key_range_splits") or "").strip()
-        if not text:
-            return 1
-        if not text.isdigit() or not 1 <= int(text) <= MAX_KEY_RANGES:
-            raise ConfigurationError(f"key_range_splits={text!r} must be a whole number from 1 to {MAX_KEY_RANGES}")
-        return int(text)
+        return int_setting(self.settings.env, "key_range_splits", 1, 1, MAX_KEY_RANGES)
 
     def key_range_column(self, connection: Any, source: SourceTable) -> SourceColumn | None:
         columns = source.column_map()

@@ -52,10 +52,10 @@ from adapters.oracle_dialect import (
     kind_of,
     prepare,
 )
-from adapters.sql import SOURCE_NAME_KEY, SOURCE_TABLE_KEY, CasingMode, SourceTable, SqlAdapter
+from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import ColumnInfo
 from connector.adapter import RequestContext
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import (
@@ -75,7 +75,6 @@ from connector.redact import register_secret
 
 log = logging.getLogger("afq.oracle")
 
-SOURCE_TYPE_KEY = b"afq.source_type"
 PARTITION_KEY = "partition"
 SUBPARTITION_KEY = "subpartition"
 BUCKET_KEY = "bucket"
@@ -130,6 +129,7 @@ class OracleAdapter(SqlAdapter):
     default_casing = CasingMode.UPPER
     hidden_schemas = frozenset()
     initial_fetch_rows = 10_000
+    source_types_required = True  # without the Oracle types nothing can be pushed safely
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
@@ -142,10 +142,10 @@ class OracleAdapter(SqlAdapter):
                                      "username and password)")
         self.params = connect_params(self.url, env)
         self.login_seconds = login_timeout(env)
-        self.number_scale = _int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
-        self.split_count = _int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
-        self.split_min_rows = _int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
-        self.fetch_size = _int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
+        self.number_scale = int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
+        self.split_count = int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
+        self.split_min_rows = int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
+        self.fetch_size = int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
         self.limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
         if self.limit_style not in ("auto", "fetch", "rownum"):
             raise ConfigurationError(f"oracle_limit_style={self.limit_style!r} must be auto, fetch (12c and "
@@ -274,24 +274,6 @@ class OracleAdapter(SqlAdapter):
             raise TableNotFound(f"table {table} not found in Oracle (casing_mode={self.casing.value})")
         return schema, found
 
-    # ------------------------------------------------------------------------------------- schemas carry types
-
-    def arrow_schema(self, source: SourceTable) -> pa.Schema:
-        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
-                                                     SOURCE_TYPE_KEY: c.source_type.encode()})
-                  for c in source.columns]
-        return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
-
-    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
-        source = super().table_from_schema(table, schema)
-        if source is None:
-            return None
-        types = {f.name: (f.metadata or {}).get(SOURCE_TYPE_KEY, b"").decode() for f in schema}
-        if not all(types.values()):
-            return None  # without the Oracle types nothing can be pushed safely: look the table up
-        columns = tuple(SourceColumn(c.name, c.source_name, c.type, types[c.name]) for c in source.columns)
-        return SourceTable(source.schema, source.table, columns)
-
     # ------------------------------------------------------------------------------------- splits
 
     def query_partitions(self, connection: Any, source: SourceTable) -> tuple[list[str], list[str]]:
@@ -375,9 +357,7 @@ class OracleAdapter(SqlAdapter):
 
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
-        source = self.table_from_schema(table, schema) if len(schema) else None
-        if source is None or not constraints.columns() <= source.column_map().keys():
-            source = self.source_table(connection, table)
+        source = self.request_source(connection, table, schema, constraints)
         self.check_split(connection, source, split)
         return plan_oracle_select(self.oracle_dialect, self.split_from(source, split), source.column_map(),
                                   schema.names, constraints,
@@ -446,22 +426,12 @@ def plan_oracle_select(dialect: OracleDialect, table: exp.Expression, columns: M
                        projection: Sequence[str], constraints: Constraints, split_where: Any = None) -> SourceQuery:
     """``plan_select`` with Oracle's exactness rules applied first (``oracle_dialect.prepare``)."""
     prepared = prepare(dialect, constraints, columns)
-    kept = prepared.kept
-    needed = list(dict.fromkeys([*projection, *sorted(kept.columns())]))
 
     def where(compiler: SqlCompiler) -> list[exp.Expression]:
         extra = list(split_where(compiler)) if split_where else []
         return extra + [dialect.nan_guard(c) for c in prepared.guards]
 
-    query = plan_select(dialect, table, columns, needed, prepared.pushed, where)
-    residual = query.residual
-    merged = Constraints(
-        summary={**residual.summary, **kept.summary},
-        expression=residual.expression + kept.expression,
-        order_by=kept.order_by or residual.order_by,
-        limit=kept.limit if kept.has_limit else residual.limit,
-    )
-    return SourceQuery(query.sql, query.params, merged, query.columns)
+    return plan_select(dialect, table, columns, projection, prepared.pushed, where, prepared.kept)
 
 
 def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
@@ -531,15 +501,6 @@ def description_info(d: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE)
     if type_name == "DB_TYPE_TIMESTAMP":
         return ColumnInfo(d[0], f"TIMESTAMP({scale if scale is not None else 6})")
     return ColumnInfo(d[0], _STATEMENT_TYPES.get(type_name, type_name.removeprefix("DB_TYPE_")))
-
-
-def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        raise ConfigurationError(f"{name}={raw!r} must be a whole number from {low} to {high}")
-    return int(raw)
 
 
 __all__ = ["OracleAdapter", "arrow_batches", "column_info", "description_info", "plan_oracle_select",

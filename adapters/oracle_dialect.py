@@ -9,8 +9,9 @@ Oracle differs from Athena in ways that silently change answers if SQL is pushed
   of failing, so ``MOD`` is pushed only for a non-zero constant divisor.
 * A Python ``datetime`` binds as DATE (fractional seconds dropped): whole-second values bind as datetimes,
   others as ``TO_TIMESTAMP(:p, 'YYYY-MM-DD HH24:MI:SS.FF6')`` - an explicit format, so no NLS setting applies.
-* TIMESTAMP(n > 3) holds more than Athena's milliseconds: Athena sees the value truncated to ms, so ranges are
-  rewritten to half-open ranges on the raw column (``ts = X`` -> ``ts >= X AND ts < X + 1ms``).
+* TIMESTAMP(n > 3) holds more than Athena's milliseconds: Athena sees the value truncated to ms, so the
+  framework's millisecond grid applies (``ts = X`` -> ``ts >= X AND ts < X + 1ms``; other comparisons, and
+  ORDER BY before another key, stay in the connector - Oracle has no exact truncation to milliseconds).
 * TIMESTAMP WITH [LOCAL] TIME ZONE is read and compared as ``SYS_EXTRACT_UTC(col)`` (the instant), because the
   Arrow fetch would give the wall-clock time without its zone.
 * FLOAT(b) is a decimal NUMBER in Oracle but a double in Athena: read and compared as ``TO_BINARY_DOUBLE(col)``.
@@ -37,27 +38,23 @@ from sqlglot import exp
 from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize, parse_arguments
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
-    Bound,
     Constant,
     Constraints,
     EquatableValueSet,
     Expression,
     FunctionCall,
-    Marker,
-    Range,
     SortedRangeSet,
     ValueSet,
     Variable,
     columns_of,
 )
-from connector.pushdown.sql import SourceColumn, SqlDialect
+from connector.pushdown.sql import SourceColumn, SqlDialect, is_string
 
 log = logging.getLogger("afq.oracle")
 
 DEFAULT_NUMBER_SCALE = 10
 MAX_INTEGER_DIGITS = 18  # NUMBER(p,0) with p <= 18 always fits int64
 TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.FF6"
-ONE_MS = dt.timedelta(milliseconds=1)
 
 
 # ------------------------------------------------------------------------------------------ types
@@ -153,6 +150,7 @@ class OracleDialect(SqlDialect):
     paramstyle = "named"
     max_in_list = 1000  # ORA-01795 beyond 1000 expressions in a list
     like_escape = "!"
+    sub_millisecond_timestamps = True  # TIMESTAMP(n > 3); see sub_millisecond
 
     def __init__(self, *, limit_style: str = "fetch", binary_string_order: bool = True,
                  row_key: exp.Expression | None = None) -> None:
@@ -165,7 +163,7 @@ class OracleDialect(SqlDialect):
 
     # ------------------------------------------------------------------------------- exactness
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if is_string(t):
             return self.binary_string_order or not ordering
         return super().can_compare(t, ordering=ordering)
 
@@ -174,6 +172,9 @@ class OracleDialect(SqlDialect):
         if any(pa.types.is_floating(t) for t in (result, *arguments)):
             return False
         return super().can_compute(function, result, arguments)
+
+    def sub_millisecond(self, column: SourceColumn) -> bool:
+        return kind_of(column.source_type).sub_millisecond
 
     # ------------------------------------------------------------------------------- rendering
     def column_expression(self, column: SourceColumn) -> exp.Expression:
@@ -267,12 +268,7 @@ def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[s
     kept_expressions: list[Expression] = []
     for e in constraints.expression:
         (pushed_expressions if _expression_ok(dialect, e, columns) else kept_expressions).append(e)
-    keys = [o.column for o in constraints.order_by]
-    order_ok = all(name in columns and _orderable(dialect, columns[name])
-                   # ORDER BY a TIMESTAMP(6) refines Athena's millisecond order: fine for the last key only,
-                   # before another key it would reorder rows that Athena sees as ties.
-                   and (i == len(keys) - 1 or not kind_of(columns[name].source_type).sub_millisecond)
-                   for i, name in enumerate(keys))
+    order_ok = all(o.column in columns and _orderable(dialect, columns[o.column]) for o in constraints.order_by)
     keeps_filters = bool(kept_summary or kept_expressions)
     keep_order = bool(constraints.order_by) and not order_ok
     pushed = Constraints(
@@ -306,8 +302,7 @@ def _orderable(dialect: OracleDialect, column: SourceColumn) -> bool:
 
 
 def _in_expressions_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
-    kind = kind_of(column.source_type)
-    return _ordering_ok(dialect, column) and not kind.may_be_nan and not kind.sub_millisecond
+    return _ordering_ok(dialect, column) and not kind_of(column.source_type).may_be_nan
 
 
 def _value_set(dialect: OracleDialect, column: SourceColumn, value_set: ValueSet) -> ValueSet | None:
@@ -316,42 +311,12 @@ def _value_set(dialect: OracleDialect, column: SourceColumn, value_set: ValueSet
         return value_set
     if not _equality_ok(dialect, column) or any(_unsafe_value(v) for v in _values(value_set)):
         return None
-    kind = kind_of(column.source_type)
     if isinstance(value_set, EquatableValueSet):
-        if kind.sub_millisecond:
-            if not value_set.white_list:
-                return None
-            ranges = tuple(Range(Marker(v, Bound.EXACTLY), Marker(v, Bound.EXACTLY))
-                           for v in value_set.values if v is not None)
-            try:
-                return _truncated_ranges(SortedRangeSet(value_set.type, ranges, value_set.null_allowed))
-            except OverflowError:
-                return None
         return value_set
     needs_order = any(not r.is_single_value and not r.is_all for r in value_set.ranges)
     if needs_order and not _ordering_ok(dialect, column):
         return None
-    if not kind.sub_millisecond:
-        return value_set
-    try:
-        return _truncated_ranges(value_set)
-    except OverflowError:  # a bound at the end of time: X + 1 ms does not exist
-        return None
-
-
-def _truncated_ranges(value_set: SortedRangeSet) -> SortedRangeSet:
-    """Ranges on floor_ms(ts) (what Athena sees) -> equivalent half-open ranges on the raw column."""
-    out = []
-    for r in value_set.ranges:
-        if r.is_all:
-            out.append(r)
-            continue
-        low = r.low if r.low.unbounded else Marker(
-            r.low.value if r.low.bound is Bound.EXACTLY else r.low.value + ONE_MS, Bound.EXACTLY)
-        high = r.high if r.high.unbounded else Marker(
-            r.high.value + ONE_MS if r.high.bound is Bound.EXACTLY else r.high.value, Bound.BELOW)
-        out.append(Range(low, high))
-    return SortedRangeSet(value_set.type, tuple(out), value_set.null_allowed)
+    return value_set
 
 
 def _is_range_filter(value_set: ValueSet) -> bool:

@@ -84,6 +84,9 @@ class SqlAdapter(Adapter):
     initial_fetch_rows: ClassVar[int] = 2048
     target_batch_bytes: ClassVar[int] = 4 << 20
     metadata_ttl_seconds: ClassVar[float] = 300.0
+    #: Pushdown depends on each column's source type (CHAR vs VARCHAR, TIMESTAMP(n)...): a request schema without
+    #: them (one built elsewhere) is not trusted, the table is looked up instead.
+    source_types_required: ClassVar[bool] = False
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         self.spec = spec
@@ -289,7 +292,10 @@ class SqlAdapter(Adapter):
             source_name = metadata.get(SOURCE_NAME_KEY, b"").decode() or None
             if source_name is None or source_name.lower() != f.name:
                 return None
-            columns.append(SourceColumn(f.name, source_name, f.type, metadata.get(SOURCE_TYPE_KEY, b"").decode()))
+            source_type = metadata.get(SOURCE_TYPE_KEY, b"").decode()
+            if not source_type and self.source_types_required:
+                return None  # a schema from elsewhere: look the table up rather than guess its types
+            columns.append(SourceColumn(f.name, source_name, f.type, source_type))
         return SourceTable(source_schema, source_table, tuple(columns))
 
     # ------------------------------------------------------------------------------------- splits
@@ -319,15 +325,18 @@ class SqlAdapter(Adapter):
 
     # ------------------------------------------------------------------------------------- records
 
+    def request_source(self, connection: Any, table: TableName, schema: pa.Schema,
+                       constraints: Constraints) -> SourceTable:
+        """The source table of a read: from the request schema's metadata when that describes every column the
+        constraints mention (columns outside the projection need their source names too), else looked up."""
+        source = self.table_from_schema(table, schema) if len(schema) else None
+        if source is None or not constraints.columns() <= source.column_map().keys():
+            source = self.source_table(connection, table)
+        return source
+
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
-        source = self.table_from_schema(table, schema) if len(schema) else None
-        if source is None:
-            source = self.source_table(connection, table)
-        else:  # columns outside the projection (constraints on them) need their source names too
-            known = source.column_map()
-            if not constraints.columns() <= known.keys():
-                source = self.source_table(connection, table)
+        source = self.request_source(connection, table, schema, constraints)
         columns = source.column_map()
         split_table = self.split_from(source, split)
 

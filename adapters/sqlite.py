@@ -24,7 +24,7 @@ from sqlglot import exp
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decimal, parse_arguments
 from connector.adapter import RequestContext
-from connector.config import Settings
+from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.errors import ConfigurationError
 from connector.protocol.constraints import Constraints
@@ -119,10 +119,7 @@ class SqliteAdapter(SqlAdapter):
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
         self.path = parse_sqlite_url(spec.url)
-        rows = settings.env.get("sqlite_rows_per_split", "").strip()
-        if rows and (not rows.isdigit() or int(rows) <= 0):
-            raise ConfigurationError(f"sqlite_rows_per_split={rows!r} must be a positive whole number")
-        self.rows_per_split = int(rows) if rows else None
+        self.rows_per_split = int_setting(settings.env, "sqlite_rows_per_split", 0) or None
 
     def connect(self) -> sqlite3.Connection:
         try:

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -67,6 +67,16 @@ def exact_decimal(c: ColumnInfo) -> pa.DataType:
     if c.precision is None or c.precision <= 0:
         return pa.decimal128(MAX_PRECISION, 10 if c.scale is None else c.scale)
     return decimal(c.precision, c.scale or 0)
+
+
+def int_or_none(value: Any) -> int | None:
+    """A catalog's numeric field (precision, scale, a type code...) as an int; None when absent or not a number."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 _NORMALIZE = re.compile(r"\s+")

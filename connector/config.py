@@ -19,6 +19,21 @@ DEFAULT_SPILL_PREFIX = "athena-federation-spill"
 LOCAL_SPILL_BUCKET = "afq-local-spill"  # stands for the local spill directory when no bucket is configured
 
 
+def int_setting(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int | None = None) -> int:
+    """A whole-number setting (an adapter's split count, fetch size...): ``default`` when unset, a clear error
+    naming the variable when it is not a whole number from ``low`` to ``high``."""
+    raw = str(env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.lstrip("-").isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        if high is not None:
+            bounds = f"a whole number from {low} to {high}"
+        else:
+            bounds = "a positive whole number" if low == 1 else f"a whole number of at least {low}"
+        raise ConfigurationError(f"{name}={raw!r} must be {bounds}")
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     value = env.get(name)
     if value is None or not value.strip():

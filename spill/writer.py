@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from connector.config import LOCAL_SPILL_BUCKET, Settings
 from connector.errors import ConfigurationError, InvalidRequest, SpillError
+from connector.protocol import ipc
 from connector.protocol.messages import EncryptionKey, ReadRecordsRequest, SpillLocation
 from spill.crypto import encrypt_parts
 from spill.locations import new_spill_location
@@ -35,21 +36,9 @@ def block_location(location: SpillLocation, index: int) -> SpillLocation:
     return SpillLocation(location.bucket, f"{location.key}.{index}", False)
 
 
-_CONTINUATION = b"\xff\xff\xff\xff"
-
-
 def legacy_parts(batch: pa.RecordBatch) -> tuple[bytes, memoryview]:
-    """The batch's legacy-framed IPC message as (length + flatbuffer + padding, body), without copying the body.
-
-    Same bytes as ``connector.protocol.ipc.batch_message(batch, legacy=True)``; the body stays in Arrow's buffer.
-    """
-    data = memoryview(batch.serialize()).cast("B")  # pyarrow exports signed chars; byte consumers want "B"
-    if bytes(data[:4]) != _CONTINUATION:
-        return b"", data
-    length = int.from_bytes(data[4:8], "little")
-    padding = (8 - (4 + length) % 8) % 8
-    head = b"".join(((length + padding).to_bytes(4, "little"), data[8 : 8 + length], b"\0" * padding))
-    return head, data[8 + length :]
+    """The batch's legacy-framed IPC message as (head, body); the body stays in Arrow's buffer."""
+    return ipc.legacy_parts(batch.serialize())
 
 
 def seal(parts: tuple[bytes, memoryview], key: EncryptionKey | None, where: str) -> bytes | bytearray:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from connector import handler
-from tests.wire_order import assert_wire_order
+from connector.local.wire_check import check_response
 
 pytest_plugins: list[str] = ["tests.servers.moto", "tests.servers.fakesnow", "tests.servers.h2", "tests.servers.s3",
                              "tests.servers.lambda_runtime", "tests.servers.lambda_bundles", "tests.servers.postgres",
@@ -70,7 +70,8 @@ def invoke() -> Callable[[dict[str, Any]], dict[str, Any]]:
         response = handler.lambda_handler(json.loads(json.dumps(event)))
         assert isinstance(response, dict)
         round_tripped = json.loads(json.dumps(response))
-        assert_wire_order(round_tripped)
+        problems = check_response(round_tripped, exact=True)
+        assert not problems, problems
         return round_tripped
 
     return call

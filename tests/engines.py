@@ -101,7 +101,7 @@ class Engine:
     def _params(self, values: Sequence[Any]) -> list[Any]:
         if self.name == "sqlite":
             return [_sqlite_value(v) for v in values]
-        from adapters.jdbc import to_java
+        from adapters.jdbc_driver import to_java
 
         return [to_java(v) for v in values]
 

@@ -284,6 +284,45 @@ def canonical_row(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(canonical(row[c]) for c in columns)
 
 
+def fails_in_athena(rows: Sequence[Row], constraints: Constraints) -> bool:
+    """Whether the query fails in Athena: a database may evaluate any predicate on any row, so an overflow or a
+    division by zero anywhere fails it (such examples are discarded)."""
+    try:
+        for row in rows:
+            for e in constraints.expression:
+                evaluate(e, row)
+    except OracleError:
+        return True
+    return False
+
+
+def expected_rows(all_rows: Sequence[Row], constraints: Constraints) -> list[Row]:
+    """Athena's answer for one split that applies everything itself: filtered, sorted, limited."""
+    kept = [r for r in all_rows if passes(constraints, r)]
+    if constraints.order_by:
+        kept = sort_rows(kept, constraints)
+    return kept[: constraints.limit] if constraints.has_limit else kept
+
+
+def check_split(all_rows: Sequence[Row], constraints: Constraints, got: Sequence[Row],
+                columns: Sequence[str]) -> None:
+    """Assert that one split answering the whole query returned a correct answer, in a correct order.
+
+    Stricter than ``check_result``: with ORDER BY the rows must come sorted (ties in any order) even without a
+    LIMIT. Any rows that pass the filter will do where a LIMIT cuts without or through ties.
+    """
+    expected = expected_rows(all_rows, constraints)
+    allowed = Counter(canonical_row(r, columns) for r in all_rows if passes(constraints, r))
+    have = Counter(canonical_row(r, columns) for r in got)
+    if constraints.order_by:
+        assert [order_keys(constraints, r) for r in got] == [order_keys(constraints, r) for r in expected]
+    if constraints.order_by or constraints.has_limit:
+        assert len(got) == len(expected), (len(got), len(expected))
+        assert not (have - allowed), f"rows that do not pass the filter: {have - allowed}"
+    else:
+        assert have == allowed, f"rows differ:\n  missing {allowed - have}\n  extra {have - allowed}"
+
+
 def check_result(all_rows: Sequence[Row], constraints: Constraints, splits: Sequence[Sequence[Row]],
                  columns: Sequence[str]) -> None:
     """Assert that the rows each split returned are a correct answer to ``constraints`` over ``all_rows``.

@@ -1,30 +1,15 @@
-"""Helpers for the spill tests: a wide SQLite table with known contents, and Athena's call sequence."""
+"""Helpers for the spill tests: a wide SQLite table with known contents, and Athena for its catalog."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+from connector.protocol import Identity, Split, TableName
+from tests.athena import Athena, Invoke
 
-from connector.protocol import (
-    Constraints,
-    GetSplitsRequest,
-    GetTableLayoutRequest,
-    GetTableRequest,
-    Identity,
-    ReadRecordsRequest,
-    SchemaMessage,
-    Split,
-    TableName,
-    parse_response,
-)
-
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 IDENTITY = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/spill-test")
 CATALOG = "spillcat"
 TABLE = TableName("main", "events")
@@ -68,34 +53,12 @@ def create_events_db(path: Path, rows: int) -> Path:
     return path
 
 
-@dataclass
-class Athena:
-    """Plays Athena's calls through the Lambda handler for one table."""
+def events_athena(invoke: Invoke, **options: Any) -> Athena:
+    """Athena for the spill catalog (``options``: ``query_id``, ``identity``)."""
+    return Athena(invoke, CATALOG, **{"query_id": "spill-query-1", "identity": IDENTITY, **options})
 
-    invoke: Invoke
-    query_id: str = "spill-query-1"
-    identity: Identity = IDENTITY
 
-    def call(self, request: Any) -> Any:
-        return parse_response(self.invoke(request.to_wire()))
-
-    def table(self) -> Any:
-        return self.call(GetTableRequest(self.identity, self.query_id, CATALOG, TABLE))
-
-    def splits(self) -> tuple[Any, list[Split]]:
-        definition = self.table()
-        layout = self.call(GetTableLayoutRequest(self.identity, self.query_id, CATALOG, TABLE, Constraints(),
-                                                 definition.schema, ()))
-        response = self.call(GetSplitsRequest(self.identity, self.query_id, CATALOG, TABLE, layout.partitions, (),
-                                              Constraints(), None))
-        assert response.continuation_token is None
-        return definition, list(response.splits)
-
-    def read(self, definition: Any, split: Split, *, max_block_size: int = 16_000_000,
-             max_inline_block_size: int = 5_242_880, columns: list[str] | None = None) -> Any:
-        schema = definition.schema
-        if columns is not None:
-            full = schema.logical_schema()
-            schema = SchemaMessage.of_logical(pa.schema([full.field(c) for c in columns], metadata=full.metadata))
-        return self.call(ReadRecordsRequest(self.identity, self.query_id, CATALOG, TABLE, schema, split,
-                                            Constraints(), max_block_size, max_inline_block_size))
+def events_splits(athena: Athena) -> tuple[Any, list[Split]]:
+    """The events table's GetTable response and its splits."""
+    _, definition = athena.get_table(TABLE.schema, TABLE.table)
+    return definition, athena.splits(TABLE, definition)

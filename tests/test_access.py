@@ -33,8 +33,8 @@ from connector.protocol import (
     parse_response,
 )
 from connector.protocol import Range as VRange
+from tests.athena import Invoke
 
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 ADMIN = Identity(account="111122223333", arn="arn:aws:iam::111122223333:role/Admin", groups=("admins",))
 ANALYST = Identity(account="111122223333", arn="arn:aws:iam::111122223333:user/ana", tags={"team": "analytics"})
 SCIENTIST = Identity(account="111122223333", arn="arn:aws:iam::111122223333:user/sam", tags={"team": "science"})

@@ -96,6 +96,16 @@ def test_decimal_arithmetic_is_exact_at_the_declared_scale() -> None:
     assert result == [Decimal("2.250"), Decimal("3.375"), None, Decimal("-4.650"), Decimal("0.000")]
 
 
+def test_decimal_arithmetic_keeps_38_digits() -> None:
+    big = pa.decimal128(38, 0)
+    batch = pa.record_batch({"b": pa.array([Decimal(10**15), Decimal(-(10**19)), None], big)})
+    product = call("$multiply", Variable("b", big), c(Decimal(-(10**15)), big), t=big)
+    assert evaluate(product, batch).to_pylist() == [Decimal(-(10**30)), Decimal(10**34), None]
+    too_big = call("$multiply", Variable("b", big), c(Decimal(10**19), big), t=big)
+    with pytest.raises(EvaluationError, match="overflows"):
+        evaluate(too_big, batch)
+
+
 def test_nan_compares_false() -> None:
     assert values(call("$greater_than", F, c(-10.0, pa.float64()))) == [True, False, None, True, True]
 

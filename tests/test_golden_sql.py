@@ -21,16 +21,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from adapters.jdbc import H2Dialect, PostgresDialect, h2_sqlglot_dialect
+from adapters.jdbc_dialects import H2Dialect, PostgresDialect, h2_sqlglot_dialect
 from adapters.sqlite import SqliteDialect
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
     Bound,
-    Constant,
     Constraints,
     EquatableValueSet,
-    Expression,
-    FunctionCall,
     Marker,
     OrderByField,
     Range,
@@ -39,6 +36,7 @@ from connector.protocol.constraints import (
     Variable,
 )
 from connector.pushdown.sql import SourceColumn, SqlDialect, plan_select
+from tests.builders import call, const
 
 GOLDEN = Path(__file__).parent / "golden" / "pushdown_sql.json"
 
@@ -75,14 +73,6 @@ def v(name: str) -> Variable:
     return Variable(name, COLUMNS[name].type)
 
 
-def c(t: pa.DataType, value: Any) -> Constant:
-    return Constant(t, (value,))
-
-
-def f(name: str, *args: Expression, t: pa.DataType = BOOL) -> FunctionCall:
-    return FunctionCall(t, name, args)
-
-
 T0 = dt.datetime(2020, 1, 1, 0, 0, 0, 123000)
 CASES: dict[str, Constraints] = {
     "points_range_nulls": Constraints(summary={"id": SortedRangeSet(I64, (
@@ -102,29 +92,29 @@ CASES: dict[str, Constraints] = {
                                            Marker(dt.date(2020, 12, 31), Bound.EXACTLY)),), False),
         "amount": SortedRangeSet(DEC, (Range(Marker.below_all(), Marker(Decimal("9.99"), Bound.BELOW)),), True)}),
     "arithmetic_and_like": Constraints(expression=(
-        f("$and", f("$greater_than", f("$add", v("id"), c(I64, 1), t=I64), c(I64, 5)),
-          f("$like_pattern", v("name"), c(STR, "a%_!"))),)),
-    "in_with_null": Constraints(expression=(f("$in", v("id"), f("$array", c(I64, 1), c(I64, None),
-                                                                t=pa.list_(I64))),)),
+        call("$and", call("$greater_than", call("$add", v("id"), const(I64, 1), t=I64), const(I64, 5)),
+             call("$like_pattern", v("name"), const(STR, "a%_!"))),)),
+    "in_with_null": Constraints(expression=(call("$in", v("id"), call("$array", const(I64, 1), const(I64, None),
+                                                                      t=pa.list_(I64))),)),
     "distinct_and_nullif": Constraints(expression=(
-        f("$or", f("$is_distinct_from", v("id"), c(I64, 3)),
-          f("$equal", f("$nullif", v("name"), c(STR, "x"), t=STR), c(STR, "y"))),)),
+        call("$or", call("$is_distinct_from", v("id"), const(I64, 3)),
+             call("$equal", call("$nullif", v("name"), const(STR, "x"), t=STR), const(STR, "y"))),)),
     "divide_modulus_negate": Constraints(expression=(
-        f("$equal", f("$divide", v("id"), c(I64, 2), t=I64), c(I64, 3)),
-        f("$equal", f("$modulus", v("id"), c(I64, 3), t=I64), c(I64, 1)),
-        f("$less_than", f("$negate", v("id"), t=I64), c(I64, 0)))),
-    "not_and_boolean": Constraints(expression=(f("$and", f("$not", f("$is_null", v("name"))), v("flag")),)),
+        call("$equal", call("$divide", v("id"), const(I64, 2), t=I64), const(I64, 3)),
+        call("$equal", call("$modulus", v("id"), const(I64, 3), t=I64), const(I64, 1)),
+        call("$less_than", call("$negate", v("id"), t=I64), const(I64, 0)))),
+    "not_and_boolean": Constraints(expression=(call("$and", call("$not", call("$is_null", v("name"))), v("flag")),)),
     "top_n": Constraints(order_by=(OrderByField("name", SortDirection.ASC_NULLS_FIRST),
                                    OrderByField("id", SortDirection.DESC_NULLS_LAST)), limit=10),
     "top_n_other_null_order": Constraints(order_by=(OrderByField("day", SortDirection.ASC_NULLS_LAST),
                                                     OrderByField("id", SortDirection.DESC_NULLS_FIRST)), limit=10),
     "limit_only": Constraints(limit=5),
     "timestamp_expression_top_n": Constraints(
-        expression=(f("$less_than", v("ts"), c(TS, T0)),),
+        expression=(call("$less_than", v("ts"), const(TS, T0)),),
         order_by=(OrderByField("ts", SortDirection.DESC_NULLS_LAST),), limit=3),
     "residual_keeps_limit_home": Constraints(expression=(
-        f("$greater_than", f("$multiply", v("amount"), c(DEC, Decimal("2.00")), t=pa.decimal128(20, 4)),
-          c(pa.decimal128(20, 4), Decimal("10.0000"))),), limit=7),
+        call("$greater_than", call("$multiply", v("amount"), const(DEC, Decimal("2.00")), t=pa.decimal128(20, 4)),
+             const(pa.decimal128(20, 4), Decimal("10.0000"))),), limit=7),
 }
 PROJECTION = ["id", "name", "amount"]
 

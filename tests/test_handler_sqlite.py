@@ -6,7 +6,6 @@ import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -18,8 +17,6 @@ from connector.protocol import (
     GetDataSourceCapabilitiesRequest,
     GetSplitsRequest,
     GetTableLayoutRequest,
-    GetTableRequest,
-    Identity,
     ListSchemasRequest,
     ListTablesRequest,
     Marker,
@@ -30,58 +27,22 @@ from connector.protocol import (
     SchemaMessage,
     SortDirection,
     SortedRangeSet,
-    TableName,
     UserDefinedFunctionRequest,
     parse_response,
 )
+from tests.athena import IDENTITY, Athena, Invoke
 
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
-ID = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/test")
+ID = IDENTITY
 Q = "query-1"
 
 
-class Athena:
-    """Builds requests like Athena does and checks every response's key order (through ``invoke``)."""
-
-    def __init__(self, invoke: Invoke, catalog: str = "sqlitecat") -> None:
-        self.invoke, self.catalog = invoke, catalog
-
-    def call(self, request: Any, version: int = 6) -> Any:
-        return parse_response(self.invoke(request.to_wire(version)))
-
-    def table(self, schema: str, table: str) -> tuple[TableName, Any]:
-        name = TableName(schema, table)
-        return name, self.call(GetTableRequest(ID, Q, self.catalog, name))
-
-    def scan(self, name: TableName, definition: Any, columns: list[str] | None = None,
-             constraints: Constraints | None = None, version: int = 6) -> pa.Table:
-        constraints = constraints or Constraints()
-        full = definition.schema.logical_schema()
-        wanted = pa.schema([full.field(c) for c in (columns if columns is not None else full.names)],
-                           metadata=full.metadata)
-        layout = self.call(GetTableLayoutRequest(ID, Q, self.catalog, name, constraints, definition.schema,
-                                                 definition.partition_columns), version)
-        token, batches = None, []
-        while True:
-            splits = self.call(GetSplitsRequest(ID, Q, self.catalog, name, layout.partitions,
-                                                definition.partition_columns, constraints, token), version)
-            for split in splits.splits:
-                response = self.call(ReadRecordsRequest(ID, Q, self.catalog, name, SchemaMessage.of_logical(wanted),
-                                                        split, constraints, 16_000_000, 5_242_880), version)
-                assert type(response).__name__ == "ReadRecordsResponse"
-                batches.append(response.records.logical_batch())
-            token = splits.continuation_token
-            if token is None:
-                break
-        if not wanted:
-            return pa.table({"rows": [b.num_rows for b in batches]})
-        return pa.Table.from_batches(batches, schema=batches[0].schema) if batches else pa.table({})
+CATALOG = "sqlitecat"
 
 
 @pytest.fixture
 def athena(lambda_env: Callable[..., None], demo_db: Path, invoke: Invoke) -> Athena:
     lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}")
-    return Athena(invoke)
+    return Athena(invoke, CATALOG)
 
 
 def sqlite_rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -114,8 +75,8 @@ def test_full_sequence_with_paged_tables_matches_sqlite(athena: Athena, demo_db:
     assert [t.table for t in unpaged.tables] == tables and unpaged.next_token is None
 
     for table in tables:
-        name, definition = athena.table("main", table)
-        result = athena.scan(name, definition)
+        name, definition = athena.get_table("main", table)
+        result = athena.scan_table(name, definition)
         expected = sqlite_rows(demo_db, f'SELECT * FROM "{table}" ORDER BY id')
         got = sorted(result.to_pylist(), key=lambda r: r["id"])
         assert len(got) == len(expected) > 100
@@ -127,44 +88,44 @@ def test_full_sequence_with_paged_tables_matches_sqlite(athena: Athena, demo_db:
 
 
 def test_types_are_mapped_without_loss(athena: Athena) -> None:
-    _, definition = athena.table("main", "orders")
+    _, definition = athena.get_table("main", "orders")
     schema = definition.schema.logical_schema()
     assert schema.field("amount").type == pa.decimal128(12, 2)
     assert schema.field("ordered_at").type == pa.timestamp("ms")
     assert definition.schema.wire_schema().field("ordered_at").type == pa.date64()  # Athena's TIMESTAMP
-    _, customers = athena.table("main", "customers")
+    _, customers = athena.get_table("main", "customers")
     c = customers.schema.logical_schema()
     assert (c.field("signup_date").type, c.field("vip").type, c.field("id").type) == (pa.date32(), pa.bool_(),
                                                                                        pa.int64())
 
 
 def test_projection_returns_exactly_the_requested_columns(athena: Athena, demo_db: Path) -> None:
-    name, definition = athena.table("main", "customers")
-    result = athena.scan(name, definition, ["region", "id"])
+    name, definition = athena.get_table("main", "customers")
+    result = athena.scan_table(name, definition, columns=["region", "id"])
     assert result.column_names == ["region", "id"]
     expected = dict(sqlite_rows(demo_db, "SELECT id, region FROM customers"))
     assert {r["id"]: r["region"] for r in result.to_pylist()} == expected
 
 
 def test_zero_column_read_counts_rows(athena: Athena, demo_db: Path) -> None:
-    name, definition = athena.table("main", "orders")
+    name, definition = athena.get_table("main", "orders")
     constraints = Constraints(summary={"status": SortedRangeSet(pa.string(), (Range.equal("shipped"),), False)})
-    counts = athena.scan(name, definition, [], constraints)
-    assert sum(counts.column("rows").to_pylist()) == sqlite_rows(
+    counts = athena.scan_table(name, definition, constraints, columns=[])
+    assert counts.num_rows == sqlite_rows(
         demo_db, "SELECT count(*) FROM orders WHERE status = 'shipped'")[0][0]
 
 
 def test_mixed_case_and_reserved_word_columns(athena: Athena, demo_db: Path) -> None:
-    name, definition = athena.table("main", "customers")
+    name, definition = athena.get_table("main", "customers")
     assert "email address" in definition.schema.logical_schema().names
     constraints = Constraints(summary={"email address": SortedRangeSet(pa.string(), (Range.equal(
         "customer8@example.com"),), False)})
-    result = athena.scan(name, definition, ["id", "email address"], constraints)
+    result = athena.scan_table(name, definition, constraints, ["id", "email address"])
     assert result.to_pylist() == [{"id": 8, "email address": "customer8@example.com"}]
 
 
 def test_filters_top_n_and_limit_match_sqlite(athena: Athena, demo_db: Path) -> None:
-    name, definition = athena.table("main", "orders")
+    name, definition = athena.get_table("main", "orders")
     amount = pa.decimal128(12, 2)
     constraints = Constraints(
         summary={"amount": SortedRangeSet(amount, (Range(Marker(Decimal("500"), Bound.ABOVE), Marker.above_all()),),
@@ -173,7 +134,7 @@ def test_filters_top_n_and_limit_match_sqlite(athena: Athena, demo_db: Path) -> 
         order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST),
                   OrderByField("id", SortDirection.ASC_NULLS_LAST)),
         limit=7)
-    result = athena.scan(name, definition, ["id", "amount"], constraints)
+    result = athena.scan_table(name, definition, constraints, ["id", "amount"])
     expected = sqlite_rows(demo_db, "SELECT id, CAST(amount AS TEXT) FROM orders WHERE amount > 500 AND status IN "
                                     "('pending', 'shipped') ORDER BY amount DESC, id LIMIT 7")
     assert [(r["id"], r["amount"]) for r in result.to_pylist()] == [(i, Decimal(a).quantize(Decimal("0.01")))
@@ -181,9 +142,9 @@ def test_filters_top_n_and_limit_match_sqlite(athena: Athena, demo_db: Path) -> 
 
 
 def test_v2_shaped_requests_work(athena: Athena, demo_db: Path) -> None:
-    name, definition = athena.table("main", "customers")
+    name, definition = athena.get_table("main", "customers")
     constraints = Constraints(summary={"region": SortedRangeSet(pa.string(), (Range.equal("apac"),), False)})
-    result = athena.scan(name, definition, ["id"], constraints, version=2)
+    result = Athena(athena.invoke, CATALOG, version=2).scan_table(name, definition, constraints, ["id"])
     assert sorted(r["id"] for r in result.to_pylist()) == [r[0] for r in sqlite_rows(
         demo_db, "SELECT id FROM customers WHERE region = 'apac' ORDER BY id")]
 
@@ -192,7 +153,7 @@ def test_unknown_table_and_schema_errors_name_them(athena: Athena) -> None:
     from connector.errors import SchemaNotFound, TableNotFound
 
     with pytest.raises(TableNotFound, match=r"main\.nope"):
-        athena.table("main", "nope")
+        athena.get_table("main", "nope")
     with pytest.raises(SchemaNotFound, match="'elsewhere'"):
         athena.call(ListTablesRequest(ID, Q, athena.catalog, "elsewhere", None, -1))
 
@@ -219,8 +180,8 @@ def test_a_result_that_must_spill_without_a_bucket_on_lambda_is_a_clear_error(
     from connector.errors import ConnectorError
 
     lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", AWS_LAMBDA_FUNCTION_NAME="fn")
-    athena = Athena(invoke)
-    name, definition = athena.table("main", "orders")
+    athena = Athena(invoke, CATALOG)
+    name, definition = athena.get_table("main", "orders")
     layout = athena.call(GetTableLayoutRequest(ID, Q, athena.catalog, name, Constraints(), definition.schema, ()))
     (split,) = athena.call(GetSplitsRequest(ID, Q, athena.catalog, name, layout.partitions, (), Constraints(),
                                             None)).splits
@@ -232,7 +193,7 @@ def test_a_result_that_must_spill_without_a_bucket_on_lambda_is_a_clear_error(
 
 
 def test_inline_responses_stay_under_the_inline_limit(athena: Athena) -> None:
-    name, definition = athena.table("main", "orders")
+    name, definition = athena.get_table("main", "orders")
     layout = athena.call(GetTableLayoutRequest(ID, Q, athena.catalog, name, Constraints(), definition.schema, ()))
     (split,) = athena.call(GetSplitsRequest(ID, Q, athena.catalog, name, layout.partitions, (), Constraints(),
                                             None)).splits
@@ -265,7 +226,7 @@ def test_udf_is_vectorized_and_keeps_row_order(lambda_env: Callable[..., None], 
 
 def test_partition_pruning_applies_summary_to_partition_columns(athena: Athena) -> None:
     """The default single partition row survives constraints on non-partition columns."""
-    name, definition = athena.table("main", "orders")
+    name, definition = athena.get_table("main", "orders")
     constraints = Constraints(summary={"id": SortedRangeSet(pa.int64(), (Range.equal(3),), False)})
     layout = athena.call(GetTableLayoutRequest(ID, Q, athena.catalog, name, constraints, definition.schema, ()))
     assert layout.partitions.logical_batch().num_rows == 1
@@ -275,10 +236,10 @@ def test_not_distinct_from_null_keeps_null_rows(athena: Athena, demo_db: Path) -
     """Regression: the portable IS DISTINCT FROM form must never be NULL, or NOT(...) drops NULL = NULL rows."""
     from connector.protocol import Constant, FunctionCall, Variable
 
-    name, definition = athena.table("main", "customers")
+    name, definition = athena.get_table("main", "customers")
     email = Variable("email address", pa.string())
     same_as_null = FunctionCall(pa.bool_(), "$not", (FunctionCall(pa.bool_(), "$is_distinct_from", (
         email, Constant(pa.string(), (None,)))),))
-    result = athena.scan(name, definition, ["id"], Constraints(expression=(same_as_null,)))
+    result = athena.scan_table(name, definition, Constraints(expression=(same_as_null,)), ["id"])
     expected = [r[0] for r in sqlite_rows(demo_db, 'SELECT id FROM customers WHERE "Email Address" IS NULL')]
     assert sorted(r["id"] for r in result.to_pylist()) == expected and expected

@@ -15,17 +15,17 @@ import boto3
 import pyarrow as pa
 import pytest
 
-from adapters.jdbc import (
+from adapters.jdbc import JdbcAdapter
+from adapters.jdbc_dialects import (
     H2Dialect,
-    JdbcAdapter,
     JdbcColumnInfo,
     JdbcDialect,
     PostgresDialect,
     Types,
     dialect_for,
-    expand_jars,
     jdbc_type_rule,
 )
+from adapters.jdbc_driver import expand_jars
 from adapters.keyrange import key_ranges
 from connector.config import Settings
 from connector.connection import parse_connection_string

@@ -106,6 +106,7 @@ def test_the_wire_checker_names_every_misplaced_key() -> None:
     assert check_response(missing) and "continuationToken" in check_response(missing)[0]
     ping = {"@type": "PingResponse", "catalogName": "c", "queryId": "q", "sourceType": "s", "capabilities": 24}
     assert check_response(ping) == []  # serDeVersion may be absent (read as 1)
+    assert check_response(ping, exact=True) and check_response({**good, "extra": 1}, exact=True)
 
 
 def test_validate_needs_a_configured_catalog(capsys: pytest.CaptureFixture[str],

@@ -14,7 +14,6 @@ Partition clauses (``PARTITION ("P1")``) cannot run on H2: they are checked as S
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -37,9 +36,9 @@ from connector.protocol import Constraints, Identity, ListSchemasRequest, ListTa
 from connector.protocol.constraints import Bound, Marker, OrderByField, Range, SortDirection, SortedRangeSet
 from connector.protocol.messages import Split
 from connector.service import FederationService
+from tests.athena import Athena, in_process
 from tests.oracle_fixtures import assert_parses
 from tests.servers.h2 import H2
-from tests.test_handler_sqlite import Athena
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning:jaydebeapi")]
 ID = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/test")
@@ -192,7 +191,7 @@ def make_adapter(h2: H2, **env: str) -> H2OracleAdapter:
 
 def athena(ora: OracleAdapter, tmp_path: Path) -> Athena:
     service = FederationService(Settings(local_spill_dir=str(tmp_path)), adapters=lambda catalog: ora)
-    return Athena(lambda event: service.handle(json.loads(json.dumps(event))), "ora")
+    return Athena(in_process(service), "ora")
 
 
 def test_schemas_and_paged_tables_from_the_dictionary(oracle_h2: H2, tmp_path: Path) -> None:
@@ -212,7 +211,7 @@ def test_schemas_and_paged_tables_from_the_dictionary(oracle_h2: H2, tmp_path: P
 def test_types_and_rows_end_to_end(oracle_h2: H2, tmp_path: Path) -> None:
     ora = make_adapter(oracle_h2)
     client = athena(ora, tmp_path)
-    name, definition = client.table("sales", "orders")
+    name, definition = client.get_table("sales", "orders")
     schema = definition.schema.logical_schema()
     assert [(f.name, f.type) for f in schema] == [
         ("id", pa.int64()), ("amount", pa.decimal128(12, 2)), ("note", pa.string()), ("placed", pa.timestamp("ms")),
@@ -221,11 +220,11 @@ def test_types_and_rows_end_to_end(oracle_h2: H2, tmp_path: Path) -> None:
         summary={"amount": SortedRangeSet(pa.decimal128(12, 2), (Range(Marker(Decimal("20"), Bound.EXACTLY),
                                                                         Marker.above_all()),), False)},
         order_by=(OrderByField("ts", SortDirection.DESC_NULLS_LAST),), limit=3)
-    result = client.scan(name, definition, ["id", "note", "ts", "total"], constraints)
+    result = client.scan_table(name, definition, constraints, ["id", "note", "ts", "total"])
     assert result.column("id").to_pylist() == [39, 38, 37]
     assert result.column("ts").to_pylist()[0] == BASE + dt.timedelta(microseconds=39 * 300 // 1000 * 1000)
     assert result.column("total").to_pylist() == [None, Decimal("4.75"), Decimal("4.625")]
-    everything = client.scan(name, definition)
+    everything = client.scan_table(name, definition)
     assert everything.num_rows == 40
     assert everything.column("note").null_count == 10
 
@@ -233,8 +232,8 @@ def test_types_and_rows_end_to_end(oracle_h2: H2, tmp_path: Path) -> None:
 def test_views_resolve_and_case_insensitive_search_finds_mixed_case(oracle_h2: H2, tmp_path: Path) -> None:
     ora = make_adapter(oracle_h2)
     client = athena(ora, tmp_path)
-    name, definition = client.table("sales", "big_orders")
-    assert client.scan(name, definition, ["id"]).num_rows == 20  # AMOUNT = 2.5 * ID >= 50
+    name, definition = client.get_table("sales", "big_orders")
+    assert client.scan_table(name, definition, columns=["id"]).num_rows == 20  # AMOUNT = 2.5 * ID >= 50
     with pytest.raises(TableNotFound):
         ora.get_table(CTX, TableName("sales", "mixedcase"))  # upper case by default: "MIXEDCASE" is not there
     insensitive = make_adapter(oracle_h2, casing_mode="case_insensitive_search")
@@ -264,10 +263,10 @@ def test_partition_and_subpartition_splits_are_named_quoted_and_checked(oracle_h
 def test_big_tables_read_in_hash_buckets_disjoint_and_complete(oracle_h2: H2, tmp_path: Path) -> None:
     ora = make_adapter(oracle_h2, oracle_splits="4", oracle_split_min_rows="10")
     client = athena(ora, tmp_path)
-    name, definition = client.table("sales", "orders")
+    name, definition = client.get_table("sales", "orders")
     splits = ora.get_splits(CTX, name, None, Constraints(), None).splits  # type: ignore[arg-type]
     assert [s["bucket"] for s in splits] == ["0", "1", "2", "3"]
-    ids = client.scan(name, definition, ["id"]).column("id").to_pylist()
+    ids = client.scan_table(name, definition, columns=["id"]).column("id").to_pylist()
     assert sorted(ids) == list(range(40))  # four splits, every row once
     small = make_adapter(oracle_h2, oracle_splits="4", oracle_split_min_rows="41")
     assert len(small.get_splits(CTX, name, None, Constraints(), None).splits) == 1  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import pytest
 
 from adapters.oracle import OracleAdapter, arrow_batches, column_info, description_info, python_value
 from adapters.oracle_dialect import ORACLE_TYPES, fetch_type
-from adapters.sql import SourceTable
+from adapters.sql import SOURCE_TYPE_KEY, SourceTable
 from connector.adapter import Scan
 from connector.config import Settings
 from connector.connection import ConnectionSpec
@@ -127,6 +127,9 @@ def test_source_types_travel_in_the_schema() -> None:
     assert back is not None and back.columns == columns
     stripped = pa.schema([f.remove_metadata() if f.name == "tz" else f for f in schema], metadata=schema.metadata)
     assert ora.table_from_schema(TableName("sales", "orders"), stripped) is None  # look the table up instead
+    untyped = pa.schema([f.with_metadata({k: v for k, v in (f.metadata or {}).items() if k != SOURCE_TYPE_KEY})
+                         if f.name == "tz" else f for f in schema], metadata=schema.metadata)
+    assert ora.table_from_schema(TableName("sales", "orders"), untyped) is None  # the types decide the pushdown
 
 
 # ------------------------------------------------------------------------------------------ Arrow fetch

@@ -36,9 +36,9 @@ from connector.protocol import (
     SortedRangeSet,
     parse_response,
 )
+from tests.athena import Athena
 from tests.servers.lambda_bundles import PYTHON, Bundle, LambdaFunction
 from tests.servers.ports import free_port
-from tests.test_handler_sqlite import Athena
 
 pytestmark = pytest.mark.slow  # the first session builds each bundle (~10-60 s each); later ones reuse the cache
 
@@ -94,12 +94,12 @@ def test_sqlite_bundle_answers_athena_under_awslambdaric(lambda_bundle: BundleFa
     assert {"orders", "customers"} <= {t.table for t in tables}
 
     # A filtered scan exercises pushdown, pyarrow compute and the Arrow IPC writer inside the slim bundle.
-    athena = Athena(function.call, catalog="demo")
-    name, definition = athena.table("main", "orders")
+    athena = Athena(function.call, "demo")
+    name, definition = athena.get_table("main", "orders")
     amount = definition.schema.logical_schema().field("amount").type
     constraints = Constraints(summary={"amount": SortedRangeSet(
         amount, (Range(Marker(Decimal("990"), Bound.ABOVE), Marker.above_all()),), False)})
-    result = athena.scan(name, definition, ["id", "amount"], constraints)
+    result = athena.scan_table(name, definition, constraints, ["id", "amount"])
     with sqlite3.connect(demo_db) as db:
         expected = sorted(r[0] for r in db.execute("select id from orders where cast(amount as real) > 990"))
     assert sorted(result.column("id").to_pylist()) == expected and expected

@@ -16,7 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.snowflake import QUERY_ID, SnowflakeAdapter
+from adapters.snowflake import SnowflakeAdapter
+from adapters.snowflake_batches import QUERY_ID, group_batches
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import AccessDenied, InvalidRequest, SchemaNotFound, SourceError, TableNotFound
@@ -227,9 +228,8 @@ def test_passthrough_query(adapter: SnowflakeAdapter) -> None:
 
 
 def test_group_batches_caps_split_count(adapter: SnowflakeAdapter) -> None:
-    adapter.max_splits = 4
     sizes = [(100, 1000), (1, 10**9)] * 5 + [(100, None)] * 7  # rows and bytes both close runs
-    groups = adapter.group_batches(sizes)
+    groups = group_batches(sizes, adapter.split_bytes, adapter.split_rows, max_splits=4)
     assert len(groups) <= 4 and groups[0][0] == 0 and groups[-1][1] == len(sizes) - 1
     assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(groups))
 

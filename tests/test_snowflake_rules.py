@@ -6,14 +6,11 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from adapters.snowflake import (
+from adapters.snowflake_dialect import (
     SNOWFLAKE_TYPES,
     SnowflakeDialect,
     is_native,
-    merge_residual,
     split_constraints,
     to_logical,
 )
@@ -32,7 +29,7 @@ from connector.protocol.constraints import (
     SortedRangeSet,
     Variable,
 )
-from connector.pushdown.sql import SourceColumn, plan_select
+from connector.pushdown.sql import SourceColumn, merge_residual, plan_select
 
 TS = pa.timestamp("ms")
 COLUMNS = {
@@ -85,57 +82,38 @@ def test_columns_that_do_not_compare_natively_stay_with_the_framework() -> None:
     assert pushed.limit == 5 and kept.is_empty
 
 
-def test_timestamp_bounds_are_restated_for_truncated_values() -> None:
+def test_timestamps_are_compared_on_the_millisecond_grid() -> None:
+    """Snowflake keeps nanoseconds; Athena sees them floored to milliseconds (the framework's grid applies)."""
     v = dt.datetime(2024, 1, 1, 12, 0, 0)
     ms = dt.timedelta(milliseconds=1)
+
+    def planned(c: Constraints) -> tuple[str, list[object], Constraints]:
+        query = plan_select(SnowflakeDialect(), pa_table(), COLUMNS, ["id"], c)
+        return query.sql.removeprefix('SELECT "ID" FROM "S"."T"'), list(query.params), query.residual
+
     vs = SortedRangeSet(TS, (Range(Marker(v, Bound.ABOVE), Marker(v + 5 * ms, Bound.EXACTLY)), Range.equal(v)),
                         True)
-    pushed, kept = split_constraints(Constraints(summary={"ts": vs}), COLUMNS)
-    assert kept.is_empty
-    restated = pushed.summary["ts"]
-    assert isinstance(restated, SortedRangeSet) and restated.null_allowed
-    assert restated.ranges == (Range(Marker(v + ms, Bound.EXACTLY), Marker(v + 6 * ms, Bound.BELOW)),
-                               Range(Marker(v, Bound.EXACTLY), Marker(v + ms, Bound.BELOW)))
+    assert planned(Constraints(summary={"ts": vs})) == (
+        ' WHERE ((("TS" >= ? AND "TS" < ?) OR ("TS" >= ? AND "TS" < ?)) OR "TS" IS NULL)',
+        [v + ms, v + 6 * ms, v, v + ms], Constraints())
     listed = EquatableValueSet(TS, (v,), True, False)
-    pushed, _ = split_constraints(Constraints(summary={"ts": listed}), COLUMNS)
-    assert pushed.summary["ts"] == SortedRangeSet(TS, (Range(Marker(v, Bound.EXACTLY), Marker(v + ms, Bound.BELOW)),),
-                                                  False)
+    assert planned(Constraints(summary={"ts": listed})) == (' WHERE ("TS" >= ? AND "TS" < ?)', [v, v + ms],
+                                                            Constraints())
     not_in = EquatableValueSet(TS, (v,), False, False)
-    pushed, kept = split_constraints(Constraints(summary={"ts": not_in}), COLUMNS)
-    assert "ts" in kept.summary and "ts" not in pushed.summary
+    assert planned(Constraints(summary={"ts": not_in}))[:2] == (' WHERE (NOT ("TS" >= ? AND "TS" < ?))', [v, v + ms])
     expression = FunctionCall(pa.bool_(), "$greater_than", (Variable("ts", TS), Constant(TS, (v,))))
-    pushed, kept = split_constraints(Constraints(expression=(expression,)), COLUMNS)
-    assert kept.expression == (expression,) and not pushed.expression
-
-
-@given(st.integers(0, 10**6), st.integers(-3, 3), st.sampled_from(list(Bound)), st.booleans())
-def test_restated_bounds_agree_on_every_sub_millisecond_value(micros: int, offset_ms: int, bound: Bound,
-                                                              low: bool) -> None:
-    """For any value x: x in restated set <=> floor_ms(x) in the original set."""
-    base = dt.datetime(2024, 1, 1)
-    v = base + dt.timedelta(milliseconds=micros // 1000 + offset_ms)
-    if (low and bound is Bound.BELOW) or (not low and bound is Bound.ABOVE):
-        return
-    marker = Marker(v, bound)
-    original = Range(marker, Marker.above_all()) if low else Range(Marker.below_all(), marker)
-    pushed, _ = split_constraints(Constraints(summary={"ts": SortedRangeSet(TS, (original,), False)}), COLUMNS)
-    restated = pushed.summary["ts"]
-    assert isinstance(restated, SortedRangeSet)
-    x = base + dt.timedelta(microseconds=micros)
-    floored = x.replace(microsecond=x.microsecond // 1000 * 1000)
-
-    def inside(value: dt.datetime, r: Range) -> bool:
-        ok_low = r.low.unbounded or (value >= r.low.value if r.low.bound is Bound.EXACTLY else value > r.low.value)
-        ok_high = r.high.unbounded or (value <= r.high.value if r.high.bound is Bound.EXACTLY
-                                       else value < r.high.value)
-        return ok_low and ok_high
-
-    assert inside(x, restated.ranges[0]) == inside(floored, original)
+    assert planned(Constraints(expression=(expression,)))[2].expression == (expression,)
+    # ORDER BY TS refines Athena's order: fine as the last key only.
+    ts_first = Constraints(order_by=(OrderByField("ts", SortDirection.ASC_NULLS_LAST),
+                                     OrderByField("id", SortDirection.ASC_NULLS_LAST)), limit=3)
+    assert planned(ts_first)[2].order_by == ts_first.order_by
+    ts_last = Constraints(order_by=ts_first.order_by[::-1], limit=3)
+    assert planned(ts_last)[0] == ' ORDER BY "ID" ASC, "TS" ASC LIMIT 3'
 
 
 def test_merge_residual_keeps_both_parts() -> None:
     eq = EquatableValueSet(pa.string(), ("x",), True, False)
-    merged = merge_residual(Constraints(summary={"t": eq}, limit=4), Constraints(summary={"f": eq}))
+    merged = merge_residual(Constraints(summary={"f": eq}), Constraints(summary={"t": eq}, limit=4))
     assert set(merged.summary) == {"t", "f"} and merged.limit == 4
 
 

@@ -23,12 +23,12 @@ from connector.protocol.messages import EncryptionKey, Identity, RemoteReadRecor
 from spill import stores
 from spill.reader import read_remote_blocks
 from spill.stores import RetryPolicy
+from tests.athena import Athena, Invoke
 from tests.servers.s3 import SeaweedFS
-from tests.spill_athena import CATALOG, TABLE, Athena, create_events_db, expected_columns
+from tests.spill_athena import CATALOG, TABLE, create_events_db, events_athena, events_splits, expected_columns
 
 ROWS = 200_000
 Env = Callable[..., None]
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +58,13 @@ def test_200k_rows_spill_encrypted_and_read_back_exactly(s3_env: SeaweedFS, lamb
                                                          events_db: Path, expected: dict[str, list[Any]]) -> None:
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket, spill_prefix="spill/prefix")
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     assert split.spill_location.bucket == bucket and split.spill_location.directory is True
     assert split.spill_location.key.startswith(f"spill/prefix/{athena.query_id}/")
     assert len(split.encryption_key.key) == 32 and len(split.encryption_key.nonce) == 12
 
-    response = athena.read(definition, split, max_block_size=1_000_000)
+    response = athena.read(TABLE, definition, split, max_block_size=1_000_000)
     assert isinstance(response, RemoteReadRecordsResponse)
     assert response.schema.data == definition.schema.data  # the request schema, byte for byte
     assert response.encryption_key == split.encryption_key
@@ -94,8 +94,8 @@ def test_plaintext_spill_when_encryption_is_disabled(s3_env: SeaweedFS, lambda_e
                                                      events_db: Path, expected: dict[str, list[Any]]) -> None:
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket, disable_spill_encryption="TRUE")
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     assert split.encryption_key is None
     raw = invoke(_read_request(athena, definition, split, 2_000_000))
     assert raw["@type"] == "RemoteReadRecordsResponse" and raw["encryptionKey"] is None
@@ -116,13 +116,13 @@ def test_kms_data_keys(s3_env: SeaweedFS, lambda_env: Env, invoke: Invoke, event
     key_id = boto3.client("kms").create_key(Description="afq spill test")["KeyMetadata"]["KeyId"]
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket, kms_key_id=key_id)
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     assert len(split.encryption_key.key) == 16  # KMS AES_128 data key
     assert len(split.encryption_key.nonce) == 12  # KMS GenerateRandom(12)
-    second = athena.splits()[1][0]
+    second = events_splits(athena)[1][0]
     assert second.encryption_key != split.encryption_key  # a fresh data key per split
-    response = athena.read(definition, split, max_block_size=4_000_000)
+    response = athena.read(TABLE, definition, split, max_block_size=4_000_000)
     assert isinstance(response, RemoteReadRecordsResponse)
     _check_rows(response, expected)
 
@@ -135,9 +135,9 @@ def test_unknown_kms_key_is_a_clear_error(aws_env: str, lambda_env: Env, invoke:
 
     identity = Identity(account="1", arn="arn")
     table = TableName("main", "orders")
-    definition = Athena(invoke).call(GetTableRequest(identity, "q", "c", table))
-    layout = Athena(invoke).call(GetTableLayoutRequest(identity, "q", "c", table, Constraints(), definition.schema,
-                                                       ()))
+    definition = Athena(invoke, "c").call(GetTableRequest(identity, "q", "c", table))
+    layout = Athena(invoke, "c").call(GetTableLayoutRequest(identity, "q", "c", table, Constraints(), definition.schema,
+                                                            ()))
     with pytest.raises(ConfigurationError, match=r"kms_key_id 'alias/afq-does-not-exist': KMS could not make a "
                                                  r"spill data key \(NotFoundException"):
         invoke(GetSplitsRequest(identity, "q", "c", table, layout.partitions, (), Constraints(), None).to_wire())
@@ -148,9 +148,9 @@ def test_max_block_size_env_caps_every_spilled_block(s3_env: SeaweedFS, lambda_e
                                                      events_db: Path, expected: dict[str, list[Any]]) -> None:
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket, MAX_BLOCK_SIZE_BYTES="300000")
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
-    response = athena.read(definition, split, max_block_size=16_000_000)
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
+    response = athena.read(TABLE, definition, split, max_block_size=16_000_000)
     total = 0
     for block in response.remote_blocks:
         size = s3_env.client().head_object(Bucket=bucket, Key=block.key)["ContentLength"] - 16
@@ -167,9 +167,9 @@ def test_put_request_headers_are_sent_with_every_block(s3_env: SeaweedFS, lambda
     headers = {"x-amz-server-side-encryption": "AES256", "x-amz-meta-spilled-by": "afq"}
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket,
                spill_put_request_headers=json.dumps(headers))
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
-    response = athena.read(definition, split, max_block_size=4_000_000)
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
+    response = athena.read(TABLE, definition, split, max_block_size=4_000_000)
     assert len(response.remote_blocks) >= 2
     for block in response.remote_blocks:
         head = s3_env.client().head_object(Bucket=bucket, Key=block.key)
@@ -182,9 +182,9 @@ def test_wrong_key_fails_to_decrypt_without_showing_keys(s3_env: SeaweedFS, lamb
                                                          events_db: Path) -> None:
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket)
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
-    response = athena.read(definition, split, max_block_size=4_000_000)
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
+    response = athena.read(TABLE, definition, split, max_block_size=4_000_000)
     wrong = EncryptionKey(bytes(32), split.encryption_key.nonce)
     tampered = RemoteReadRecordsResponse(response.catalog_name, response.schema, response.remote_blocks, wrong)
     with pytest.raises(SpillError, match=rf"s3://{bucket}/.*\.0 failed AES-GCM authentication") as caught:
@@ -199,7 +199,7 @@ def test_missing_spill_bucket_fails_get_splits(s3_env: SeaweedFS, lambda_env: En
     missing = f"afq-missing-{uuid.uuid4().hex[:8]}"
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=missing)
     with pytest.raises(ConfigurationError, match=rf'spill_bucket "{missing}" not found under your account'):
-        Athena(invoke).splits()
+        events_splits(events_athena(invoke))
 
 
 @pytest.mark.integration
@@ -209,21 +209,21 @@ def test_config_options_choose_the_spill_bucket(s3_env: SeaweedFS, lambda_env: E
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=f"afq-missing-{uuid.uuid4().hex[:8]}")
     identity = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/x",
                         config_options={"spill_bucket": bucket, "spill_prefix": "managed/q-9"})
-    athena = Athena(invoke, query_id="q-9", identity=identity)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke, query_id="q-9", identity=identity)
+    definition, (split,) = events_splits(athena)
     assert split.spill_location.bucket == bucket
     assert split.spill_location.key.startswith("managed/q-9/")  # the prefix already holds the query id
-    response = athena.read(definition, split, max_block_size=4_000_000)
+    response = athena.read(TABLE, definition, split, max_block_size=4_000_000)
     assert {b.bucket for b in response.remote_blocks} == {bucket}
 
 
 def test_local_runs_spill_to_the_local_directory(lambda_env: Env, invoke: Invoke, events_db: Path,
                                                  expected: dict[str, list[Any]], tmp_path: Path) -> None:
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", AFQ_LOCAL_SPILL_DIR=str(tmp_path / "local-spill"))
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     assert split.spill_location.bucket == LOCAL_SPILL_BUCKET
-    response = athena.read(definition, split, max_block_size=2_000_000)
+    response = athena.read(TABLE, definition, split, max_block_size=2_000_000)
     files = sorted((tmp_path / "local-spill").rglob("*.*"))
     assert len(files) == len(response.remote_blocks) >= 5
     _check_rows(response, expected)
@@ -232,13 +232,13 @@ def test_local_runs_spill_to_the_local_directory(lambda_env: Env, invoke: Invoke
 def test_lambda_without_bucket_is_a_clear_error_at_spill_time(lambda_env: Env, invoke: Invoke,
                                                               events_db: Path) -> None:
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", AWS_LAMBDA_FUNCTION_NAME="afq-fn")
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     assert split.spill_location is None
-    small = athena.read(definition, split, columns=["id"], max_block_size=16_000_000)  # 1.6 MB: fits inline
+    small = athena.read(TABLE, definition, split, columns=["id"], max_block_size=16_000_000)  # 1.6 MB: fits inline
     assert type(small).__name__ == "ReadRecordsResponse"
     with pytest.raises(ConfigurationError, match="must be spilled to S3, but no spill_bucket is configured"):
-        athena.read(definition, split)
+        athena.read(TABLE, definition, split)
 
 
 @pytest.mark.integration
@@ -251,8 +251,8 @@ def test_s3_dying_mid_spill_fails_the_request(private_seaweedfs: Callable[[], Se
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint)
     monkeypatch.setattr(stores, "DEFAULT_RETRY", RetryPolicy(attempts=3, first_delay=0.05, max_delay=0.1))
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket)
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
 
     stored = 0
     lock = threading.Lock()
@@ -270,7 +270,7 @@ def test_s3_dying_mid_spill_fails_the_request(private_seaweedfs: Callable[[], Se
     with pytest.raises(SpillError, match=rf"could not write spilled block s3://{bucket}/"
                                          rf"{split.spill_location.key}\.\d+ \(endpoint {server.endpoint}\) "
                                          r"after 3 attempts") as caught:
-        athena.read(definition, split, max_block_size=500_000)
+        athena.read(TABLE, definition, split, max_block_size=500_000)
     assert server.process.poll() is not None and stored == 3
     assert base64.b64encode(split.encryption_key.key).decode() not in str(caught.value)
 
@@ -284,14 +284,14 @@ def test_a_failed_spill_leaves_the_source_connection_clean(lambda_env: Env, invo
 
     spill_dir = tmp_path / "spill-dir"
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", AFQ_LOCAL_SPILL_DIR=str(spill_dir))
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    definition, (split,) = events_splits(athena)
     shutil.rmtree(spill_dir)
     spill_dir.write_text("a file where the spill directory should be")
     unraisable: list[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     with pytest.raises(SpillError, match=r"could not write spilled block s3://afq-local-spill/.*\.\d+ ") as caught:
-        athena.read(definition, split, max_block_size=1_000_000)
+        athena.read(TABLE, definition, split, max_block_size=1_000_000)
     del caught  # the traceback holds the request's frames
     from connector import handler
 
@@ -299,4 +299,4 @@ def test_a_failed_spill_leaves_the_source_connection_clean(lambda_env: Env, invo
     gc.collect()
     assert unraisable == []  # no cursor was left for the garbage collector to close on a closed connection
     spill_dir.unlink()
-    assert isinstance(athena.read(definition, split, max_block_size=4_000_000), RemoteReadRecordsResponse)
+    assert isinstance(athena.read(TABLE, definition, split, max_block_size=4_000_000), RemoteReadRecordsResponse)

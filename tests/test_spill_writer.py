@@ -69,6 +69,8 @@ def test_block_bytes_are_the_legacy_framed_message(rows: int) -> None:
     batch = _batch(0, rows)
     head, body = legacy_parts(batch)
     assert head + bytes(body) == ipc.batch_message(batch, legacy=True) == encode_block(batch, None)
+    buffer = batch.serialize()
+    assert ipc.legacy_parts(buffer)[1].obj is buffer  # the body is Arrow's buffer, not a copy
 
 
 def test_split_location_must_be_a_directory(tmp_path: Path) -> None:

@@ -21,61 +21,33 @@ from adapters.sql import SqlAdapter
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
     Bound,
-    Constant,
     Constraints,
     EquatableValueSet,
-    Expression,
-    FunctionCall,
     Marker,
-    OrderByField,
     Range,
-    SortDirection,
     SortedRangeSet,
-    Variable,
 )
 from connector.protocol.messages import Split, TableName
 from tests.athena import LocalAthena
+from tests.builders import (
+    ASC_FIRST,
+    ASC_LAST,
+    DESC_FIRST,
+    DESC_LAST,
+    at_least,
+    at_most,
+    call,
+    const,
+    points,
+    top,
+    var,
+)
 from tests.engines import Engine
 from tests.pushdown_oracle import check_result
 
 pytestmark = pytest.mark.integration
 
-BOOL = pa.bool_()
 TS = pa.timestamp("ms")
-
-
-def at_least(value: Any, t: pa.DataType, *, strict: bool = False) -> SortedRangeSet:
-    return SortedRangeSet(t, (Range(Marker(value, Bound.ABOVE if strict else Bound.EXACTLY), Marker.above_all()),),
-                          False)
-
-
-def at_most(value: Any, t: pa.DataType, *, strict: bool = False) -> SortedRangeSet:
-    return SortedRangeSet(t, (Range(Marker.below_all(), Marker(value, Bound.BELOW if strict else Bound.EXACTLY)),),
-                          False)
-
-
-def points(t: pa.DataType, *values: Any, nulls: bool = False) -> SortedRangeSet:
-    return SortedRangeSet(t, tuple(Range.equal(v) for v in values), nulls)
-
-
-def call(name: str, *args: Expression, t: pa.DataType = BOOL) -> FunctionCall:
-    return FunctionCall(t, name, args)
-
-
-def var(name: str, t: pa.DataType) -> Variable:
-    return Variable(name, t)
-
-
-def const(t: pa.DataType, value: Any) -> Constant:
-    return Constant(t, (value,))
-
-
-def top(limit: int, *keys: tuple[str, SortDirection]) -> dict[str, Any]:
-    return {"order_by": tuple(OrderByField(c, d) for c, d in keys), "limit": limit}
-
-
-ASC_FIRST, ASC_LAST = SortDirection.ASC_NULLS_FIRST, SortDirection.ASC_NULLS_LAST
-DESC_FIRST, DESC_LAST = SortDirection.DESC_NULLS_FIRST, SortDirection.DESC_NULLS_LAST
 
 
 def check(engine: Engine, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],

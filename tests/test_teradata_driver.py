@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from adapters.teradata import TeradataAdapter, driver_errors
+from adapters.teradata import TeradataAdapter
+from adapters.teradata_connect import driver_errors
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import AccessDenied, ConfigurationError, SourceError, SourceTimeout

@@ -25,10 +25,7 @@ from connector.errors import SchemaNotFound, SourceError, TableNotFound
 from connector.protocol import (
     Bound,
     Constraints,
-    GetSplitsRequest,
-    GetTableLayoutRequest,
     GetTableRequest,
-    Identity,
     ListSchemasRequest,
     ListTablesRequest,
     Marker,
@@ -39,13 +36,13 @@ from connector.protocol import (
     SortDirection,
     SortedRangeSet,
     TableName,
-    parse_response,
 )
 from connector.protocol.constraints import EquatableValueSet
 from connector.service import FederationService
+from tests.athena import IDENTITY, Athena, in_process
 from tests.teradata_duckdb import FakeTeradata, TdColumn, TdTable
 
-ID = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/test")
+ID = IDENTITY
 Q = "query-td"
 CATALOG = "tdcat"
 
@@ -103,45 +100,6 @@ class ShimAdapter(TeradataAdapter):
         return self.fake.connection()
 
 
-class Athena:
-    def __init__(self, service: FederationService) -> None:
-        self.service = service
-
-    def call(self, request: Any) -> Any:
-        return parse_response(self.service.handle(request.to_wire(6)))
-
-    def table(self, schema: str, table: str) -> tuple[TableName, Any]:
-        name = TableName(schema, table)
-        return name, self.call(GetTableRequest(ID, Q, CATALOG, name))
-
-    def splits(self, name: TableName, definition: Any, constraints: Constraints) -> list[Any]:
-        layout = self.call(GetTableLayoutRequest(ID, Q, CATALOG, name, constraints, definition.schema,
-                                                 definition.partition_columns))
-        found, token = [], None
-        while True:
-            page = self.call(GetSplitsRequest(ID, Q, CATALOG, name, layout.partitions, definition.partition_columns,
-                                              constraints, token))
-            found += page.splits
-            token = page.continuation_token
-            if token is None:
-                return found
-
-    def read(self, name: TableName, definition: Any, split: Any, constraints: Constraints,
-             columns: list[str] | None = None) -> pa.Table:
-        full = definition.schema.logical_schema()
-        wanted = pa.schema([full.field(c) for c in (columns or full.names)], metadata=full.metadata)
-        response = self.call(ReadRecordsRequest(ID, Q, CATALOG, name, SchemaMessage.of_logical(wanted), split,
-                                                constraints, 16_000_000, 5_242_880))
-        return pa.Table.from_batches([response.records.logical_batch()])
-
-    def scan(self, name: TableName, definition: Any, constraints: Constraints | None = None,
-             columns: list[str] | None = None) -> tuple[pa.Table, list[Any]]:
-        constraints = constraints or Constraints()
-        splits = self.splits(name, definition, constraints)
-        parts = [self.read(name, definition, s, constraints, columns) for s in splits]
-        return pa.concat_tables(parts), splits
-
-
 @pytest.fixture
 def fake() -> FakeTeradata:
     return FakeTeradata(tables())
@@ -153,7 +111,8 @@ def make_service(fake: FakeTeradata, tmp_path: Path, **env: str) -> tuple[Athena
                                    "PASSWORD=not-a-real-one", CATALOG)
     adapter = ShimAdapter(spec, settings)
     adapter.fake = fake
-    return Athena(FederationService(settings, adapters=lambda catalog: adapter)), adapter
+    service = FederationService(settings, adapters=lambda catalog: adapter)
+    return Athena(in_process(service), CATALOG, query_id=Q), adapter
 
 
 @pytest.fixture
@@ -185,7 +144,7 @@ def test_tables_are_paginated_in_sql_and_match_the_unpaged_listing(athena: Athen
 
 
 def test_types_come_from_the_dictionary_without_loss(athena: Athena) -> None:
-    _, definition = athena.table("sales", "orders")
+    _, definition = athena.get_table("sales", "orders")
     schema = definition.schema.logical_schema()
     expected = {
         "orderid": pa.int32(), "customer": pa.string(), "code": pa.string(), "amount": pa.decimal128(10, 2),
@@ -198,8 +157,8 @@ def test_types_come_from_the_dictionary_without_loss(athena: Athena) -> None:
 
 
 def test_values_are_converted_exactly(athena: Athena) -> None:
-    name, definition = athena.table("sales", "orders")
-    table, _ = athena.scan(name, definition)
+    name, definition = athena.get_table("sales", "orders")
+    table = athena.scan_table(name, definition)
     rows = {r["orderid"]: r for r in table.to_pylist()}
     assert sorted(rows) == list(range(60))
     r = rows[13]
@@ -215,17 +174,18 @@ def test_values_are_converted_exactly(athena: Athena) -> None:
 
 
 def test_case_insensitive_names_and_clear_not_found_errors(athena: Athena) -> None:
-    _, definition = athena.table("SALES", "ORDERS")
+    _, definition = athena.get_table("SALES", "ORDERS")
     assert "orderid" in definition.schema.logical_schema().names
     with pytest.raises(TableNotFound, match=r"sales\.nope"):
-        athena.table("sales", "nope")
+        athena.get_table("sales", "nope")
     with pytest.raises(SchemaNotFound, match="'elsewhere'"):
         athena.call(ListTablesRequest(ID, Q, CATALOG, "elsewhere", None, -1))
 
 
 def test_primary_index_table_reads_through_hash_bucket_splits(athena: Athena, fake: FakeTeradata) -> None:
-    name, definition = athena.table("sales", "orders")
-    table, splits = athena.scan(name, definition, columns=["orderid"])
+    name, definition = athena.get_table("sales", "orders")
+    table = athena.scan_table(name, definition, columns=["orderid"])
+    splits = athena.splits_seen
     assert len(splits) == 4
     assert {s.properties["split"] for s in splits} == {"hash"}
     assert sorted(table.column("orderid").to_pylist()) == list(range(60))  # each row exactly once
@@ -234,8 +194,9 @@ def test_primary_index_table_reads_through_hash_bucket_splits(athena: Athena, fa
 
 
 def test_ppi_table_reads_through_row_partition_splits(athena: Athena, fake: FakeTeradata) -> None:
-    name, definition = athena.table("sales", "events")
-    table, splits = athena.scan(name, definition, columns=["eventid"])
+    name, definition = athena.get_table("sales", "events")
+    table = athena.scan_table(name, definition, columns=["eventid"])
+    splits = athena.splits_seen
     assert [(s.properties["partition_low"], s.properties["partition_high"]) for s in splits] == [
         ("", "3"), ("4", "6"), ("7", "9"), ("10", "")]
     assert sorted(table.column("eventid").to_pylist()) == list(range(48))
@@ -243,17 +204,19 @@ def test_ppi_table_reads_through_row_partition_splits(athena: Athena, fake: Fake
 
 
 def test_nopi_table_hashes_every_hashable_column(athena: Athena, fake: FakeTeradata) -> None:
-    name, definition = athena.table("sales", "staging")
-    table, splits = athena.scan(name, definition)
+    name, definition = athena.get_table("sales", "staging")
+    table = athena.scan_table(name, definition)
+    splits = athena.splits_seen
     assert len(splits) == 4
     assert all(s.properties["hash_columns"] == '["K", "Note"]' for s in splits)  # the CLOB is not hashed
     assert sorted(table.column("k").to_pylist()) == list(range(30))
 
 
 def test_view_is_one_split_with_types_from_columnsq(athena: Athena) -> None:
-    name, definition = athena.table("sales", "bigorders")
+    name, definition = athena.get_table("sales", "bigorders")
     assert definition.schema.logical_schema().field("amount").type == pa.decimal128(10, 2)
-    table, splits = athena.scan(name, definition)
+    table = athena.scan_table(name, definition)
+    splits = athena.splits_seen
     assert len(splits) == 1 and not splits[0].properties
     assert sorted(table.column("orderid").to_pylist()) == sorted(
         i for i in range(60) if Decimal(i * 37 % 500) + Decimal("0.25") > 300)
@@ -262,29 +225,30 @@ def test_view_is_one_split_with_types_from_columnsq(athena: Athena) -> None:
 def test_view_types_fall_back_to_a_prepared_select(tmp_path: Path) -> None:
     fake = FakeTeradata(tables(), hide_columnsq=True)
     athena, _ = make_service(fake, tmp_path)
-    _, definition = athena.table("sales", "bigorders")
+    _, definition = athena.get_table("sales", "bigorders")
     assert definition.schema.logical_schema().field("amount").type == pa.decimal128(10, 2)
     assert any(s.startswith("{fn teradata_rpo(S)}SELECT * FROM \"Sales\".\"BigOrders\"") for s in fake.statements)
 
 
 def test_split_count_is_configurable(fake: FakeTeradata, tmp_path: Path) -> None:
     athena, _ = make_service(fake, tmp_path, teradata_split_count="1")
-    name, definition = athena.table("sales", "orders")
+    name, definition = athena.get_table("sales", "orders")
     assert [s.properties for s in athena.splits(name, definition, Constraints())] == [{}]
     athena, _ = make_service(fake, tmp_path, teradata_split_count="7")
-    name, definition = athena.table("sales", "orders")
-    table, splits = athena.scan(name, definition, columns=["orderid"])
+    name, definition = athena.get_table("sales", "orders")
+    table = athena.scan_table(name, definition, columns=["orderid"])
+    splits = athena.splits_seen
     assert len(splits) == 7 and sorted(table.column("orderid").to_pylist()) == list(range(60))
 
 
 def test_pushdown_with_top_n_matches_python(athena: Athena, fake: FakeTeradata) -> None:
-    name, definition = athena.table("sales", "orders")
+    name, definition = athena.get_table("sales", "orders")
     constraints = Constraints(
         summary={"amount": SortedRangeSet(pa.decimal128(10, 2), (Range(Marker(Decimal("100"), Bound.ABOVE),
                                                                         Marker.above_all()),), False),
                  "customer": EquatableValueSet(pa.string(), ("bob", "Zoë"), True, False)},
         order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST),), limit=3)
-    table, _ = athena.scan(name, definition, constraints, ["orderid", "amount", "customer"])
+    table = athena.scan_table(name, definition, constraints, ["orderid", "amount", "customer"])
     rows = [order_row(i) for i in range(60)]
     wanted = sorted((r for r in rows if r[3] > 100 and r[1] in ("bob", "Zoë")), key=lambda r: -r[3])
     # Each split returns its own top 3; Athena merges them. Together they hold the global top 3.
@@ -297,10 +261,10 @@ def test_pushdown_with_top_n_matches_python(athena: Athena, fake: FakeTeradata) 
 
 
 def test_top_n_is_pushed_as_top_with_case_null_ordering(athena: Athena, fake: FakeTeradata) -> None:
-    name, definition = athena.table("sales", "orders")
+    name, definition = athena.get_table("sales", "orders")
     constraints = Constraints(order_by=(OrderByField("ratio", SortDirection.ASC_NULLS_LAST),
                                         OrderByField("orderid", SortDirection.DESC_NULLS_FIRST)), limit=5)
-    table, _ = athena.scan(name, definition, constraints, ["orderid", "ratio"])
+    table = athena.scan_table(name, definition, constraints, ["orderid", "ratio"])
     got = sorted(table.to_pylist(), key=lambda r: (r["ratio"] is None, r["ratio"] or 0, -r["orderid"]))[:5]
     assert [r["orderid"] for r in got] == [1, 2, 3, 4, 5]
     top = [s for s in fake.statements if s.startswith("SELECT TOP 5 ")]
@@ -309,10 +273,10 @@ def test_top_n_is_pushed_as_top_with_case_null_ordering(athena: Athena, fake: Fa
 
 
 def test_timestamp_ranges_are_exact_on_the_millisecond_grid(athena: Athena) -> None:
-    name, definition = athena.table("sales", "orders")
+    name, definition = athena.get_table("sales", "orders")
     at = dt.datetime(2021, 3, 4, 5, 6, 10, 373000)  # order 13 is 10.373013 s: floored to this value
     constraints = Constraints(summary={"at": SortedRangeSet(pa.timestamp("ms"), (Range.equal(at),), False)})
-    table, _ = athena.scan(name, definition, constraints, ["orderid", "at"])
+    table = athena.scan_table(name, definition, constraints, ["orderid", "at"])
     assert table.to_pylist() == [{"orderid": 13, "at": at}]
 
 
@@ -341,8 +305,8 @@ def test_database_errors_are_source_errors_with_the_teradata_code(athena: Athena
 def test_every_statement_parses_as_teradata(athena: Athena, fake: FakeTeradata) -> None:
     import sqlglot
 
-    name, definition = athena.table("sales", "events")
-    athena.scan(name, definition, Constraints(order_by=(OrderByField("day", SortDirection.DESC_NULLS_FIRST),),
+    name, definition = athena.get_table("sales", "events")
+    athena.scan_table(name, definition, Constraints(order_by=(OrderByField("day", SortDirection.DESC_NULLS_FIRST),),
                                               limit=2))
     assert fake.statements
     for statement in fake.statements:

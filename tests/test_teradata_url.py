@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.teradata import PARAMETERS, TeradataAdapter, driver_errors, parse_teradata_url
+from adapters.teradata import TeradataAdapter
+from adapters.teradata_connect import PARAMETERS, driver_errors, parse_teradata_url
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import ConfigurationError, SecretError

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
@@ -50,10 +51,11 @@ class _Endpoint(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, pending: queue.Queue[Invocation], timeout: float) -> None:
+    def __init__(self, pending: queue.Queue[Invocation], timeout: float, function_name: str = "afq-local") -> None:
         super().__init__(("127.0.0.1", 0), _RuntimeHandler)
         self.pending = pending
         self.function_timeout = timeout
+        self.function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.in_flight: Invocation | None = None
@@ -132,7 +134,7 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
         self._reply(200, invocation.body, {
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(int(invocation.deadline * 1000)),
-            "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:000000000000:function:afq-local",
+            "Lambda-Runtime-Invoked-Function-Arn": self.server.function_arn,
             "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
         })
 
@@ -175,17 +177,23 @@ class RuntimeTarget:
     """Handler processes under ``awslambdaric``, each behind its own Runtime API endpoint on loopback.
 
     ``workers`` processes serve invocations concurrently (Lambda's concurrency); they inherit this process's
-    environment plus ``env``. Start is lazy (first invocation) and ``close`` stops every process it started.
+    environment plus ``env`` (with ``inherit_env=False``, ``env`` only). ``python`` is the interpreter command
+    (default: this one), e.g. ``["python3.12", "-S"]`` to run an unpacked bundle as the Lambda runtime does. Start
+    is lazy (first invocation) and ``close`` stops every process it started.
     """
 
     def __init__(self, handler: str = DEFAULT_HANDLER, *, workers: int = 2, env: dict[str, str] | None = None,
                  cwd: str | None = None, timeout: float = FUNCTION_TIMEOUT_SECONDS,
-                 log_dir: str | None = None) -> None:
+                 log_dir: str | None = None, python: Sequence[str] | None = None, inherit_env: bool = True,
+                 function_name: str = "afq-local") -> None:
         if workers < 1:
             raise ConfigurationError("the runtime target needs at least one worker")
         self.handler = handler
         self.workers_wanted = workers
         self.env = dict(env or {})
+        self.python = list(python) if python else [sys.executable]
+        self.inherit_env = inherit_env
+        self.function_name = function_name
         self.cwd = cwd or os.getcwd()
         self.timeout = timeout
         self.log_dir = log_dir
@@ -202,7 +210,7 @@ class RuntimeTarget:
                 raise ConfigurationError("the runtime target is closed")
             if self.workers:
                 return
-            if importlib.util.find_spec("awslambdaric") is None:
+            if self.python == [sys.executable] and importlib.util.find_spec("awslambdaric") is None:
                 raise ConfigurationError("the runtime target needs the Lambda runtime client: pip install awslambdaric")
             log_dir = self.log_dir
             if log_dir is None:
@@ -211,16 +219,16 @@ class RuntimeTarget:
                 self.workers.append(self._start_worker(i, log_dir))
 
     def _start_worker(self, index: int, log_dir: str) -> _Worker:
-        endpoint = _Endpoint(self.pending, self.timeout)
+        endpoint = _Endpoint(self.pending, self.timeout, self.function_name)
         thread = threading.Thread(target=endpoint.serve_forever, kwargs={"poll_interval": 0.2},
                                   name=f"afq-runtime-api-{index}", daemon=True)
         thread.start()
-        env = {**os.environ, **self.env, "AWS_LAMBDA_RUNTIME_API": endpoint.address,
+        env = {**(os.environ if self.inherit_env else {}), **self.env, "AWS_LAMBDA_RUNTIME_API": endpoint.address,
                "_HANDLER": self.handler, "PYTHONUNBUFFERED": "1"}
         log_path = os.path.join(log_dir, f"worker-{index}.log")
         log = open(log_path, "wb")  # noqa: SIM115 - kept open for the process's life, closed in close()
         try:
-            process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=self.cwd, env=env,
+            process = subprocess.Popen([*self.python, "-m", "awslambdaric", self.handler], cwd=self.cwd, env=env,
                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as e:
             log.close()

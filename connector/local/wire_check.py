@@ -28,8 +28,12 @@ ENCRYPTION_KEY = ["key", "nonce"]
 OPTIMIZATION = ["subType", "properties"]
 
 
-def check_response(response: Any) -> list[str]:
-    """Every key-order problem of one raw response (empty when Athena could parse it)."""
+def check_response(response: Any, *, exact: bool = False) -> list[str]:
+    """Every key-order problem of one raw response (empty when Athena could parse it).
+
+    ``exact``: the top level must also hold exactly the keys of the current serde version, none left out and none
+    added - what this framework itself writes (Athena would accept an older Ping or trailing unknown keys).
+    """
     if not isinstance(response, dict):
         return ["the response is not a JSON object"]
     kind = response.get("@type")
@@ -38,8 +42,11 @@ def check_response(response: Any) -> list[str]:
     problems: list[str] = []
     keys = list(response)
     expected = RESPONSE_KEYS[kind]
+    if exact:
+        if keys != expected:
+            problems.append(f"{kind} keys are {keys}, expected exactly {expected}")
     # Trailing unknown top-level keys are ignored by Athena's parser; anything else must match exactly.
-    if keys[: len(expected)] != expected:
+    elif keys[: len(expected)] != expected:
         optional_tail = kind == "PingResponse" and keys == expected[:-1]
         if not optional_tail:
             problems.append(f"{kind} keys are {keys}, Athena expects {expected}")

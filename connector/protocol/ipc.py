@@ -21,13 +21,19 @@ def is_legacy(message: bytes) -> bool:
 
 def to_legacy(message: bytes | pa.Buffer) -> bytes:
     """Rewrite a modern-framed message to the legacy framing (the body is unchanged)."""
-    data = memoryview(message)
+    return b"".join(legacy_parts(message))
+
+
+def legacy_parts(message: bytes | pa.Buffer) -> tuple[bytes, memoryview]:
+    """A message in the legacy framing as (length + flatbuffer + padding, body), the body a view of ``message``
+    rather than a copy (spilled blocks are encrypted piece by piece, and each block-sized copy counts)."""
+    data = memoryview(message).cast("B")  # pyarrow exports signed chars; byte consumers want "B"
     if bytes(data[:4]) != _CONTINUATION:
-        return bytes(data)
+        return b"", data
     length = int.from_bytes(data[4:8], "little")
-    meta, body = data[8 : 8 + length], data[8 + length :]
     padding = (8 - (4 + length) % 8) % 8
-    return b"".join(((length + padding).to_bytes(4, "little"), meta, b"\0" * padding, body))
+    head = b"".join(((length + padding).to_bytes(4, "little"), data[8 : 8 + length], b"\0" * padding))
+    return head, data[8 + length :]
 
 
 def schema_message(schema: pa.Schema, *, legacy: bool = False) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, TypeAlias
 
 import pyarrow as pa
@@ -262,7 +262,10 @@ def _int_mod(x: int, y: int) -> int:
 
 
 def _decimal_arithmetic(name: str, a: Datum, b: Datum, t: pa.DataType, n: int) -> pa.Array:
-    """Decimal arithmetic in Python's decimal module: exact, rounded HALF_UP to the declared scale like Trino."""
+    """Decimal arithmetic in Python's decimal module: exact, rounded HALF_UP to the declared scale like Trino.
+
+    The context holds 80 digits (two 38-digit operands multiply exactly; the default 28 would fail first)."""
+    context = Context(prec=80)
     quantum = Decimal(1).scaleb(-t.scale)
     xs, ys = _array(a, n).to_pylist(), _array(b, n).to_pylist()
     out: list[Decimal | None] = []
@@ -273,16 +276,16 @@ def _decimal_arithmetic(name: str, a: Datum, b: Datum, t: pa.DataType, n: int) -
         x, y = Decimal(left), Decimal(right)
         try:
             if name == "add":
-                value = x + y
+                value = context.add(x, y)
             elif name == "subtract":
-                value = x - y
+                value = context.subtract(x, y)
             elif name == "multiply":
-                value = x * y
+                value = context.multiply(x, y)
             else:
                 if y == 0:
                     raise EvaluationError("$divide: division by zero")
-                value = x / y
-            out.append(value.quantize(quantum, rounding=ROUND_HALF_UP))
+                value = context.divide(x, y)
+            out.append(value.quantize(quantum, rounding=ROUND_HALF_UP, context=context))
         except InvalidOperation:
             raise EvaluationError(f"decimal {name} overflows {t}") from None
     try:

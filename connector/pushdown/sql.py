@@ -62,7 +62,7 @@ class SourceQuery:
     columns: tuple[SourceColumn, ...] = ()  # the select list, in order (may exceed the projection)
 
 
-def _is_string(t: pa.DataType) -> bool:
+def is_string(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
@@ -88,9 +88,11 @@ class SqlDialect:
     max_in_list: ClassVar[int] = 1000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
     like_escape: ClassVar[str] = "!"
-    #: The source keeps timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6)...). Values
-    #: reach Athena truncated to the millisecond, so predicates must compare the truncated value: value sets
-    #: are moved onto the millisecond grid (still sargable), other comparisons use ``truncate_to_millis``.
+    #: The source may keep timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6),
+    #: Snowflake, Teradata...). Values reach Athena truncated to the millisecond, so predicates must compare the
+    #: truncated value: value sets are moved onto the millisecond grid (still sargable), other comparisons use
+    #: ``truncate_to_millis``, and such a column is an ORDER BY key only in last place. ``sub_millisecond``
+    #: says which columns (by default every timestamp column when this is set).
     sub_millisecond_timestamps: ClassVar[bool] = False
     #: The source orders NaN above every number and finds NaN = NaN (PostgreSQL, H2), where Athena finds every
     #: comparison with NaN false. Ranges open at the top then exclude NaN explicitly, and floating-point
@@ -104,7 +106,7 @@ class SqlDialect:
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         """Comparisons of values of this logical type match Athena's (``ordering``: <, >, ORDER BY too)."""
-        if _is_string(t):
+        if is_string(t):
             return self.exact_string_ordering or not ordering
         return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                     or pa.types.is_decimal(t) or pa.types.is_date32(t) or pa.types.is_timestamp(t))
@@ -119,7 +121,7 @@ class SqlDialect:
         return numeric and (pa.types.is_integer(result) or pa.types.is_floating(result))
 
     def can_like(self, t: pa.DataType) -> bool:
-        return _is_string(t)
+        return is_string(t)
 
     def can_like_pattern(self, pattern: str) -> bool:
         """The source matches this (Athena) pattern exactly (e.g. ``_`` is one code point, not one UTF-16 unit)."""
@@ -143,9 +145,14 @@ class SqlDialect:
         exact = self.can_compare_column(column, ordering=ordering) if column else self.can_compare(t, ordering=ordering)
         if not exact:
             return None
-        if pa.types.is_timestamp(t) and self.sub_millisecond_timestamps:
+        finer = self.sub_millisecond(column) if column else self.sub_millisecond_timestamps
+        if pa.types.is_timestamp(t) and finer:
             return self.truncate_to_millis(e)
         return e
+
+    def sub_millisecond(self, column: SourceColumn) -> bool:
+        """Values of this column may be finer than milliseconds (Oracle: TIMESTAMP(n > 3) only, say)."""
+        return self.sub_millisecond_timestamps and pa.types.is_timestamp(column.type)
 
     def truncate_to_millis(self, e: exp.Expression) -> exp.Expression | None:
         """``e`` (a timestamp) truncated to the millisecond, or None if the source cannot say it."""
@@ -192,11 +199,19 @@ class SqlDialect:
     def order_key(self, column: exp.Expression, ascending: bool, nulls_first: bool) -> list[exp.Ordered]:
         if self.supports_null_ordering:
             return [exp.Ordered(this=column, desc=not ascending, nulls_first=nulls_first)]
-        # No NULLS FIRST/LAST: order by "is null" first, then the value.
+        # No NULLS FIRST/LAST (older Teradata releases reject it): a CASE key places the NULLs, and each key
+        # keeps the database's own null placement, so that no NULLS clause is written.
         null_rank = exp.Case(ifs=[exp.If(this=_is_null(column), true=exp.Literal.number(0 if nulls_first else 1))],
                              default=exp.Literal.number(1 if nulls_first else 0))
-        return [exp.Ordered(this=null_rank, desc=False, nulls_first=False),
-                exp.Ordered(this=column, desc=not ascending, nulls_first=False)]
+        return [exp.Ordered(this=null_rank, desc=False, nulls_first=self._natural_nulls_first(desc=False)),
+                exp.Ordered(this=column, desc=not ascending, nulls_first=self._natural_nulls_first(desc=not ascending))]
+
+    def _natural_nulls_first(self, *, desc: bool) -> bool:
+        """Where the database puts NULLs when no NULLS clause is written."""
+        ordering = type(self.sqlglot()).NULL_ORDERING
+        if ordering == "nulls_are_last":
+            return False
+        return (ordering == "nulls_are_small") != desc
 
     def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
         return select.limit(limit)
@@ -361,7 +376,7 @@ class SqlCompiler:
     # ------------------------------------------------------------------------------- millisecond grid
 
     def _on_millis_grid(self, source: SourceColumn) -> bool:
-        return bool(self.dialect.sub_millisecond_timestamps and pa.types.is_timestamp(source.type))
+        return bool(pa.types.is_timestamp(source.type) and self.dialect.sub_millisecond(source))
 
     def _grid_ranges(self, col: exp.Expression, source: SourceColumn, ranges: Sequence[Range],
                      t: pa.DataType) -> exp.Expression | None:
@@ -432,8 +447,15 @@ class SqlCompiler:
         if isinstance(e, Constant) and pa.types.is_timestamp(t):
             # Athena's constants are whole milliseconds already (and a bare parameter has no type to truncate).
             return rendered if self.dialect.can_compare(t, ordering=ordering) else None
-        column = self.source_column(e.column) if isinstance(e, Variable) else None
-        return self.dialect.compare_operand(rendered, t, ordering=ordering, column=column)
+        return self.dialect.compare_operand(rendered, t, ordering=ordering, column=self._source_of(e))
+
+    def _source_of(self, e: Expression) -> SourceColumn | None:
+        """The source column whose values ``e`` takes: a column, or NULLIF of one (its precision, say)."""
+        if isinstance(e, Variable):
+            return self.source_column(e.column)
+        if isinstance(e, FunctionCall) and e.name == "$nullif" and e.arguments:
+            return self._source_of(e.arguments[0])
+        return None
 
     def _call(self, call: FunctionCall) -> exp.Expression | None:
         name = call.name
@@ -552,12 +574,15 @@ class SqlCompiler:
 
 def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
                 projection: Sequence[str], constraints: Constraints,
-                extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None) -> SourceQuery:
+                extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None,
+                kept: Constraints | None = None) -> SourceQuery:
     """The SELECT for one split: what can be pushed is pushed, the rest is returned as the residual.
 
     ``table`` is the FROM item (a table, possibly with a partition clause); ``extra_where`` builds the split's
     own predicates (partition or hash-bucket ranges, values bound through the compiler), always applied at
-    the source.
+    the source. ``kept`` is what an adapter's own rules set aside for the framework before compiling (then
+    ``constraints`` must not carry a LIMIT that those filters would make wrong): it joins the residual, and
+    its columns are read.
     """
     compiler = SqlCompiler(dialect, columns)
     where: list[exp.Expression] = list(extra_where(compiler)) if extra_where else []
@@ -582,12 +607,12 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
     push_limit = constraints.has_limit and not filtered_later
     if order is None:  # cannot sort at the source: the framework sorts everything it reads
         order, residual_order, push_limit = [], constraints.order_by, False
-    residual = Constraints(
+    residual = merge_residual(Constraints(
         summary=residual_summary,
         expression=tuple(residual_expressions),
         order_by=residual_order,
         limit=constraints.limit if constraints.has_limit and not push_limit else -1,
-    )
+    ), kept or Constraints())
 
     needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
     selected = tuple(compiler.source_column(n) for n in needed)
@@ -603,3 +628,16 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
         select = dialect.apply_limit(select, constraints.limit)
     sql, params = dialect.render(select, compiler.values)
     return SourceQuery(sql, params, residual, selected)
+
+
+def merge_residual(residual: Constraints, kept: Constraints) -> Constraints:
+    """The compiler's residual plus constraints an adapter kept for the framework (whose ORDER BY and LIMIT,
+    when it kept them, win: the framework then sorts and limits everything it reads)."""
+    if kept.is_empty:
+        return residual
+    return Constraints(
+        summary={**residual.summary, **kept.summary},
+        expression=(*residual.expression, *kept.expression),
+        order_by=kept.order_by or residual.order_by,
+        limit=kept.limit if kept.has_limit else residual.limit,
+    )

@@ -1,9 +1,10 @@
 """Lambda bundles built by ``afq package`` once per session, unpacked, and run for real.
 
 A bundle runs under ``awslambdaric`` (the runtime client of the Lambda Python runtime) with the runtime's Python
-(3.12), against the loopback Runtime API in ``tests/servers/lambda_runtime_api.py``. The interpreter starts with
-``-S`` so nothing from this machine's site-packages can stand in for what the bundle lacks; the only other
-path is a *runtime site* holding what the Lambda runtime itself provides (awslambdaric, boto3).
+(3.12), against the loopback Runtime API of ``connector.local.runtime_api`` (the one ``afq`` uses). The
+interpreter starts with ``-S`` and a clean environment so nothing from this machine's site-packages can stand in
+for what the bundle lacks; the only other path is a *runtime site* holding what the Lambda runtime itself
+provides (awslambdaric, boto3).
 
 Builds go through the builder's own cache (``$AFQ_CACHE_DIR`` or ``~/.cache/afq``), keyed by the exact wheels,
 the builder version and the framework's content: the first session builds, later ones reuse.
@@ -23,14 +24,15 @@ from typing import Any
 
 import pytest
 
+from connector.local.errors import LambdaFunctionError
+from connector.local.runtime_api import RuntimeTarget
 from connector.packaging import BuildOptions, BuildResult, PackagingError, Target, build_bundle, default_cache
 from connector.packaging.requirements import adapter_bundle
 from connector.packaging.targets import find_interpreter
 from connector.packaging.wheels import digest, fetch, install, resolve
-from tests.servers.lambda_runtime_api import Outcome, RuntimeApi
-from tests.servers.ports import stop
 
 PYTHON = "3.12"
+FUNCTION_NAME = "afq-bundle-test"
 HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}.get(os.uname().machine, "x86_64")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,39 +112,48 @@ def lambda_runtime_site(bundle_cache: Path, bundle_interpreter: str) -> Path:
     return site
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the function returned: ``kind`` is ``response`` or ``error`` (Lambda's error payload as ``body``)."""
+
+    kind: str
+    body: dict[str, Any]
+
+
 class LambdaFunction:
     """One execution environment: the bundle's handler under awslambdaric, fed by a loopback Runtime API."""
 
-    def __init__(self, bundle: Bundle, runtime_site: Path, interpreter: str, log: Path, env: dict[str, str]) -> None:
+    def __init__(self, bundle: Bundle, runtime_site: Path, interpreter: str, log_dir: Path,
+                 env: dict[str, str]) -> None:
         self.bundle = bundle
-        self.log = log
-        self.api = RuntimeApi()
-        home = log.parent / "home"
-        home.mkdir(exist_ok=True)
+        self.log = log_dir / "worker-0.log"
+        home = log_dir / "home"
+        home.mkdir(parents=True, exist_ok=True)
         environment = {
             "PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "en_US.UTF-8", "TZ": ":UTC",
             "PYTHONPATH": f"{bundle.root}:{runtime_site}",
             "LAMBDA_TASK_ROOT": str(bundle.root), "LAMBDA_RUNTIME_DIR": str(runtime_site),
-            "AWS_LAMBDA_RUNTIME_API": self.api.address, "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON}",
-            "AWS_LAMBDA_FUNCTION_NAME": self.api.function_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON}",
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
             **env,
         }
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [interpreter, "-S", "-m", "awslambdaric", "connector.handler.lambda_handler"],
-                cwd=bundle.root, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        self.target = RuntimeTarget("connector.handler.lambda_handler", workers=1, env=environment,
+                                    cwd=str(bundle.root), timeout=120.0, log_dir=str(log_dir),
+                                    python=[interpreter, "-S"], inherit_env=False, function_name=FUNCTION_NAME)
+        self.target.start()
 
-    def invoke(self, event: dict[str, Any], timeout: float = 120.0) -> Outcome:
+    def invoke(self, event: dict[str, Any]) -> Outcome:
         try:
-            return self.api.invoke(event, self.process, timeout)
-        except (RuntimeError, TimeoutError) as e:
-            raise AssertionError(f"{e}\n--- function log ---\n{self.log_text()[-4000:]}") from None
+            return Outcome("response", self.target.invoke(event))
+        except LambdaFunctionError as e:
+            return Outcome("error", {"errorType": e.error_type, "errorMessage": e.message,
+                                     "stackTrace": list(e.stack)})
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
         """Invoke and return the response; an error outcome fails the test with the function's message."""
         outcome = self.invoke(event)
-        assert outcome.kind == "response", f"{outcome.error_type}: {outcome.body}\n{self.log_text()[-3000:]}"
+        assert outcome.kind == "response", f"{outcome.body}\n{self.log_text()[-3000:]}"
         return outcome.body
 
     def log_text(self) -> str:
@@ -150,11 +161,10 @@ class LambdaFunction:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return all(worker.process.poll() is None for worker in self.target.workers)
 
     def close(self) -> None:
-        stop(self.process)
-        self.api.close()
+        self.target.close()
 
 
 @pytest.fixture
@@ -165,7 +175,7 @@ def lambda_function(lambda_runtime_site: Path, bundle_interpreter: str,
 
     def start(bundle: Bundle, **env: str) -> LambdaFunction:
         function = LambdaFunction(bundle, lambda_runtime_site, bundle_interpreter,
-                                  tmp_path / f"function-{len(started)}.log", env)
+                                  tmp_path / f"function-{len(started)}", env)
         started.append(function)
         return function
 
