@@ -63,10 +63,11 @@ class Source:
 # ------------------------------------------------------------------------------------------ SQLite
 
 
-def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int = 20_000) -> Callable[[], int]:
-    """``sqlite3`` ``fetchmany`` -> Arrow, hand-written the fastest way: typed ``pa.array`` per column, and
-    Arrow's own vectorized casts where SQLite's storage differs from the declared type (text timestamps and
-    dates, 0/1 booleans)."""
+def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int = 2048) -> Callable[[], int]:
+    """``sqlite3`` ``fetchmany`` -> Arrow, hand-written the fastest way found: fetches of 2048 rows (faster than
+    larger ones: the rows stay in the CPU cache), columns by list comprehension (faster than ``zip(*rows)``),
+    one typed ``pa.array`` per column and Arrow's vectorized casts where SQLite's storage differs from the
+    declared type (text timestamps and dates, 0/1 booleans)."""
     import sqlite3
 
     def storage(t: pa.DataType) -> pa.DataType:
@@ -76,17 +77,18 @@ def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int =
             return pa.int64()
         return t
 
+    types = [(i, f.type, storage(f.type)) for i, f in enumerate(schema)]
+
     def run() -> int:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             cursor = connection.execute(query)
             rows = 0
             while chunk := cursor.fetchmany(fetch_rows):
-                columns = list(zip(*chunk, strict=True))
                 arrays = []
-                for values, f in zip(columns, schema, strict=True):
-                    array = pa.array(values, storage(f.type))
-                    arrays.append(array if array.type == f.type else array.cast(f.type))
+                for i, wanted, stored in types:
+                    array = pa.array([r[i] for r in chunk], stored)
+                    arrays.append(array if stored == wanted else array.cast(wanted))
                 rows += pa.RecordBatch.from_arrays(arrays, schema=schema).num_rows
             return rows
         finally:
@@ -95,7 +97,7 @@ def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int =
     return run
 
 
-def sqlite_raw_rows(path: str, query: str, fetch_rows: int = 20_000) -> Callable[[], int]:
+def sqlite_raw_rows(path: str, query: str, fetch_rows: int = 2048) -> Callable[[], int]:
     import sqlite3
 
     def run() -> int:
