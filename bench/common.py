@@ -82,7 +82,7 @@ def figures(label: str, rows: int, data_bytes: int, timing: Timing, **extra: Any
     return {"label": label, "rows": rows, "bytes": data_bytes, "seconds": round(timing.best, 4),
             "median_seconds": round(timing.median, 4), "runs": timing.runs,
             "cpu_seconds": None if timing.cpu is None else round(timing.cpu, 4),
-            "rows_per_s": round(rows / timing.best) if timing.best else None,
+            "rows_per_s": round(rows / timing.best) if timing.best and rows else None,
             "mb_per_s": round(data_bytes / timing.best / 1e6, 1) if timing.best and data_bytes else None, **extra}
 
 

@@ -10,9 +10,10 @@ a thread pool, each spilled result read back from the encrypted blocks, the aggr
 * runtime: the handler in ``awslambdaric`` processes behind a loopback Lambda Runtime API, one per split,
   as Lambda runs one execution environment per concurrent invocation (separate interpreters, no shared GIL).
 
-Also: the raw driver (``sqlite3`` ``fetchmany``, one thread) on the same rows, and the per-query overhead of
-the whole protocol on a one-row query (Ping, capabilities, GetTable, layout, splits, ReadRecords).
-Prints one JSON line.
+CPU seconds of the local Athena and of every handler process are recorded with each run: CPU over wall time is
+the number of cores the run really got on this shared machine. Also: the raw driver (``sqlite3``
+``fetchmany``, one thread) on the same rows, and the per-query overhead of the whole protocol on a one-row
+query (Ping, capabilities, GetTable, layout, splits, ReadRecords). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import argparse
 import os
 import shutil
 import sqlite3
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,11 +49,23 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by this process (all threads) and the given child processes."""
+    own = os.times()
+    total = own.user + own.system
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--splits", default="1,2,4,8")
     parser.add_argument("--targets", default="in-process,runtime")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; the best of each configuration counts")
     args = parser.parse_args(argv)
     splits = [int(s) for s in args.splits.split(",")]
     work = Path(tempfile.mkdtemp(prefix="afq-bench-parallel-"))
@@ -86,28 +101,53 @@ def main(argv: list[str] | None = None) -> int:
                 return sum(len(s.splits) for s in result.scans)
             return run
 
-        results: list[dict[str, Any]] = []
-        seconds, _ = timed(raw)
-        results.append({"target": "raw sqlite3 fetchmany (1 thread, tuples)", "splits": 1,
-                        "seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds)})
+        # Every configuration is timed once per round, rounds interleaved, so load from other jobs on this shared
+        # machine spreads over all of them; the best round counts. Runtime workers stay up across rounds.
         targets = args.targets.split(",")
-        for count in splits:
-            per_split = str(-(-args.rows // count))
-            os.environ["sqlite_rows_per_split"] = per_split
-            if "in-process" in targets:
-                handler.reset()
-                seconds, got = timed(query(InProcessTarget()))
-                results.append({"target": "in-process (threads)", "splits": got, "seconds": round(seconds, 2),
-                                "rows_per_s": round(args.rows / seconds)})
-            if "runtime" in targets:
-                with RuntimeTarget(workers=count, env={"sqlite_rows_per_split": per_split}) as target:
-                    target.start()
-                    LocalAthena(target).run("SELECT id FROM b.main.t WHERE id = 1")  # every worker warm-ish
-                    seconds, got = timed(query(target))
-                results.append({"target": f"awslambdaric ({count} processes)", "splits": got,
-                                "seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds)})
-            print(results[-1], flush=True)
+        configs: list[tuple[str, int, Any]] = []
+        runtimes = []
+        try:
+            for count in splits:
+                per_split = str(-(-args.rows // count))
+                if "in-process" in targets:
+                    configs.append(("in-process (threads)", count, None))
+                if "runtime" in targets:
+                    runtime = RuntimeTarget(workers=count, env={"sqlite_rows_per_split": per_split})
+                    runtimes.append(runtime)
+                    runtime.start()
+                    LocalAthena(runtime).run("SELECT id FROM b.main.t WHERE id = 1")  # first requests: imports
+                    configs.append((f"awslambdaric ({count} processes)", count, runtime))
+            times: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(configs))}
+            got: dict[int, int] = {}
+            raw_times: list[float] = []
+            loads: list[float] = []
+            for _ in range(args.repeat):
+                raw_times.append(timed(raw)[0])
+                for i, (_label, count, runtime) in enumerate(configs):
+                    loads.append(os.getloadavg()[0])
+                    pids = [w.process.pid for w in runtime.workers] if runtime is not None else []
+                    cpu = _cpu(pids)
+                    if runtime is None:
+                        os.environ["sqlite_rows_per_split"] = str(-(-args.rows // count))
+                        handler.reset()
+                        seconds, got[i] = timed(query(InProcessTarget()))
+                    else:
+                        seconds, got[i] = timed(query(runtime))
+                    times[i].append((seconds, _cpu(pids) - cpu))
+                    print(configs[i][0], count, round(seconds, 2), file=sys.stderr, flush=True)
+        finally:
+            for runtime in runtimes:
+                runtime.close()
         os.environ.pop("sqlite_rows_per_split", None)
+        results: list[dict[str, Any]] = [
+            {"target": "raw sqlite3 fetchmany (1 thread, tuples)", "splits": 1, "seconds": round(min(raw_times), 2),
+             "median_seconds": round(statistics.median(raw_times), 2), "rows_per_s": round(args.rows / min(raw_times))}]
+        for i, (label, _count, _runtime) in enumerate(configs):
+            best, cpu = min(times[i])
+            results.append({"target": label, "splits": got[i], "seconds": round(best, 2),
+                            "median_seconds": round(statistics.median(t for t, _ in times[i]), 2),
+                            "rows_per_s": round(args.rows / best), "cpu_seconds": round(cpu, 2),
+                            "cores_used": round(cpu / best, 2)})
 
         overhead: dict[str, float] = {}
         one_row = "SELECT id FROM b.main.t WHERE id = 7"
@@ -120,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             LocalAthena(target).run(one_row)
             overhead["awslambdaric"] = min(timed(lambda: LocalAthena(target).run(one_row))[0] for _ in range(5))
         emit({"rows": args.rows, "build_seconds": round(build_seconds, 1), "cores": os.cpu_count(),
-              "results": results, "one_row_query_ms": {k: round(v * 1000, 1) for k, v in overhead.items()}})
+              "repeat": args.repeat, "load": [round(min(loads), 2), round(max(loads), 2)], "results": results,
+              "one_row_query_ms": {k: round(v * 1000, 1) for k, v in overhead.items()}})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

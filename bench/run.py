@@ -26,15 +26,17 @@ RESULTS = REPO / "bench" / "results.json"
 REPORT = REPO / "bench" / "README.md"
 SECTIONS = ("throughput", "profile", "cold", "memory", "parallel", "bundles", "oracle")
 
-FULL = {"sqlite_rows": 500_000, "sqlite_repeat": 5, "postgres_rows": 200_000, "postgres_repeat": 3,
+FULL = {"sqlite_rows": 1_000_000, "sqlite_repeat": 4, "postgres_rows": 200_000, "postgres_repeat": 3,
         "snowflake_rows": 300_000, "snowflake_repeat": 3, "profile_sqlite_rows": 300_000,
         "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 7, "memory_gb": 1.0,
-        "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "bundle_arch": "x86_64,arm64",
+        "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "parallel_repeat": 2,
+        "bundle_arch": "x86_64,arm64",
         "oracle_rows": 1_000_000}
 QUICK = {"sqlite_rows": 100_000, "sqlite_repeat": 2, "postgres_rows": 150_000, "postgres_repeat": 2,
          "snowflake_rows": 200_000, "snowflake_repeat": 2, "profile_sqlite_rows": 100_000,
          "profile_postgres_rows": 100_000, "profile_gb": 0.05, "cold_runs": 3, "memory_gb": 0.1,
-         "memory_sqlite_rows": 100_000, "parallel_rows": 1_000_000, "bundle_arch": "x86_64",
+         "memory_sqlite_rows": 100_000, "parallel_rows": 1_000_000, "parallel_repeat": 1,
+         "bundle_arch": "x86_64",
          "oracle_rows": 200_000}
 
 
@@ -62,7 +64,8 @@ def _section(name: str, sizes: dict[str, Any]) -> Any:
         return run_module("bench.spill_bench", ["--json", "--gb", str(sizes["memory_gb"]),
                                                 "--sqlite-rows", str(sizes["memory_sqlite_rows"])])
     if name == "parallel":
-        return run_module("bench.parallel", ["--rows", str(sizes["parallel_rows"])])
+        return run_module("bench.parallel", ["--rows", str(sizes["parallel_rows"]),
+                                             "--repeat", str(sizes["parallel_repeat"])])
     if name == "bundles":
         return run_module("bench.bundles", ["--arch", sizes["bundle_arch"]])
     if name == "oracle":

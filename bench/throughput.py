@@ -14,7 +14,9 @@ For one source, every path reads the same rows of the same table (best of ``repe
 * ``ReadRecords spill local`` / ``spill S3``: one split, the whole table, AES-GCM blocks of ``maxBlockSize``
   16 MB to the local spill directory or to SeaweedFS S3 (``--bucket``, with ``AWS_ENDPOINT_URL_S3`` set);
 * ``framework only``: the same events answered from the adapter's batches prefetched into memory, so the
-  figure is the framework's own cost (parse, residual, conform, wire types, cutting, IPC, encryption, JSON).
+  figure is the framework's own cost (parse, residual, conform, wire types, cutting, IPC, encryption, JSON);
+* ``metadata calls only``: GetTable, GetTableLayout and GetSplits, the fixed cost included in every
+  ReadRecords figure.
 
 Prints one JSON line (``bench.run`` puts it in the report).
 """
@@ -351,6 +353,12 @@ def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Pa
     for label, env, wanted in plans:
         paths.append(ReadPath(label, "readrecords", athena(env), expect_kind(wanted)))
 
+    # Athena's metadata calls alone (GetTable, GetTableLayout, GetSplits): the fixed cost of every query above.
+    metadata_svc = service({**source.env, **local})
+    services.append(metadata_svc)
+    paths.append(ReadPath("metadata calls only (GetTable, GetTableLayout, GetSplits)", "metadata",
+                          lambda: len(read_events(metadata_svc.handle, source.table, query_id="bench-metadata"))))
+
     # The framework alone: the same calls answered from the adapter's own batches, prefetched per split.
     for label, env, wanted in plans[:2]:
         svc = service({**source.env, **env, **local})
@@ -378,11 +386,12 @@ def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Pa
     results = []
     for path, timing in zip(paths, timings, strict=True):
         extra = {"responses": timing.value} if isinstance(timing.value, dict) else {}
-        results.append(figures(path.label, rows, 0 if path.kind == "raw-rows" else data_bytes, timing,
+        results.append(figures(path.label, 0 if path.kind == "metadata" else rows,
+                               0 if path.kind in ("raw-rows", "metadata") else data_bytes, timing,
                                kind=path.kind, **extra))
     reference = next(r for r in results if r["label"] == source.reference)
     for r in results:
-        r["vs_reference"] = round(reference["seconds"] / r["seconds"], 2)
+        r["vs_reference"] = round(reference["seconds"] / r["seconds"], 2) if r["kind"] != "metadata" else None
     return {"source": source.name, "rows": rows, "arrow_bytes": data_bytes, "reference": source.reference,
             "notes": source.notes, "results": results}
 
