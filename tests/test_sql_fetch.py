@@ -66,3 +66,26 @@ def test_a_target_below_the_chunk_size_yields_every_fetch(tmp_path: Path) -> Non
     batches, fetched = _batches(adapter)
     assert [b.num_rows for b in batches] == fetched
     assert sum(fetched) == 1_000 and fetched[1] == 64  # the smallest fetch the adapter makes
+
+
+def test_sqlite_split_bounds_come_from_the_rowid_btree_not_a_scan(tmp_path: Path) -> None:
+    """GetSplits reads min and max rowid; SQLite must answer them by search, never by scanning the table."""
+    adapter = _adapter(tmp_path, 1_000)
+    adapter.rows_per_split = 300
+    seen: list[str] = []
+    original = adapter.query
+
+    def query(connection: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        seen.append(sql)
+        return original(connection, sql, params)
+
+    adapter.query = query  # type: ignore[method-assign]
+    ctx = RequestContext(Identity(), "default", "q")
+    page = adapter.get_splits(ctx, TableName("main", "t"), pa.table({"p": [1]}), Constraints(), None)
+    assert [s["rowid_from"] for s in page.splits] == ["0", "250", "500", "750"]  # ids 0..999 are the rowids
+    bounds = [sql for sql in seen if "rowid" in sql.lower()]
+    assert len(bounds) == 1
+    with sqlite3.connect(tmp_path / "t.db") as connection:
+        plan = [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {bounds[0]}")]
+    connection.close()
+    assert not [step for step in plan if step.startswith("SCAN") and "CONSTANT ROW" not in step], plan
