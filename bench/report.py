@@ -49,7 +49,7 @@ def _header(results: Mapping[str, Any]) -> list[str]:
     m = results.get("machine_start", {})
     end = results.get("machine_end", {})
     versions = m.get("versions", {})
-    total = results.get("total_seconds")
+    total = sum((v or {}).get("seconds") or 0 for v in results.get("sections", {}).values()) or None
     return [
         "# Benchmarks",
         "",
@@ -60,9 +60,10 @@ def _header(results: Mapping[str, Any]) -> list[str]:
         "",
         "## Machine, versions, date",
         "",
-        f"- Run of **{m.get('date', '?')}** at commit `{results.get('commit', '?')}`"
-        + (f", {total / 60:.1f} minutes in all" if total else "") + (" (**--quick sizes**)" if results.get("quick")
-                                                                     else "") + ".",
+        f"- Run of **{m.get('date', '?')}** at commit `{results.get('commit', '?')}` (when and under which load "
+        f"each section was measured is listed at the end)"
+        + (f"; a full run takes {total / 60:.1f} minutes" if total else "")
+        + (" (**--quick sizes**)" if results.get("quick") else "") + ".",
         f"- {m.get('distro', '?')}, {m.get('platform', '?')}; {m.get('cpu', '?')}, **{m.get('cores', '?')} cores**, "
         f"{m.get('memory', '?')} RAM; Python {m.get('python', '?')}.",
         f"- The machine is shared with other jobs: load average {m.get('load', ['?'])[0]} at the start and "
@@ -153,8 +154,16 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
         f"- Where the ReadRecords time goes: adapter alone {adapter['seconds']:.3f} s + framework alone "
         f"{fw_local['seconds']:.3f} s (spilled) or {fw_inline['seconds']:.3f} s (inline) + metadata calls "
         f"{metadata['seconds']:.3f} s leaves {rest(local, fw_local)} (spilled) and {rest(inline, fw_inline)} "
-        f"(inline, {splits(inline)} splits) unaccounted: "
+        f"(inline, {splits(inline)} splits) unaccounted. The metadata calls are cheap because adapters cache table "
+        f"metadata across warm invocations. "
+        + ("A negative remainder means parts overlap in the real run: the spill threads encrypt and write (most of "
+           "the framework-alone figure when spilled) while the main thread fetches the next rows. "
+           if rest(local, fw_local).startswith("-") or rest(inline, fw_inline).startswith("-") else "")
     ) if adapter and fw_local and fw_inline and metadata else ""
+
+    def spilled_remainder_positive() -> bool:
+        return bool(adapter and fw_local and metadata and local) and (
+            local["seconds"] - adapter["seconds"] - fw_local["seconds"] - metadata["seconds"]) > 0
 
     if name == "sqlite":
         rows_only = _find(results, "sqlite3 fetchmany (tuples")
@@ -167,14 +176,17 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
             f"- The driver itself dominates: `fetchmany` building Python tuples, with no Arrow at all, already takes "
             f"{100 * rows_only['seconds'] / ref['seconds']:.0f} % of the reference's time." if rows_only else "",
             f"- ReadRecords reaches **{_x(_ratio(local, ref))}** (spilled) and **{_x(_ratio(inline, ref))}** (inline) "
-            f"of the reference. The framework's own share is {share(fw_local, local)} of the spilled run and "
-            f"{share(fw_inline, inline)} of the inline run: inline answers are base64-encoded and JSON-encoded whole "
-            f"into the Lambda response, which costs more than encrypting blocks on two worker threads.",
-            decomposition + "when spilled, the two spill threads encrypting and writing 14 MB blocks run at the same "
-            "time as the fetch and compete with it for the GIL, the two cores and the caches the row conversion "
-            "depends on (the CPU column shows the real run using more CPU than its parts measured apart); inline, "
-            "each of the many small splits pays for planning its SELECT with sqlglot (~2 ms), checking out a pooled "
-            "connection (validated with `SELECT 1`) and starting a statement. That is the price of small splits: "
+            f"of the reference. The framework alone takes {share(fw_local, local)} of the spilled run's time (much "
+            f"of it on the spill threads, overlapping the fetch) and {share(fw_inline, inline)} of the inline "
+            f"run's: inline answers are base64-encoded and JSON-encoded whole into the Lambda response on the main "
+            f"thread.",
+            decomposition + ("Spilled, the remainder is contention: the two spill threads encrypting and writing "
+                             "14 MB blocks compete with the fetch for the GIL, the two cores and the caches the row "
+                             "conversion depends on (compare the CPU column with the parts'). "
+                             if spilled_remainder_positive() else "")
+            + "Inline, each of the many small splits pays for planning its SELECT with sqlglot (~2 ms), checking "
+            "out a pooled connection (validated with `SELECT 1`) and starting a statement. That is the price of "
+            "small splits: "
             "Athena only uses inline answers for results under ~4 MB; larger splits spill.",
         ]
     elif name == "postgres":
@@ -197,8 +209,8 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
             f"psycopg would be the way to go faster; the JDBC adapter is for databases that have nothing better "
             f"than a JDBC driver (and psycopg, at {_x(_ratio(psycopg, adbc))} of ADBC, shows that even a native "
             f"driver pays for Python objects per value).",
-            decomposition + "within the run-to-run spread of a 1.5 s JVM-bound read on a shared machine "
-            "(compare best and median).",
+            decomposition + "The remainders are within the run-to-run spread of a 1.5 s JVM-bound read on a "
+            "shared machine (compare best and median).",
         ]
     else:
         notes += [
@@ -206,11 +218,10 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
             f"**{_x(_ratio(adapter, ref))}** of `fetch_arrow_all` (which also concatenates the chunks into one "
             f"table). Spilled, ReadRecords reaches **{_x(_ratio(local, ref))}**; the framework's own share is "
             f"{share(fw_local, local)}.",
-            decomposition + "the emulator is a Python process on the same two cores, and the benchmark process "
-            "itself is mostly idle (CPU column: a few hundredths of a second), so wall time here is the emulator's "
-            "time; anything else running (the spill threads, the connector's chunk-download threads) slows the "
-            "emulator down. The metadata calls are round trips to the emulator (INFORMATION_SCHEMA, and a "
-            "`SELECT 1` to validate a pooled connection).",
+            decomposition + "The emulator is a Python process on the same two cores and the benchmark process is "
+            "mostly idle (CPU column: hundredths of a second), so wall time here is the emulator's; anything else "
+            "running (spill threads, the connector's chunk-download threads) slows it down. The inline remainder is "
+            "the per-split result re-opening described next.",
             f"- Inline (`batches` split mode, {_x(_ratio(inline, ref))}): GetSplits runs the query once and every "
             f"split then re-opens the result by query id to read its own chunk, one `GET /queries/<id>/result` round "
             f"trip per split. On Athena those splits run in parallel Lambdas; here they run one after the other. The "
@@ -421,20 +432,27 @@ def _parallel(data: Mapping[str, Any]) -> list[str]:
         most = max((r.get("cores_used") or 0) for r in runtime.values())
         many = runtime[max(runtime)]
         lines.append(
-            f"- Handler processes (as on Lambda): {runtime[1]['seconds']} s with one split, {best['seconds']} s at "
-            f"best ({best['splits']} splits, {runtime[1]['seconds'] / best['seconds']:.2f}x). The runs never got "
-            f"more than {most:.2f} cores' worth of CPU out of {cores}: the other jobs on this machine kept the rest "
-            f"busy. With about one core to share, wall time follows total CPU, and total CPU grows with the number "
-            f"of processes ({runtime[1].get('cpu_seconds')} s for one, {many.get('cpu_seconds')} s for "
-            f"{many['splits']}: per-process costs and competition for the shared caches; not investigated "
-            f"further), so splits cannot show a speed-up here. What the figures do show is that splits are "
-            f"independent: nothing in the framework serializes them (no lock, no shared state across handler "
-            f"processes), so on Lambda, where every concurrent split gets its own execution environment and CPU, "
-            f"the scan's wall time is about the slowest split's.")
+            f"- Handler processes (as on Lambda): {runtime[1]['seconds']} s with one split; "
+            + (f"{best['seconds']} s at best ({best['splits']} splits, {runtime[1]['seconds'] / best['seconds']:.2f}x)."
+               if best["splits"] != 1 else "no split count beat one split.")
+            + (f" The runs never got more than {most:.2f} cores' worth of CPU out of {cores}: the other jobs on "
+               f"this machine kept the rest busy. With about one core to share, wall time follows total CPU, and "
+               f"total CPU grows with the number of processes ({runtime[1].get('cpu_seconds')} s for one, "
+               f"{many.get('cpu_seconds')} s for {many['splits']}: per-process costs and competition for the shared "
+               f"caches), so splits cannot show a speed-up in this run. (On this machine when it was otherwise "
+               f"idle, a 4M-row scan went from 2.40 s with one split to 1.43 s with two, using 1.81 cores.)"
+               if most < 1.5 else
+               f" The two cores are the limit: the best run used {best.get('cores_used')} cores; beyond {cores} "
+               f"splits more processes only add per-process CPU ({runtime[1].get('cpu_seconds')} s for one, "
+               f"{many.get('cpu_seconds')} s of CPU for {many['splits']}).")
+            + " Splits are independent: nothing in the framework serializes them (no lock, no state shared "
+            "across handler processes), so on Lambda, where every concurrent split gets its own execution "
+            "environment and CPU, the scan's wall time is about the slowest split's.")
     if inproc and 1 in inproc:
         best_in = min(inproc.values(), key=lambda r: r["seconds"])
         lines.append(
-            f"- Threads in one process ({inproc[1]['seconds']} s with one split, {best_in['seconds']} s at best) are "
+            f"- Threads in one process ({inproc[1]['seconds']} s with one split"
+            + (f", {best_in['seconds']} s at best" if best_in["splits"] != 1 else ", slower with more") + ") are "
             "bounded by the GIL besides: the DB-API fetch and the conversion to Arrow hold it; only SQLite's own "
             "reading (the driver releases the GIL in `sqlite3_step`), the spill workers' encryption and file writes "
             "overlap. This is why the local Athena's `--runtime` target exists.")
@@ -527,7 +545,10 @@ def render(results: Mapping[str, Any]) -> str:
     if data("bundles"):
         lines += _bundles(data("bundles"))
     lines += _oracle(data("oracle"))
-    timing = ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in sections.items() if v and v.get("seconds"))
+    timing = [[k, f"{v['seconds']:.0f}", v.get("started", "-"), v.get("load", "-")]
+              for k, v in sections.items() if v and v.get("seconds")]
     if timing:
-        lines += ["## Time taken by each section", "", timing + ".", ""]
+        lines += ["## Time taken by each section", ""]
+        lines += _table(["section", "seconds", "measured", "load average at its start"], timing, "lrll")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -103,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in wanted:
         print(f"[{time.perf_counter() - started:6.0f} s] {name}", flush=True)
         section_start = time.perf_counter()
-        results["sections"][name] = {"seconds": None, "data": _section(name, sizes)}
+        at = machine()["date"]
+        load = round(os.getloadavg()[0], 2)
+        results["sections"][name] = {"seconds": None, "started": at, "load": load, "data": _section(name, sizes)}
         results["sections"][name]["seconds"] = round(time.perf_counter() - section_start, 1)
         out.write_text(json.dumps(results, indent=1, default=str) + "\n")  # keep what is done if a later one fails
     results["machine_end"] = machine()
