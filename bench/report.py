@@ -521,9 +521,16 @@ def render(results: Mapping[str, Any]) -> str:
     cold = data("cold").get("dev", {}).get("rows", {}) if data("cold") else {}
     memory = data("memory").get("results", []) if data("memory") else []
     lines += ["## Headlines", ""]
+    throughput = data("throughput")
     for name, reference, inline, spill, s3 in summary:
+        extra = ""
+        if name == "postgres":
+            results_pg = throughput["postgres"]["results"]
+            extra = (f" - a driver gap (JVM bridge against libpq COPY): the JDBC adapter alone runs at "
+                     f"{_x(_ratio(_find(results_pg, 'adapter read_split'), _find(results_pg, 'JPype getString')))} of "
+                     f"a bare JPype `getString` loop, the floor of per-value JDBC access from Python")
         lines.append(f"- **{name}**: ReadRecords at {_x(spill)} (spilled, local store), {_x(inline)} (inline) and "
-                     f"{_x(s3)} (spilled to S3) of *{reference}*.")
+                     f"{_x(s3)} (spilled to S3) of *{reference}*{extra}.")
     if cold:
         arrow_ms = cold["import pyarrow"]["process_ms"] - cold["interpreter (python -c pass)"]["process_ms"]
         lines.append(f"- Cold start: handler import {_n(cold['import connector.handler'].get('import_ms'), 1)} ms; "
