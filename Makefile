@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless
 
-.PHONY: demo test check fuzz lint typecheck unit bench package sam-validate clean apt venv
+.PHONY: demo test check fuzz lint typecheck unit bench bench-quick package sam-validate clean apt venv
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ check: $(STAMP) lint typecheck
 
 bench: $(STAMP) apt
 	$(BIN)/python -m bench.run
+
+# Every benchmark at small sizes (a few minutes): checks they run; bench/README.md is left as it is.
+bench-quick: $(STAMP) apt
+	$(BIN)/python -m bench.run --quick
 
 # Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
 ADAPTERS ?= sqlite generic oracle snowflake teradata

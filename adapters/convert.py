@@ -1,7 +1,9 @@
 """Python values from a DB-API driver -> Arrow arrays of a declared logical type, strictly.
 
-The fast path hands the values to pyarrow as they are. Only when that fails (a driver returned text for a
-timestamp, a float for a decimal...) does the slow path coerce value by value - and a value that cannot be
+The fast path hands the values to pyarrow as they are. When that fails because the driver stores the type
+differently (SQLite's ISO text for timestamps and dates, 0/1 for booleans), Arrow's own parser converts the
+whole column if it accepts every value - it accepts a strict subset of what the slow path does and gives the
+same values for it. Only then does the slow path coerce value by value - and a value that cannot be
 represented exactly is an error naming the column and the value, never a silent NULL or a rounded number.
 """
 
@@ -14,6 +16,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.errors import SourceError
 
@@ -25,6 +28,9 @@ def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
         return pa.array(values, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
+    whole = _whole_column(values, t)
+    if whole is not None:
+        return whole
     coerce = _coercer(t)
     out: list[Any] = []
     for v in values:
@@ -40,6 +46,29 @@ def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
         return pa.array(out, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
         raise SourceError(f"column {column!r}: values cannot be read as {t} ({str(e).splitlines()[0]})") from None
+
+
+def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
+    """The column converted by Arrow in one pass, or None when any value needs the slow path.
+
+    Only where Arrow's result is the slow path's: ISO text -> timestamp[ms] without zone or date32 (Arrow
+    rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles), and
+    integers that are all 0 or 1 -> boolean. SQLite returns exactly these shapes; value by value they cost
+    2-8x more (bench/README.md, "Hot-path profile").
+    """
+    try:
+        if pa.types.is_boolean(t):
+            numbers = pa.array(values, pa.int64())
+            bounds = pc.min_max(numbers)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if low is not None and (low < 0 or high > 1):
+                return None
+            return numbers.cast(t)
+        if (pa.types.is_timestamp(t) and t.tz is None and t.unit == "ms") or pa.types.is_date32(t):
+            return pa.array(values, pa.string()).cast(t)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return None
+    return None
 
 
 def _coercer(t: pa.DataType) -> Callable[[Any, pa.DataType], Any]:

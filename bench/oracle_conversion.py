@@ -6,12 +6,13 @@ Compares, for the same 1M rows x 6 columns:
 * the DB-API fallback: Python tuples -> ``OracleAdapter.rows_to_batch``.
 The database and the network are the real bottleneck; this shows the connector adds little on top.
 
-Run: ``.venv/bin/python -m bench.oracle_conversion [rows]``
+Run: ``.venv/bin/python -m bench.oracle_conversion [rows] [--json]``
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from decimal import Decimal
@@ -46,7 +47,7 @@ def data(rows: int) -> pa.Table:
     })
 
 
-def main(rows: int = 1_000_000, batch: int = 10_000) -> None:
+def main(rows: int = 1_000_000, batch: int = 10_000, as_json: bool = False) -> None:
     table = data(rows)
     frames = [oracledb.from_arrow(table.slice(i, batch)) for i in range(0, rows, batch)]
     started = time.perf_counter()
@@ -58,6 +59,10 @@ def main(rows: int = 1_000_000, batch: int = 10_000) -> None:
     fallback = sum(adapter.rows_to_batch(tuples[i:i + batch], COLUMNS).num_rows for i in range(0, rows, batch))
     rows_s = time.perf_counter() - started
     assert converted == fallback == rows
+    if as_json:
+        print(json.dumps({"rows": rows, "columns": len(COLUMNS), "batch": batch, "oracledb": oracledb.__version__,
+                          "arrow_seconds": round(arrow_s, 3), "fallback_seconds": round(rows_s, 3)}))
+        return
     print(f"{rows:,} rows x {len(COLUMNS)} columns, {batch:,} rows per batch")
     for label, seconds in (("Arrow path (from_arrow DataFrames -> arrow_batches)", arrow_s),
                            ("DB-API fallback (tuples -> rows_to_batch)", rows_s)):
@@ -65,4 +70,5 @@ def main(rows: int = 1_000_000, batch: int = 10_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(numbers[0]) if numbers else 1_000_000, as_json="--json" in sys.argv)

@@ -1,6 +1,6 @@
 """Spill benchmark: ~1 GB of rows through ReadRecords into encrypted S3 blocks (SeaweedFS), rows/s and peak RSS.
 
-    python -m bench.spill_bench [--gb 1.0] [--block-size 16000000] [--sqlite-rows 1000000]
+    python -m bench.spill_bench [--gb 1.0] [--block-size 16000000] [--sqlite-rows 1000000] [--json]
 
 Each scenario runs in a fresh child process so its peak RSS (``ru_maxrss``) is its own:
 
@@ -12,7 +12,11 @@ Each scenario runs in a fresh child process so its peak RSS (``ru_maxrss``) is i
 * ``sqlite-raw`` / ``sqlite-s3``  a real driver: the same SQLite query fetched raw (``sqlite3`` ``fetchmany``)
   and through ReadRecords into encrypted S3 blocks.
 
-The run fails (exit 1) if any scenario's peak RSS reaches 512 MB. Numbers go to bench/README.md by hand.
+Two more runs show what bounds memory: ``local-encrypted`` at a quarter of the data (same peak: the result
+size does not matter) and at block sizes 4 MB and 32 MB (the peak follows the block size).
+
+The run fails (exit 1) if any scenario's peak RSS reaches 512 MB. ``--json`` prints the figures as one JSON
+line for ``bench.run``, which writes them into bench/README.md.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,8 +143,13 @@ def _service(env: Mapping[str, str], adapter: Any | None) -> Any:
     return FederationService(settings, adapters=(lambda _catalog: adapter) if adapter is not None else None)
 
 
+_ARGS = argparse.Namespace(gb=0.0, block_size=0)
+
+
 def run_child(args: argparse.Namespace) -> dict[str, Any]:
     """One scenario in this (fresh) process; returns its figures."""
+    global _ARGS
+    _ARGS = args
     total = int(args.gb * 1e9)
     scenario = args.child
     extra: dict[str, Any] = {}
@@ -199,21 +209,23 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
 
 def _figures(scenario: str, rows: int, data: int, seconds: float, extra: Mapping[str, Any]) -> dict[str, Any]:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"scenario": scenario, "rows": rows, "bytes": data, "seconds": round(seconds, 2),
+    return {"scenario": scenario, "rows": rows, "bytes": data, "seconds": round(seconds, 2), "gb": _ARGS.gb,
+            "block_size": _ARGS.block_size,
             "rows_per_s": round(rows / seconds) if rows else None,
             "mb_per_s": round(data / seconds / 1e6, 1) if data else None, "peak_rss_mb": round(peak_mb), **extra}
 
 
-def _child(scenario: str, args: argparse.Namespace, env: Mapping[str, str], **options: Any) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.spill_bench", "--child", scenario, "--gb", str(args.gb),
-               "--block-size", str(args.block_size)]
+def _child(scenario: str, args: argparse.Namespace, env: Mapping[str, str], *, gb: float | None = None,
+           block_size: int | None = None, **options: Any) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.spill_bench", "--child", scenario, "--gb", str(gb or args.gb),
+               "--block-size", str(block_size or args.block_size)]
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)] if value is not True else [f"--{key.replace('_', '-')}"]
     out = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"scenario {scenario} failed:\n{out.stderr[-4000:]}")
     figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    print(json.dumps(figures), flush=True)
+    print(json.dumps(figures), file=sys.stderr if args.json else sys.stdout, flush=True)
     return figures
 
 
@@ -223,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block-size", type=int, default=16_000_000, help="maxBlockSize sent in ReadRecords")
     parser.add_argument("--sqlite-rows", type=int, default=1_000_000,
                         help="rows of the SQLite scenarios (0: skip; enough to exceed an inline response)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)
     parser.add_argument("--local-dir", help=argparse.SUPPRESS)
@@ -247,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(_child("s3-encrypted", args, env, bucket=bucket, save_response=saved))
         results.append(_child("s3-read", args, env, save_response=saved))
         results.append(_child("s3-plaintext", args, env, bucket=bucket))
-        results.append(_child("local-encrypted", args, env, local_dir=str(work / "local")))
+        for gb, block_size in ((None, None), (args.gb / 4, None), (None, 4_000_000), (None, 32_000_000)):
+            results.append(_child("local-encrypted", args, env, gb=gb, block_size=block_size,
+                                  local_dir=str(work / "local")))
+            shutil.rmtree(work / "local", ignore_errors=True)  # ~1 GB of blocks per run
         if args.sqlite_rows:
             from tests.spill_athena import create_events_db
 
@@ -256,10 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(_child("sqlite-s3", args, env, bucket=bucket, sqlite_db=db, sqlite_rows=args.sqlite_rows))
     finally:
         server.stop()
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
-    print(_report(results, args))
+    if args.json:
+        print(json.dumps({"results": results, "rss_limit_mb": RSS_LIMIT_MB, "seaweedfs": _weed_version()}))
+    else:
+        print(_report(results, args))
     worst = max(r["peak_rss_mb"] for r in results)
     if worst >= RSS_LIMIT_MB:
         print(f"FAIL: peak RSS {worst} MB >= {RSS_LIMIT_MB} MB", file=sys.stderr)
@@ -274,10 +291,10 @@ def _report(results: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> s
     lines = [f"{dt.date.today().isoformat()}, {platform.platform()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, pyarrow {pa.__version__}, boto3 {boto3.__version__}, cryptography "
              f"{cryptography.__version__}, SeaweedFS {_weed_version()}; --gb {args.gb} --block-size {args.block_size}",
-             "", "| scenario | rows | seconds | rows/s | MB/s (Arrow) | blocks | peak RSS MB |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "", "| scenario | GB | block size | rows | seconds | rows/s | MB/s (Arrow) | blocks | peak RSS MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['scenario']} | {r['rows']:,} | {r['seconds']} | "
+        lines.append(f"| {r['scenario']} | {r['gb']} | {r['block_size']:,} | {r['rows']:,} | {r['seconds']} | "
                      f"{format(r['rows_per_s'], ',') if r['rows_per_s'] else '-'} | {r['mb_per_s'] or '-'} | "
                      f"{r.get('blocks', '-')} | {r['peak_rss_mb']} |")
     return "\n".join(lines)

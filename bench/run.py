@@ -1,0 +1,127 @@
+"""``make bench``: every benchmark, each in fresh processes, then the report ``bench/README.md``.
+
+    python -m bench.run [--quick] [--only throughput,profile,cold,memory,parallel,bundles,oracle] [--report-only]
+
+Sections run in a fixed order, each as ``python -m bench.<module>`` printing one JSON line; their figures go to
+``bench/results.json`` and the report is rendered from that file (``--report-only`` renders it again without
+measuring). ``--quick`` uses small sizes (a few minutes) to check that everything still runs; its numbers are
+not worth reporting. ``--only`` measures some sections and keeps the others' previous figures.
+Servers (PostgreSQL, SeaweedFS, fakesnow) are started on free loopback ports and stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO, git_commit, machine, run_module, seaweedfs
+
+RESULTS = REPO / "bench" / "results.json"
+REPORT = REPO / "bench" / "README.md"
+SECTIONS = ("throughput", "profile", "cold", "memory", "parallel", "bundles", "oracle")
+
+FULL = {"sqlite_rows": 1_000_000, "sqlite_repeat": 4, "postgres_rows": 200_000, "postgres_repeat": 3,
+        "snowflake_rows": 300_000, "snowflake_repeat": 3, "profile_sqlite_rows": 300_000,
+        "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 7, "memory_gb": 1.0,
+        "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "parallel_repeat": 2,
+        "bundle_arch": "x86_64,arm64",
+        "oracle_rows": 1_000_000}
+QUICK = {"sqlite_rows": 100_000, "sqlite_repeat": 2, "postgres_rows": 150_000, "postgres_repeat": 2,
+         "snowflake_rows": 200_000, "snowflake_repeat": 2, "profile_sqlite_rows": 100_000,
+         "profile_postgres_rows": 100_000, "profile_gb": 0.05, "cold_runs": 3, "memory_gb": 0.1,
+         "memory_sqlite_rows": 100_000, "parallel_rows": 1_000_000, "parallel_repeat": 1,
+         "bundle_arch": "x86_64",
+         "oracle_rows": 200_000}
+
+
+def _section(name: str, sizes: dict[str, Any]) -> Any:
+    if name == "throughput":
+        out: dict[str, Any] = {}
+        work = Path(tempfile.mkdtemp(prefix="afq-bench-s3-"))
+        try:
+            with seaweedfs(work / "seaweedfs") as env:
+                for source in ("sqlite", "postgres", "snowflake"):
+                    print(f"  throughput: {source}", flush=True)
+                    out[source] = run_module("bench.throughput", [
+                        source, "--rows", str(sizes[f"{source}_rows"]), "--repeat", str(sizes[f"{source}_repeat"]),
+                        "--bucket", env["AFQ_BENCH_BUCKET"]], env)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return out
+    if name == "profile":
+        return {"sqlite": run_module("bench.profile", ["sqlite", "--rows", str(sizes["profile_sqlite_rows"])]),
+                "postgres": run_module("bench.profile", ["postgres", "--rows", str(sizes["profile_postgres_rows"])]),
+                "framework": run_module("bench.profile", ["framework", "--gb", str(sizes["profile_gb"])])}
+    if name == "cold":
+        return run_module("bench.cold_start", ["--runs", str(sizes["cold_runs"]), "--bundle"])
+    if name == "memory":
+        return run_module("bench.spill_bench", ["--json", "--gb", str(sizes["memory_gb"]),
+                                                "--sqlite-rows", str(sizes["memory_sqlite_rows"])])
+    if name == "parallel":
+        return run_module("bench.parallel", ["--rows", str(sizes["parallel_rows"]),
+                                             "--repeat", str(sizes["parallel_repeat"])])
+    if name == "bundles":
+        return run_module("bench.bundles", ["--arch", sizes["bundle_arch"]])
+    if name == "oracle":
+        return run_module("bench.oracle_conversion", [str(sizes["oracle_rows"]), "--json"])
+    raise SystemExit(f"unknown section {name!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmarks run, not speed")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to measure ({','.join(SECTIONS)})")
+    parser.add_argument("--report-only", action="store_true", help="render bench/README.md from bench/results.json")
+    parser.add_argument("--out", default=None, help="results file (default bench/results.json; --quick: a temp file)")
+    args = parser.parse_args(argv)
+    from bench.report import render
+
+    out = Path(args.out) if args.out else (Path(tempfile.gettempdir()) / "afq-bench-quick.json" if args.quick
+                                           else RESULTS)
+    if args.report_only:
+        REPORT.write_text(render(json.loads(RESULTS.read_text())))
+        print(f"wrote {REPORT}")
+        return 0
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {','.join(SECTIONS)}")
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() and not args.quick else {}
+    results.setdefault("sections", {})
+    results["machine_start"] = machine()
+    results["commit"] = git_commit()
+    results["quick"] = args.quick
+    sizes = QUICK if args.quick else FULL
+    results["sizes"] = sizes
+    started = time.perf_counter()
+    for name in wanted:
+        print(f"[{time.perf_counter() - started:6.0f} s] {name}", flush=True)
+        section_start = time.perf_counter()
+        at = machine()["date"]
+        load = round(os.getloadavg()[0], 2)
+        results["sections"][name] = {"seconds": None, "started": at, "load": load, "data": _section(name, sizes)}
+        results["sections"][name]["seconds"] = round(time.perf_counter() - section_start, 1)
+        out.write_text(json.dumps(results, indent=1, default=str) + "\n")  # keep what is done if a later one fails
+    results["machine_end"] = machine()
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    report = render(results)
+    if args.quick:
+        quick_report = out.with_suffix(".md")
+        quick_report.write_text(report)
+        print(f"quick run: figures in {out}, report in {quick_report} (bench/README.md is left as it is)")
+    else:
+        REPORT.write_text(report)
+        print(f"wrote {REPORT} and {out} in {results['total_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
