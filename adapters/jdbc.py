@@ -281,6 +281,8 @@ class PostgresDialect(JdbcDialect):
     hidden_schemas = frozenset({"information_schema", "pg_catalog", "pg_toast"})
     #: too_many_connections (max_connections, a role's or database's CONNECTION LIMIT), configuration_limit_exceeded
     throttle_errors: ClassVar[frozenset[str]] = frozenset({"53300", "53400"})
+    #: query_canceled: statement_timeout (or a cancel request)
+    timeout_errors: ClassVar[frozenset[str]] = frozenset({"57014"})
 
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise("postgres")

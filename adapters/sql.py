@@ -38,6 +38,7 @@ from connector.errors import (
     SchemaNotFound,
     SourceError,
     SourceThrottled,
+    SourceTimeout,
     TableNotFound,
 )
 from connector.protocol.constraints import Constraints
@@ -97,6 +98,8 @@ class SqlAdapter(Adapter):
     #: sees as its throttle signal (it backs off and retries) rather than a failed query. A dialect may declare
     #: its own (the generic JDBC adapter serves many databases, one dialect each).
     throttle_errors: ClassVar[frozenset[str]] = frozenset()
+    #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
+    timeout_errors: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -223,14 +226,21 @@ class SqlAdapter(Adapter):
         return codes
 
     def throttled(self, driver_error: BaseException | None, translated: ConnectorError) -> ConnectorError:
-        """``translated`` as ``SourceThrottled`` if the driver error is one of the throttle codes."""
+        """``translated`` as ``SourceThrottled`` (or ``SourceTimeout``) if the driver error carries one of the
+        declared throttle (or timeout) codes; otherwise unchanged."""
         if driver_error is None or isinstance(translated, SourceThrottled):
             return translated
-        declared = self.throttle_errors | frozenset(getattr(self.dialect, "throttle_errors", ()))
-        hits = sorted(self.error_codes(driver_error) & declared) if declared else []
-        if not hits:
+        throttle = self.throttle_errors | frozenset(getattr(self.dialect, "throttle_errors", ()))
+        timeout = self.timeout_errors | frozenset(getattr(self.dialect, "timeout_errors", ()))
+        if not throttle and not timeout:
             return translated
-        return SourceThrottled(f"{translated} (code {', '.join(hits)}: the source is refusing work for now)")
+        codes = self.error_codes(driver_error)
+        if hits := sorted(codes & throttle):
+            return SourceThrottled(f"{translated} (code {', '.join(hits)}: the source is refusing work for now)")
+        if (hits := sorted(codes & timeout)) and not isinstance(translated, SourceTimeout):
+            return SourceTimeout(f"{translated} (code {', '.join(hits)}: the statement ran out of time at the "
+                                 f"source; raise its statement timeout, or narrow the query)")
+        return translated
 
     # ------------------------------------------------------------------------------------- catalog queries
 
