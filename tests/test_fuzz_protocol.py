@@ -164,8 +164,9 @@ def _rewrite_bytes(data: bytes, draw: st.DrawFn) -> bytes:
 
 @st.composite
 def mutated_events(draw: st.DrawFn, kinds: tuple[str, ...] = ("delete", "json", "retype", "bytes", "key",
-                                                                 "number", "type")) -> Any:
-    event = copy.deepcopy(draw(st.sampled_from(SEEDS)))
+                                                                 "number", "type"),
+                   seeds: list[dict[str, Any]] | None = None) -> Any:
+    event = copy.deepcopy(draw(st.sampled_from(seeds or SEEDS)))
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(kinds))
         candidates = list(paths(event))
@@ -488,12 +489,7 @@ def test_mutated_events_through_the_handler_fail_only_with_connector_errors(sqli
                                                                             data: st.DataObject) -> None:
     from connector.errors import ConnectorError
 
-    global SEEDS
-    seeds, SEEDS = SEEDS, HANDLER_SEEDS
-    try:
-        event = data.draw(mutated_events())
-    finally:
-        SEEDS = seeds
+    event = data.draw(mutated_events(seeds=HANDLER_SEEDS))
     try:
         response = sqlite_service.handle(event)
     except ConnectorError as e:

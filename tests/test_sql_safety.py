@@ -212,7 +212,7 @@ CATALOG_CALLS = ("query_tables", "query_tables_page", "query_columns", "query_is
                  "query_table_bytes")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres", "oracle", "snowflake", "teradata"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "h2", "oracle", "snowflake", "teradata"])
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(drawn_schema=names(), drawn_table=names())
 def test_catalog_queries_bind_schema_and_table_names(kind: str, drawn_schema: str, drawn_table: str) -> None:
@@ -221,7 +221,7 @@ def test_catalog_queries_bind_schema_and_table_names(kind: str, drawn_schema: st
     # Each name carries a character no catalog statement contains, so finding it in the SQL means it was inlined.
     schema, table = drawn_schema + "\u202e", drawn_table + "\u200f"
     adapter = _adapter(kind)
-    if kind == "postgres":  # PostgreSQL's catalog goes through SQL (tables) and JDBC metadata (columns)
+    if kind in ("postgres", "h2"):  # JDBC catalogs: SQL for tables, DatabaseMetaData (no SQL text) for columns
         calls: tuple[str, ...] = ("query_tables", "query_tables_page")
     else:
         calls = tuple(c for c in CATALOG_CALLS if hasattr(adapter, c))
