@@ -512,3 +512,20 @@ def test_a_short_atheris_run_finds_no_crash(tmp_path: Any) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Done 3000 runs" in result.stderr
     assert not list(tmp_path.glob("crash-*"))
+
+
+@pytest.mark.parametrize(("schema", "text"), [
+    (pa.schema([("t", pa.timestamp("ms", "ABCUTC"))]), b"ABCUTC"),  # found by atheris: a zone id of bad UTF-8
+    (pa.schema([("n", pa.list_(pa.field("itemzz", pa.int32())))]), b"itemzz"),
+    (pa.schema([("colname", pa.int32())]), b"colname"),
+])
+def test_names_and_zones_that_are_not_utf8_are_protocol_errors(schema: pa.Schema, text: bytes) -> None:
+    message = schema.serialize().to_pybytes().replace(text, b"\x85" + text[1:])
+    assert message != schema.serialize().to_pybytes()
+    with pytest.raises(ProtocolError, match="utf-8"):
+        SchemaMessage(message).logical_schema()
+    event = copy.deepcopy(next(e for e in SEEDS if e["@type"] == "ReadRecordsRequest"))
+    event["constraints"]["summary"]["i"]["ranges"][0]["low"]["valueBlock"]["schema"] = base64.b64encode(
+        message).decode()
+    with pytest.raises(ProtocolError, match=r"constraints\.summary\.i\.ranges\[0\]\.low\.valueBlock"):
+        parse_request(event)

@@ -50,9 +50,24 @@ def read_schema(data: bytes, path: str) -> pa.Schema:
     if not data:
         raise ProtocolError(path, "the schema is empty")
     try:
-        return ipc.read_schema(pa.py_buffer(data))
-    except ARROW_ERRORS as e:
+        schema = ipc.read_schema(pa.py_buffer(data))
+        _check_strings(schema)
+    except ARROW_ERRORS as e:  # UnicodeDecodeError is a ValueError
         raise ProtocolError(path, f"not an Arrow IPC schema message ({short(e)})") from None
+    return schema
+
+
+def _check_strings(schema: pa.Schema) -> None:
+    """Decode every name and time zone now: pyarrow decodes them lazily, so invalid UTF-8 in a message would
+    otherwise raise far from the field that carried it."""
+    pending = [schema.field(i) for i in range(len(schema))]
+    while pending:
+        field = pending.pop()
+        _ = field.name
+        t = field.type
+        if pa.types.is_timestamp(t):
+            _ = t.tz
+        pending.extend(t.field(i) for i in range(t.num_fields))
 
 
 def read_batch(data: bytes, schema: pa.Schema, path: str) -> pa.RecordBatch:

@@ -2,6 +2,7 @@
 
     make fuzz-atheris                      # explore for FUZZ_RUNS inputs (default 200000)
     python -m tests.fuzz.atheris_requests -runs=5000 [corpus_dir]
+    python -m tests.fuzz.atheris_requests fuzz-out/crash-...   # replay one input
 
 Each input is either JSON text (seeded with real request events of every type) or, when it starts with a
 zero byte, raw bytes put into a block's ``records`` and ``schema``. Anything but a ``ProtocolError`` (or a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from typing import Any
 
@@ -42,8 +44,6 @@ def one_input(data: bytes) -> None:
 
 
 def seed_corpus(directory: str) -> None:
-    import os
-
     os.makedirs(directory, exist_ok=True)
     for i, event in enumerate(events()):
         with open(os.path.join(directory, f"seed-{i:02d}.json"), "w") as f:
@@ -52,7 +52,7 @@ def seed_corpus(directory: str) -> None:
 
 def main(argv: list[str]) -> Any:
     corpus = [a for a in argv[1:] if not a.startswith("-")]
-    if corpus:
+    if corpus and not os.path.isfile(corpus[0]):  # a file is an input to replay (a crash), not a corpus
         seed_corpus(corpus[0])
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
