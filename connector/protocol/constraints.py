@@ -55,7 +55,7 @@ def _values_from_block(value: Any, path: str) -> tuple[pa.DataType, list[Any]]:
         raise ProtocolError(path, f"values of type {t}: {reason}")
     try:
         return t, batch.column(0).to_pylist()
-    except (pa.ArrowException, ValueError, OverflowError) as e:  # e.g. dates outside Python's range
+    except (pa.ArrowException, ValueError, ArithmeticError) as e:  # dates outside Python's range, bad decimals
         raise ProtocolError(path, f"values cannot be read: {str(e).splitlines()[0][:200]}") from None
 
 

@@ -51,15 +51,15 @@ def read_schema(data: bytes, path: str) -> pa.Schema:
         raise ProtocolError(path, "the schema is empty")
     try:
         schema = ipc.read_schema(pa.py_buffer(data))
-        _check_strings(schema)
+        _check_schema(schema)
     except ARROW_ERRORS as e:  # UnicodeDecodeError is a ValueError
         raise ProtocolError(path, f"not an Arrow IPC schema message ({short(e)})") from None
     return schema
 
 
-def _check_strings(schema: pa.Schema) -> None:
-    """Decode every name and time zone now: pyarrow decodes them lazily, so invalid UTF-8 in a message would
-    otherwise raise far from the field that carried it."""
+def _check_schema(schema: pa.Schema) -> None:
+    """What pyarrow's reader lets through but fails later, far from the field that carried it: names and time
+    zones that are not UTF-8 (decoded lazily), decimals whose scale exceeds their precision."""
     pending = [schema.field(i) for i in range(len(schema))]
     while pending:
         field = pending.pop()
@@ -67,6 +67,8 @@ def _check_strings(schema: pa.Schema) -> None:
         t = field.type
         if pa.types.is_timestamp(t):
             _ = t.tz
+        if pa.types.is_decimal(t) and not 0 <= t.scale <= t.precision:
+            raise ValueError(f"field {field.name!r}: decimal scale {t.scale} is outside 0..{t.precision}")
         pending.extend(t.field(i) for i in range(t.num_fields))
 
 
