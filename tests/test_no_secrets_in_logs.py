@@ -104,10 +104,11 @@ def capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
 
         root.addHandler(runtime_handler)
         afq.addHandler(json_handler)
-        names = ["", "afq", "botocore", "boto3", "urllib3", "s3transfer", "snowflake", "snowflake.connector",
-                 "jpype", "teradatasql", "oracledb", *logging.root.manager.loggerDict]
+        names = dict.fromkeys(["", "afq", "botocore", "boto3", "urllib3", "s3transfer", "snowflake",
+                               "snowflake.connector", "jpype", "teradatasql", "oracledb",
+                               *logging.root.manager.loggerDict])
+        levels.update({n: logging.getLogger(n).level for n in names})  # all of them before any changes
         for n in names:
-            levels[n] = logging.getLogger(n).level
             logging.getLogger(n).setLevel(logging.DEBUG)
         handler.reset()  # the next invocation is a cold start, as with a new Lambda instance
 
@@ -129,6 +130,10 @@ def capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
     finally:
         for n, level in levels.items():
             logging.getLogger(n).setLevel(level)
+        for n in set(logging.root.manager.loggerDict) - set(levels):  # made during the test: back to inheriting
+            logger = logging.root.manager.loggerDict[n]
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(logging.NOTSET)
         root.removeHandler(runtime_handler)
         afq.removeHandler(json_handler)
 
@@ -235,9 +240,7 @@ def test_no_secret_reaches_any_log_line_trace_or_error(
             lambda_env(default=f"snowflake://jdbc:snowflake://127.0.0.1:{closed}/?account=acct&ssl=off&db=d&"
                                f"loginTimeout=2&${{{name}}}")
             capture.expect_error(lambda: _call(GetTableRequest(Identity(), "q", "cat", table)))
-    # The snowflake driver's half-built sessions are finalized now, not during some later test's import
-    # (a finalizer running inside compile() trips CPython 3.11's AST recursion check).
-    gc.collect()
+    gc.collect()  # the snowflake driver's half-built sessions are finalized here, not during a later test
     # 7. afq query --trace, with the password from Secrets Manager and random spill keys.
     from connector.cli import main
 
