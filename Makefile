@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless
 
-.PHONY: demo test check fuzz lint typecheck unit bench bench-quick package sam-validate clean apt venv
+.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv
 
 venv: $(STAMP)
 
@@ -35,6 +35,12 @@ test: $(STAMP) apt lint typecheck
 # Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible).
 fuzz: $(STAMP) apt
 	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q
+
+# Coverage-guided fuzzing of the request parser and block decoder (atheris); crashes are written to fuzz-out/.
+FUZZ_RUNS ?= 200000
+fuzz-atheris: $(STAMP)
+	@mkdir -p fuzz-out/corpus
+	$(BIN)/python -m tests.fuzz.atheris_requests -runs=$(FUZZ_RUNS) -max_len=65536 -artifact_prefix=fuzz-out/ fuzz-out/corpus
 
 check: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "not slow and not integration" -x

@@ -222,6 +222,10 @@ class PostgresDialect(JdbcDialect):
     tables_page_sql = tables_sql + " LIMIT ? OFFSET ?"
     tables_schema_params = 2
     hidden_schemas = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+    #: too_many_connections (max_connections, a role's or database's CONNECTION LIMIT), configuration_limit_exceeded
+    throttle_errors: ClassVar[frozenset[str]] = frozenset({"53300", "53400"})
+    #: query_canceled: statement_timeout (or a cancel request)
+    timeout_errors: ClassVar[frozenset[str]] = frozenset({"57014"})
 
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise("postgres")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -199,6 +200,13 @@ class OracleAdapter(SqlAdapter):
             return True
         except Exception:  # any driver error means "do not reuse"
             return False
+
+    #: Sessions or processes exhausted (ORA-00018, ORA-00020, a profile's SESSIONS_PER_USER ORA-02391), or the
+    #: listener has no free handler (ORA-12516/12519/12520; thin mode reports these as DPY-6000 "Similar to ...").
+    throttle_errors = frozenset({"ORA-00018", "ORA-00020", "ORA-02391", "ORA-12516", "ORA-12519", "ORA-12520"})
+
+    def error_codes(self, error: BaseException) -> set[str]:
+        return super().error_codes(error) | set(re.findall(r"\b(?:ORA|TNS)-\d{5}\b", str(error)))
 
     def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
         code = error_code(error)

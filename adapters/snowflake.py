@@ -123,6 +123,9 @@ class SnowflakeAdapter(SqlAdapter):
         except Exception:
             return False
 
+    #: 000625: "... aborted because the number of waiters for this lock exceeds the N statements limit".
+    throttle_errors = frozenset({"625"})
+
     def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
         message = _first_line(error, ())
         if getattr(error, "errno", None) in (604, 630) or "timeout" in message.lower():

@@ -14,6 +14,7 @@ travel inside the Arrow schema's metadata, so ReadRecords needs no catalog query
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
 import threading
@@ -32,7 +33,15 @@ from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDef
 from connector.batching import concat
 from connector.config import Settings
 from connector.connection import ConnectionSpec
-from connector.errors import ConfigurationError, ConnectorError, SchemaNotFound, SourceError, TableNotFound
+from connector.errors import (
+    ConfigurationError,
+    ConnectorError,
+    SchemaNotFound,
+    SourceError,
+    SourceThrottled,
+    SourceTimeout,
+    TableNotFound,
+)
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.protocol.types import empty_batch
@@ -90,6 +99,20 @@ class SqlAdapter(Adapter):
     #: Pushdown depends on each column's source type (CHAR vs VARCHAR, TIMESTAMP(n)...): a request schema without
     #: them (one built elsewhere) is not trusted, the table is looked up instead.
     source_types_required: ClassVar[bool] = False
+    #: Driver error codes (SQLSTATEs, vendor codes: whatever ``error_codes`` finds) that mean "the source is
+    #: refusing work for now" - too many sessions, a full queue. They become ``SourceThrottled``, which Athena
+    #: sees as its throttle signal (it backs off and retries) rather than a failed query. A dialect may declare
+    #: its own (the generic JDBC adapter serves many databases, one dialect each).
+    throttle_errors: ClassVar[frozenset[str]] = frozenset()
+    #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
+    timeout_errors: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every adapter's own source_error gets the throttle check, so declaring throttle_errors is enough.
+        own = cls.__dict__.get("source_error")
+        if own is not None and not getattr(own, "_checks_throttling", False):
+            cls.source_error = _checking_throttle(own)  # type: ignore[method-assign]
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         self.spec = spec
@@ -131,7 +154,12 @@ class SqlAdapter(Adapter):
             _close_quietly(connection)
             connection = None
         if connection is None:
-            connection = self.connect()
+            try:
+                connection = self.connect()
+            except ConnectorError as e:
+                # Adapters raise their connect errors "from None" inside the handler of the driver's error;
+                # that error is still the context, and says whether the source is throttling.
+                raise self.throttled(e.__context__, e) from None
         healthy = False
         try:
             yield connection
@@ -168,7 +196,57 @@ class SqlAdapter(Adapter):
     def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
         """A driver error as an error the Athena user can act on (adapters refine this per driver)."""
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return SourceError(f"{self.source_type} error: {first_line[:500]}")
+        return self.throttled(error, SourceError(f"{self.source_type} error: {first_line[:500]}"))
+
+    def error_codes(self, error: BaseException) -> set[str]:
+        """The codes a driver error carries, as strings: DB-API ``sqlstate``/``pgcode``/``errno``, oracledb's
+        ``full_code``, JDBC's ``getSQLState()``/``getErrorCode()``, through causes and wrapped exceptions.
+        Adapters whose driver puts its codes elsewhere (in the message text) add them."""
+        codes: set[str] = set()
+        pending: list[Any] = [error]
+        seen: set[int] = set()
+        while pending and len(seen) < 16:
+            item = pending.pop()
+            if item is None or id(item) in seen or isinstance(item, str | bytes | int | float):
+                continue
+            seen.add(id(item))
+            for name in ("sqlstate", "pgcode", "errno", "full_code", "code"):
+                value = getattr(item, name, None)
+                if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ("", "-1"):
+                    codes.add(str(value))
+            for name in ("getSQLState", "getErrorCode", "getCause"):
+                getter = getattr(item, name, None)
+                if not callable(getter):
+                    continue
+                try:
+                    value = getter()
+                except Exception:  # a broken or foreign exception object: nothing to learn from it
+                    continue
+                if name == "getCause":
+                    pending.append(value)
+                elif value not in (None, "", 0):
+                    codes.add(str(value))
+            pending.extend(getattr(item, "args", ())[:3])
+            pending.append(getattr(item, "__cause__", None))
+            pending.append(getattr(item, "__context__", None))
+        return codes
+
+    def throttled(self, driver_error: BaseException | None, translated: ConnectorError) -> ConnectorError:
+        """``translated`` as ``SourceThrottled`` (or ``SourceTimeout``) if the driver error carries one of the
+        declared throttle (or timeout) codes; otherwise unchanged."""
+        if driver_error is None or isinstance(translated, SourceThrottled):
+            return translated
+        throttle = self.throttle_errors | frozenset(getattr(self.dialect, "throttle_errors", ()))
+        timeout = self.timeout_errors | frozenset(getattr(self.dialect, "timeout_errors", ()))
+        if not throttle and not timeout:
+            return translated
+        codes = self.error_codes(driver_error)
+        if hits := sorted(codes & throttle):
+            return SourceThrottled(f"{translated} (code {', '.join(hits)}: the source is refusing work for now)")
+        if (hits := sorted(codes & timeout)) and not isinstance(translated, SourceTimeout):
+            return SourceTimeout(f"{translated} (code {', '.join(hits)}: the statement ran out of time at the "
+                                 f"source; raise its statement timeout, or narrow the query)")
+        return translated
 
     # ------------------------------------------------------------------------------------- catalog queries
 
@@ -471,6 +549,17 @@ class SqlAdapter(Adapter):
         wanted = {f.name: f.type for f in schema}
         selected = tuple(SourceColumn(c.name, c.source_name, wanted.get(c.name, c.type)) for c in columns)
         return self.scan(SourceQuery(query, (), Constraints(), selected))
+
+
+def _checking_throttle(source_error: Any) -> Any:
+    """Wrap an adapter's ``source_error`` so throttle codes become ``SourceThrottled`` whatever it returns."""
+    @functools.wraps(source_error)
+    def wrapper(self: SqlAdapter, error: Exception, sql: str = "") -> ConnectorError:
+        translated: ConnectorError = source_error(self, error, sql)
+        return self.throttled(error, translated)
+
+    wrapper._checks_throttling = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _offset(token: str | None) -> int:

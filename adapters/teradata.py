@@ -42,6 +42,7 @@ from adapters.convert import to_arrow
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.teradata_connect import (
     DEFAULT_PORT,
+    driver_errors,
     parse_teradata_url,
     teradata_error,
 )
@@ -131,6 +132,13 @@ class TeradataAdapter(SqlAdapter):
             return teradatasql.connect(None, **parameters)  # type: ignore[no-untyped-call]
         except teradatasql.Error as e:
             raise self.source_error(e) from None
+
+    #: 2631 transaction aborted due to deadlock, 2639 too many simultaneous transactions, 3130 response limit
+    #: exceeded (16 open responses per session): Teradata's CLI reference says to resubmit.
+    throttle_errors = frozenset({"2631", "2639", "3130"})
+
+    def error_codes(self, error: BaseException) -> set[str]:
+        return super().error_codes(error) | {str(code) for code, _ in driver_errors(error)}
 
     def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
         """A teradatasql error as a short message the Athena user can act on; never with a secret in it."""

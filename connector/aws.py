@@ -44,6 +44,9 @@ def client(service: str, *, variant: tuple[Any, ...] = (), configure: Callable[[
         # Sessions are not thread-safe; one per client keeps concurrent first uses apart.
         session: Any = boto3.session.Session()
         made = session.client(service, config=Config(**config) if config else None)
+        from connector.logs import protect
+
+        protect()  # botocore's loggers exist now: drop their DEBUG payload records at the source
         if configure is not None:
             configure(made)
         _clients[key] = made

@@ -80,6 +80,10 @@ class SecretCache:
         try:
             response = self.client().get_secret_value(SecretId=name)
         except Exception as e:
+            if _denied(e):
+                raise SecretError(f"cannot read secret {name!r} from Secrets Manager: access denied "
+                                  f"({_aws_error(e)}); grant the Lambda's role secretsmanager:GetSecretValue on it "
+                                  f"(and kms:Decrypt on its KMS key if it has one)") from None
             raise SecretError(f"cannot read secret {name!r} from Secrets Manager: {_aws_error(e)}") from None
         text = response.get("SecretString")
         if text is None:
@@ -92,6 +96,14 @@ class SecretCache:
         if not isinstance(data, dict):
             raise SecretError(f"secret {name!r} must be a JSON object")
         return {str(k): "" if v is None else str(v) for k, v in data.items()}
+
+
+def _denied(error: Exception) -> bool:
+    """Access denied, however the service says it (AccessDeniedException, or a bare HTTP 403)."""
+    response = getattr(error, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code") or "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return "AccessDenied" in code or status == 403 or code == "403"
 
 
 def _aws_error(error: Exception) -> str:

@@ -30,6 +30,7 @@ def service() -> FederationService:
                 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("AFQ_JSON_LOGS"):
                     logs.configure()  # one JSON object per line for CloudWatch
                 else:
+                    logs.protect()  # whatever handlers exist get the payload and redacting filters
                     logging.getLogger("afq").setLevel(logging.INFO)
                 _service = FederationService()
     return _service

@@ -50,19 +50,71 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: Libraries whose DEBUG records carry request and response payloads: botocore prints whole response bodies
+#: (a Secrets Manager secret, a KMS data key's plaintext) and signing material. Those records are dropped
+#: wherever our filters sit - turning every logger to DEBUG must not print a secret. ``AFQ_LOG_AWS_PAYLOADS=true``
+#: keeps them, for debugging an endpoint with throwaway credentials only.
+PAYLOAD_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "snowflake.connector.network")
+
+
+class PayloadFilter(logging.Filter):
+    """Drops DEBUG records of ``PAYLOAD_LOGGERS`` (and their children)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            return True
+        name = record.name
+        return not any(name == p or name.startswith(p + ".") for p in PAYLOAD_LOGGERS)
+
+
+_payload_filter = PayloadFilter()
+_redacting_filter = RedactingFilter()
+
+
+def json_handler(stream: Any = None) -> logging.Handler:
+    """The CloudWatch handler: JSON lines, payload records dropped, secrets scrubbed."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_payload_filter)
+    handler.addFilter(_redacting_filter)
+    return handler
+
+
+def protect() -> None:
+    """Guard every log destination the process has against secrets (idempotent; call again after imports).
+
+    The root logger's handlers (the Lambda runtime's own, anything a user installed) get the payload and
+    redacting filters; so do the payload-printing loggers that exist by now, so their DEBUG records are
+    dropped at the source even if someone sets them to DEBUG later.
+    """
+    import os
+
+    keep_payloads = os.environ.get("AFQ_LOG_AWS_PAYLOADS", "").strip().lower() == "true"
+    for handler in logging.getLogger().handlers:
+        if not keep_payloads and _payload_filter not in handler.filters:
+            handler.addFilter(_payload_filter)
+        if _redacting_filter not in handler.filters:
+            handler.addFilter(_redacting_filter)
+    if keep_payloads:
+        return
+    for name in [n for n in list(logging.root.manager.loggerDict) if any(
+            n == p or n.startswith(p + ".") for p in PAYLOAD_LOGGERS)] + list(PAYLOAD_LOGGERS):
+        logger = logging.getLogger(name)
+        if _payload_filter not in logger.filters:
+            logger.addFilter(_payload_filter)
+
+
 _configured = False
 
 
 def configure(level: int = logging.INFO) -> None:
     """Install the JSON handler on the ``afq`` logger once per process (idempotent)."""
     global _configured
+    protect()
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
     logger = logging.getLogger("afq")
-    logger.addHandler(handler)
+    logger.addHandler(json_handler())
     logger.setLevel(level)
     logger.propagate = False
     _configured = True

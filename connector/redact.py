@@ -19,6 +19,8 @@ _PATTERNS = (
     re.compile(r"(?i)((?:password|passwd|pwd|secret|token|private_key|passphrase)\s*[=:]\s*)"
                r"(\"[^\"]*\"|'[^']*'|[^\s,;&)]+)"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    # An encryption key as the protocol writes it ("key"/"nonce" holding base64), in JSON or a dict's repr.
+    re.compile(r"""(["'](?:key|nonce|Plaintext)["']\s*:\s*)(?:b?["'][A-Za-z0-9+/]{16,}={0,2}["'])"""),
 )
 
 
@@ -41,6 +43,7 @@ def scrub(text: str) -> str:
         if secret in text:
             text = text.replace(secret, "***")
     text = _PATTERNS[0].sub(lambda m: m.group(1) + "***", text)
+    text = _PATTERNS[2].sub(lambda m: m.group(1) + '"***"', text)
     return _PATTERNS[1].sub("***PRIVATE KEY***", text)
 
 

@@ -152,7 +152,10 @@ class FederationService:
         try:
             with request_context(**fields):
                 try:
-                    response = self._dispatch[type(request)](request)
+                    try:
+                        response = self._dispatch[type(request)](request)
+                    except SourceThrottled as e:  # metadata calls too: Athena backs off and retries them
+                        raise FederationThrottleException(f"the source asked to slow down: {e}") from None
                 except ConnectorError as e:
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
                                 extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
@@ -311,9 +314,11 @@ class FederationService:
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
             spiller = _TrackedSpillerFactory(self.spiller_factory)
-            scan, rows = self._open_rows(request, ctx, adapter)
-            watched = _watch(rows, ctx.deadline, status, f"reading {request.table_name}")
+            scan: Scan | None = None
             try:
+                # Opening the scan connects: "too many connections" arrives here, so it is inside the try.
+                scan, rows = self._open_rows(request, ctx, adapter)
+                watched = _watch(rows, ctx.deadline, status, f"reading {request.table_name}")
                 return respond(request, watched, max_block_size=max_block, spiller_factory=spiller)
             except SourceThrottled as e:
                 if not spiller.used:  # nothing written yet: let Athena slow down and retry the split itself
@@ -327,7 +332,7 @@ class FederationService:
                 log.warning("throttled after spilling; retrying the split in %.2f s (attempt %d)", delay, attempt)
                 time.sleep(delay)
             finally:
-                if scan.close is not None:  # also when respond() fails before reading a single row
+                if scan is not None and scan.close is not None:  # also when respond() fails before any row
                     scan.close()
         raise AssertionError("unreachable")
 

@@ -45,9 +45,13 @@ def kms_encryption_key(key_id: str) -> EncryptionKey:
         nonce = kms.generate_random(NumberOfBytes=NONCE_BYTES)["Plaintext"]
     except ClientError as e:
         error = e.response.get("Error", {})
-        code, message = error.get("Code", "error"), str(error.get("Message", ""))[:300]
-        kind = AccessDenied if "AccessDenied" in code else ConfigurationError
-        raise kind(f"kms_key_id {key_id!r}: KMS could not make a spill data key ({code}: {message})") from None
+        code, message = error.get("Code", "error"), " ".join(str(error.get("Message", "")).split())[:300]
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if "AccessDenied" in code or status == 403:
+            raise AccessDenied(f"kms_key_id {key_id!r}: KMS denied a spill data key ({code}: {message}); grant the "
+                               f"Lambda's role kms:GenerateDataKey and kms:GenerateRandom on the key") from None
+        raise ConfigurationError(f"kms_key_id {key_id!r}: KMS could not make a spill data key ({code}: {message})"
+                                 ) from None
     except BotoCoreError as e:
         raise SpillError(f"kms_key_id {key_id!r}: KMS could not be reached to make a spill data key "
                          f"({type(e).__name__}: {str(e)[:300]})") from None

@@ -16,7 +16,7 @@ from connector.local.wire_check import check_response
 
 pytest_plugins: list[str] = ["tests.servers.moto", "tests.servers.fakesnow", "tests.servers.h2", "tests.servers.s3",
                              "tests.servers.lambda_runtime", "tests.servers.lambda_bundles", "tests.servers.postgres",
-                             "tests.servers.engines"]
+                             "tests.servers.engines", "tests.servers.s3_faults"]
 
 # `make test` must give the same answer on every run: property tests draw a fixed sequence of examples there.
 # `make fuzz` (HYPOTHESIS_PROFILE=dev) explores new examples and keeps failures in .hypothesis/.

@@ -20,6 +20,7 @@ from typing import IO, Any, Protocol
 
 from connector.errors import ConfigurationError
 from connector.local.errors import LambdaFunctionError, ProtocolViolation
+from connector.redact import scrub
 
 DEFAULT_HANDLER = "connector.handler.lambda_handler"
 #: Lambda's synchronous payload limit, both ways.
@@ -221,7 +222,8 @@ class TraceWriter:
             self._seq += 1
             record = {"seq": self._seq, "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                       "direction": kind, "catalog": catalog, **extra, "message": redact(message)}
-            self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            # Error messages and values pass through the log scrubber too (registered secrets, passwords).
+            self.stream.write(scrub(json.dumps(record, separators=(",", ":"))) + "\n")
             self.stream.flush()
 
 

@@ -52,6 +52,7 @@ from connector.protocol.messages import (
     UserDefinedFunctionRequest,
     UserDefinedFunctionResponse,
     parse_request,
+    parse_request_json,
     parse_response,
 )
 
@@ -65,5 +66,5 @@ __all__ = [
     "QueryPlan", "Range", "ReadRecordsRequest", "ReadRecordsResponse", "RemoteReadRecordsResponse", "Request",
     "SchemaMessage", "SortDirection", "SortedRangeSet", "SpillLocation", "Split", "TableName",
     "UserDefinedFunctionRequest", "UserDefinedFunctionResponse", "ValueSet", "Variable", "parse_request",
-    "parse_response",
+    "parse_request_json", "parse_response",
 ]

@@ -17,6 +17,7 @@ from connector.protocol.fields import as_object, get_str
 from connector.protocol.types import (
     batch_to_logical,
     batch_to_wire,
+    check_supported,
     empty_batch,
     to_logical_schema,
     to_wire_schema,
@@ -32,6 +33,14 @@ def b64decode(text: str, path: str) -> bytes:
 
 def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def check_wire_types(schema: pa.Schema, path: str) -> None:
+    """Only the types Athena federation supports (the SDK's ``SupportedTypes``) may arrive in a schema."""
+    try:
+        check_supported(schema, logical=False, what="the schema")
+    except TypeError as e:
+        raise ProtocolError(path, str(e)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,10 @@ class Block:
         if not self.records_bytes:
             if not schema:
                 return empty_batch(0, schema)
-            return pa.RecordBatch.from_pylist([], schema=schema)
+            try:
+                return pa.RecordBatch.from_pylist([], schema=schema)
+            except ipc.ARROW_ERRORS as e:
+                raise ProtocolError(path + ".schema", f"cannot hold rows of this schema ({ipc.short(e)})") from None
         return ipc.read_batch(self.records_bytes, schema, path + ".records")
 
     def logical_batch(self, path: str = "block") -> pa.RecordBatch:
@@ -146,7 +158,8 @@ class SchemaMessage:
         if not isinstance(value, str):
             raise ProtocolError(path, "expected a base64 Arrow schema string")
         message = cls(b64decode(value, path))
-        message.wire_schema(path)  # fail here, naming the field, rather than deep inside a handler
+        # Fail here, naming the field, rather than deep inside a handler.
+        check_wire_types(message.wire_schema(path), path)
         return message
 
     def to_wire(self) -> str:

@@ -26,16 +26,37 @@ from connector.protocol.fields import (
     get_str_map,
     join,
 )
-from connector.protocol.types import to_logical_type, to_wire_type, type_from_json, type_to_json
+from connector.protocol.types import (
+    to_logical_type,
+    to_wire_type,
+    type_from_json,
+    type_to_json,
+    unsupported_reason,
+)
 
 VALUE_COLUMN = "col1"  # the SDK's name for the single column of value blocks
+#: Most values one value block may hold. Values become Python objects, so a block claiming millions of rows
+#: (null-typed columns carry no bytes, so a few bytes can claim any count) would cost unbounded memory.
+MAX_VALUE_ROWS = 1_000_000
+#: Deepest expression tree accepted; real predicates are a few levels deep, and parsing recurses.
+MAX_EXPRESSION_DEPTH = 64
 
 
 def _values_from_block(value: Any, path: str) -> tuple[pa.DataType, list[Any]]:
     batch = Block.from_wire(value, path).logical_batch(path)
     if batch.num_columns != 1:
         raise ProtocolError(path, f"a value block must have exactly one column, found {batch.num_columns}")
-    return batch.schema.field(0).type, batch.column(0).to_pylist()
+    if batch.num_rows > MAX_VALUE_ROWS:
+        raise ProtocolError(path, f"a value block may hold at most {MAX_VALUE_ROWS} values, this one declares "
+                                  f"{batch.num_rows}")
+    t = batch.schema.field(0).type
+    reason = unsupported_reason(t, logical=True)
+    if reason:
+        raise ProtocolError(path, f"values of type {t}: {reason}")
+    try:
+        return t, batch.column(0).to_pylist()
+    except (pa.ArrowException, ValueError, ArithmeticError) as e:  # dates outside Python's range, bad decimals
+        raise ProtocolError(path, f"values cannot be read: {str(e).splitlines()[0][:200]}") from None
 
 
 def _values_to_block(logical_type: pa.DataType, values: list[Any]) -> dict[str, Any]:
@@ -170,7 +191,14 @@ def value_set_from_wire(value: Any, path: str) -> ValueSet:
             high, high_type = Marker.from_wire(robj.get("high"), join(rpath, "high"))
             if low.bound is Bound.BELOW or high.bound is Bound.ABOVE:
                 raise ProtocolError(rpath, "a range's low bound cannot be BELOW nor its high bound ABOVE")
-            block_type = block_type or low_type or high_type
+            # As the Java SDK does: every marker of a set has one type, the set's (values compare later).
+            for end, end_type in (("low", low_type), ("high", high_type)):
+                expected = block_type or declared
+                if not _same_kind(end_type, expected):
+                    raise ProtocolError(join(rpath, end), f"marker of type {end_type} in a set of type {expected}")
+                block_type = block_type or end_type
+            if not low.unbounded and not high.unbounded and _above(low.value, high.value):
+                raise ProtocolError(rpath, "the range's low end is above its high end")
             ranges.append(Range(low, high))
         # Value blocks carry the full type (decimal precision, timestamp zone); the JSON type may not.
         return SortedRangeSet(block_type or declared, tuple(ranges), get_bool(obj, "nullAllowed", path))
@@ -233,7 +261,24 @@ STANDARD_FUNCTIONS = (
 )
 
 
-def expression_from_wire(value: Any, path: str) -> Expression:
+def _same_kind(a: pa.DataType, b: pa.DataType) -> bool:
+    """Same type, up to what the JSON type form leaves out (decimal digits, zone, nested children)."""
+    if a == b:
+        return True
+    return bool(type_to_json(to_wire_type(a))["@type"] == type_to_json(to_wire_type(b))["@type"]
+                and not ((pa.types.is_integer(a) or pa.types.is_floating(a)) and a.bit_width != b.bit_width))
+
+
+def _above(low: Any, high: Any) -> bool:
+    try:
+        return bool(low > high)
+    except TypeError:  # values of types Python does not order (nested values): nothing to check
+        return False
+
+
+def expression_from_wire(value: Any, path: str, depth: int = 0) -> Expression:
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise ProtocolError(path, f"the expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep")
     obj = as_object(value, path)
     kind = get_str(obj, "@type", path)
     if kind == "VariableExpression":
@@ -248,7 +293,7 @@ def expression_from_wire(value: Any, path: str) -> Expression:
     if kind == "FunctionCallExpression":
         t = to_logical_type(type_from_json(get_object(obj, "type", path), join(path, "type")))
         name = get_str(get_object(obj, "functionName", path), "functionName", join(path, "functionName"))
-        args = tuple(expression_from_wire(a, join(join(path, "arguments"), i))
+        args = tuple(expression_from_wire(a, join(join(path, "arguments"), i), depth + 1)
                      for i, a in enumerate(get_list(obj, "arguments", path)))
         return FunctionCall(t, name, args)
     raise ProtocolError(join(path, "@type"), f"unknown expression type {kind!r}")

@@ -54,19 +54,24 @@ def get_opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
     raise ProtocolError(join(path, key), f"expected a string or null, got {_kind(value)}")
 
 
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # every integer on the wire is a Java int or long
+
+
 def get_int(obj: Mapping[str, Any], key: str, path: str, default: Any = _MISSING) -> int:
-    """An integer; decimal strings are accepted because the Java SDK writes some longs as strings."""
+    """A 64-bit integer; decimal strings are accepted because the Java SDK writes some longs as strings."""
     value = _get(obj, key, path, default)
     if isinstance(value, bool):
         raise ProtocolError(join(path, key), "expected an integer, got a boolean")
-    if isinstance(value, int):
-        return value
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit() and len(text) <= 20:
-            return int(text)
-        raise ProtocolError(join(path, key), f"expected an integer, got the string {value[:40]!r}")
-    raise ProtocolError(join(path, key), f"expected an integer, got {_kind(value)}")
+        if not (text.lstrip("+-").isascii() and text.lstrip("+-").isdigit() and len(text) <= 20):
+            raise ProtocolError(join(path, key), f"expected an integer, got the string {value[:40]!r}")
+        value = int(text)
+    if not isinstance(value, int):
+        raise ProtocolError(join(path, key), f"expected an integer, got {_kind(value)}")
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise ProtocolError(join(path, key), f"{value} does not fit in a 64-bit integer")
+    return value
 
 
 def get_bool(obj: Mapping[str, Any], key: str, path: str, default: Any = _MISSING) -> bool:

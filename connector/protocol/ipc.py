@@ -46,24 +46,75 @@ def batch_message(batch: pa.RecordBatch, *, legacy: bool = False) -> bytes:
     return to_legacy(buffer) if legacy else buffer.to_pybytes()
 
 
+# Whatever pyarrow raises on hostile bytes (ArrowInvalid, ArrowKeyError for a missing dictionary, ArrowIndexError,
+# ArrowMemoryError for absurd sizes, OSError or EOFError for short reads...) becomes a ProtocolError naming the field.
+ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, OSError, MemoryError, OverflowError,
+                EOFError)
+
+
 def read_schema(data: bytes, path: str) -> pa.Schema:
     if not data:
         raise ProtocolError(path, "the schema is empty")
     try:
-        return ipc.read_schema(pa.py_buffer(data))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as e:
-        raise ProtocolError(path, f"not an Arrow IPC schema message ({_short(e)})") from None
+        schema = ipc.read_schema(pa.py_buffer(data))
+        _check_schema(schema)
+    except ARROW_ERRORS as e:  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(path, f"not an Arrow IPC schema message ({short(e)})") from None
+    return schema
+
+
+def _check_schema(schema: pa.Schema) -> None:
+    """What pyarrow's reader lets through but fails later, far from the field that carried it: names and time
+    zones that are not UTF-8 (decoded lazily), decimals whose scale exceeds their precision."""
+    pending = [schema.field(i) for i in range(len(schema))]
+    while pending:
+        field = pending.pop()
+        _ = field.name
+        t = field.type
+        if pa.types.is_timestamp(t):
+            _ = t.tz
+        if pa.types.is_decimal(t) and not 0 <= t.scale <= t.precision:
+            raise ValueError(f"field {field.name!r}: decimal scale {t.scale} is outside 0..{t.precision}")
+        pending.extend(t.field(i) for i in range(t.num_fields))
 
 
 def read_batch(data: bytes, schema: pa.Schema, path: str) -> pa.RecordBatch:
+    """One record batch message, checked in full before anyone reads it.
+
+    Reading is zero-copy, so a message that claims more rows or larger buffers than it carries allocates
+    nothing; full validation then rejects it (offsets outside the data, invalid UTF-8, lengths that do not
+    match) before a value is ever read from a bad offset.
+    """
     try:
         batch = ipc.read_record_batch(pa.py_buffer(data), schema)
         batch.validate()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError, IndexError) as e:
-        raise ProtocolError(path, f"not an Arrow IPC record batch of the block's schema ({_short(e)})") from None
+        _validate_values(batch)
+    except ARROW_ERRORS as e:
+        raise ProtocolError(path, f"not an Arrow IPC record batch of the block's schema ({short(e)})") from None
     return batch
 
 
-def _short(error: Exception) -> str:
+def _without_date64(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_date64(t):
+        return pa.int64()
+    if pa.types.is_list(t) and not pa.types.is_fixed_size_list(t):
+        return pa.list_(t.value_field.with_type(_without_date64(t.value_type)))
+    if pa.types.is_map(t):
+        return pa.map_(t.key_field.with_type(_without_date64(t.key_type)),
+                       t.item_field.with_type(_without_date64(t.item_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_without_date64(t.field(i).type)) for i in range(t.num_fields)])
+    return t
+
+
+def _validate_values(batch: pa.RecordBatch) -> None:
+    """Full validation, with date64 seen as int64: the protocol's TIMESTAMP travels as date64 holding any
+    millisecond, which Arrow's own check would reject as "not a whole number of days"."""
+    columns = [c if _without_date64(c.type) == c.type else c.view(_without_date64(c.type)) for c in batch.columns]
+    for column in columns:
+        column.validate(full=True)
+
+
+def short(error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text[:200]

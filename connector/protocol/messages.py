@@ -7,6 +7,7 @@ the listed order (spec section 2.11) with ``@type`` first and nullable keys writ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -182,9 +183,14 @@ def _int(key: str, attr: str, default: Any = ...) -> _Field:
     return _Field(key, attr, lambda o, k, p: get_int(o, k, p, default), _plain)
 
 
-def _long_as_string(key: str, attr: str) -> _Field:
+def _size_as_string(key: str, attr: str) -> _Field:
     # The Java SDK writes maxBlockSize / maxInlineBlockSize as JSON strings holding decimal longs.
-    return _Field(key, attr, lambda o, k, p: get_int(o, k, p), lambda v, _: str(v))
+    def read(o: Mapping[str, Any], k: str, p: str) -> int:
+        value = get_int(o, k, p)
+        if value <= 0:
+            raise ProtocolError(join(p, k), f"must be a positive number of bytes, got {value}")
+        return value
+    return _Field(key, attr, read, lambda v, _: str(v))
 
 
 def _str_list(key: str, attr: str, default: Any = ...) -> _Field:
@@ -374,8 +380,8 @@ class ReadRecordsRequest(Request):
     max_inline_block_size: int
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
              _obj("tableName", "table_name", TableName), _obj("schema", "schema", SchemaMessage),
-             _obj("split", "split", Split), _constraints(), _long_as_string("maxBlockSize", "max_block_size"),
-             _long_as_string("maxInlineBlockSize", "max_inline_block_size"))
+             _obj("split", "split", Split), _constraints(), _size_as_string("maxBlockSize", "max_block_size"),
+             _size_as_string("maxInlineBlockSize", "max_inline_block_size"))
 
 
 @dataclass(frozen=True)
@@ -512,6 +518,17 @@ def parse_request(event: Any) -> Request:
     message = _parse(event, REQUEST_TYPES, "request")
     assert isinstance(message, Request)
     return message
+
+
+def parse_request_json(text: str | bytes) -> Request:
+    """Parse a request event from its JSON text (``afq invoke``, tests): bad JSON is a ``ProtocolError`` too."""
+    try:
+        event = json.loads(text)
+    except RecursionError:
+        raise ProtocolError("", "the event is not JSON this parser accepts: it is nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError, and UnicodeDecodeError for bytes
+        raise ProtocolError("", f"the event is not valid JSON ({str(e)[:200]})") from None
+    return parse_request(event)
 
 
 def parse_response(payload: Any) -> Message:

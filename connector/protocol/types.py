@@ -297,9 +297,12 @@ def batch_to_logical(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _empty_batch(num_rows: int, schema: pa.Schema) -> pa.RecordBatch:
-    """A batch with no columns but ``num_rows`` rows (``SELECT count(*)`` reads these)."""
-    batch = pa.RecordBatch.from_struct_array(pa.array([{}] * num_rows, pa.struct([])))
-    return batch.replace_schema_metadata(schema.metadata)
+    """A batch with no columns but ``num_rows`` rows (``SELECT count(*)`` reads these).
+
+    Built from buffers, so its cost does not depend on ``num_rows``: a message may claim any row count.
+    """
+    rows = pa.Array.from_buffers(pa.struct([]), num_rows, [None], children=[])
+    return pa.RecordBatch.from_struct_array(rows).replace_schema_metadata(schema.metadata)
 
 
 def empty_batch(num_rows: int, schema: pa.Schema | None = None) -> pa.RecordBatch:
