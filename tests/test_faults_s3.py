@@ -21,7 +21,7 @@ from spill.reader import read_remote_blocks
 from spill.stores import RetryPolicy
 from tests.servers.s3 import SeaweedFS
 from tests.servers.s3_faults import FaultProxy
-from tests.spill_athena import Athena, create_events_db
+from tests.spill_athena import TABLE, create_events_db, events_athena
 
 pytestmark = pytest.mark.integration
 ROWS = 40_000
@@ -50,10 +50,11 @@ def test_slow_down_answers_are_retried_and_the_answer_is_complete(through_proxy:
                                                                   events_db: Path) -> None:
     bucket = seaweedfs.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket)
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    _, definition = athena.get_table(TABLE.schema, TABLE.table)
+    (split,) = athena.splits(TABLE, definition)
     through_proxy.fail_puts(3, 503, "SlowDown")
-    response = athena.read(definition, split, max_block_size=400_000)
+    response = athena.read(TABLE, definition, split, max_block_size=400_000)
     assert isinstance(response, RemoteReadRecordsResponse)
     assert through_proxy.failed_puts == 3
     assert through_proxy.passed_puts == len(response.remote_blocks) > 3
@@ -69,12 +70,13 @@ def test_puts_that_keep_failing_fail_the_request_naming_the_block(status: int, c
     monkeypatch.setattr(stores, "DEFAULT_RETRY", RetryPolicy(attempts=4, first_delay=0.01, max_delay=0.05))
     bucket = seaweedfs.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{events_db}", spill_bucket=bucket)
-    athena = Athena(invoke)
-    definition, (split,) = athena.splits()
+    athena = events_athena(invoke)
+    _, definition = athena.get_table(TABLE.schema, TABLE.table)
+    (split,) = athena.splits(TABLE, definition)
     through_proxy.fail_puts(None, status, code)
     with pytest.raises(SpillError, match=rf"could not write spilled block s3://{bucket}/.*\.\d+ .*after 4 attempts: "
                                          rf"ClientError: .*\({code}\)"):
-        athena.read(definition, split, max_block_size=400_000)
+        athena.read(TABLE, definition, split, max_block_size=400_000)
     assert through_proxy.failed_puts >= 4 and through_proxy.passed_puts == 0
     listed = seaweedfs.client().list_objects_v2(Bucket=bucket).get("Contents", [])
     assert listed == []  # nothing half-written is left that a reader could mistake for a result
