@@ -63,6 +63,9 @@ def _connect(server: Any) -> Any:
         return server.connect()
     import jaydebeapi
 
+    from adapters.jdbc_driver import start_jvm
+
+    start_jvm()  # the process's one JVM, with every installed driver jar (H2 tests run in this process too)
     return jaydebeapi.connect("org.postgresql.Driver", server.jdbc_url, jars="/usr/share/java/postgresql.jar")
 
 
