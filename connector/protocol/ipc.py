@@ -11,6 +11,7 @@ import pyarrow as pa
 from pyarrow import ipc
 
 from connector.protocol.errors import ProtocolError
+from connector.protocol.types import map_type
 
 _CONTINUATION = b"\xff\xff\xff\xff"
 
@@ -95,16 +96,7 @@ def read_batch(data: bytes, schema: pa.Schema, path: str) -> pa.RecordBatch:
 
 
 def _without_date64(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_date64(t):
-        return pa.int64()
-    if pa.types.is_list(t) and not pa.types.is_fixed_size_list(t):
-        return pa.list_(t.value_field.with_type(_without_date64(t.value_type)))
-    if pa.types.is_map(t):
-        return pa.map_(t.key_field.with_type(_without_date64(t.key_type)),
-                       t.item_field.with_type(_without_date64(t.item_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_without_date64(t.field(i).type)) for i in range(t.num_fields)])
-    return t
+    return map_type(t, lambda leaf: pa.int64() if pa.types.is_date64(leaf) else leaf)
 
 
 def _validate_values(batch: pa.RecordBatch) -> None:

@@ -13,7 +13,7 @@ writes blocks converts to and from the wire form.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -177,30 +177,24 @@ def check_supported(schema: pa.Schema, *, logical: bool, what: str) -> None:
 
 # --------------------------------------------------------------------------------- wire <-> logical
 
-def to_logical_type(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_date64(t):
-        return pa.timestamp("ms")
+def map_type(t: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
+    """``t`` with ``leaf`` applied to every non-nested type inside lists, maps and structs."""
     if pa.types.is_list(t) and not pa.types.is_fixed_size_list(t):
-        return pa.list_(t.value_field.with_type(to_logical_type(t.value_type)))
+        return pa.list_(t.value_field.with_type(map_type(t.value_type, leaf)))
     if pa.types.is_map(t):
-        return pa.map_(t.key_field.with_type(to_logical_type(t.key_type)),
-                       t.item_field.with_type(to_logical_type(t.item_type)))
+        return pa.map_(t.key_field.with_type(map_type(t.key_type, leaf)),
+                       t.item_field.with_type(map_type(t.item_type, leaf)))
     if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(to_logical_type(t.field(i).type)) for i in range(t.num_fields)])
-    return t
+        return pa.struct([t.field(i).with_type(map_type(t.field(i).type, leaf)) for i in range(t.num_fields)])
+    return leaf(t)
+
+
+def to_logical_type(t: pa.DataType) -> pa.DataType:
+    return map_type(t, lambda leaf: pa.timestamp("ms") if pa.types.is_date64(leaf) else leaf)
 
 
 def to_wire_type(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_timestamp(t) and t.tz is None:
-        return pa.date64()
-    if pa.types.is_list(t) and not pa.types.is_fixed_size_list(t):
-        return pa.list_(t.value_field.with_type(to_wire_type(t.value_type)))
-    if pa.types.is_map(t):
-        return pa.map_(t.key_field.with_type(to_wire_type(t.key_type)),
-                       t.item_field.with_type(to_wire_type(t.item_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(to_wire_type(t.field(i).type)) for i in range(t.num_fields)])
-    return t
+    return map_type(t, lambda leaf: pa.date64() if pa.types.is_timestamp(leaf) and leaf.tz is None else leaf)
 
 
 def _convert_schema(schema: pa.Schema, convert: Any) -> pa.Schema:
