@@ -12,14 +12,19 @@ REGIONS = ("emea", "amer", "apac")
 STATUSES = ("shipped", "pending", "returned", "cancelled")
 
 
-def create_demo_database(path: str, *, customers: int = 500, orders: int = 5000) -> str:
-    """(Re)create the demo SQLite database at ``path``; returns its absolute path."""
+def _fresh_database(path: str) -> tuple[str, sqlite3.Connection]:
+    """An empty SQLite file at ``path`` (absolute), replacing any earlier one, and a connection to it."""
     path = os.path.abspath(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.exists(path):
         os.remove(path)
+    return path, sqlite3.connect(path)
+
+
+def create_demo_database(path: str, *, customers: int = 500, orders: int = 5000) -> str:
+    """(Re)create the demo SQLite database at ``path``; returns its absolute path."""
+    path, db = _fresh_database(path)
     rng = random.Random(20261127)
-    db = sqlite3.connect(path)
     try:
         db.executescript("""
             CREATE TABLE customers (
@@ -67,12 +72,8 @@ COUNTRIES = ("de", "fr", "us", "br", "jp", "in", "au")
 
 def create_support_database(path: str, *, customers: int = 500, tickets: int = 3000) -> str:
     """(Re)create the demo's second database - support tickets of the same customers - at ``path``."""
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if os.path.exists(path):
-        os.remove(path)
+    path, db = _fresh_database(path)
     rng = random.Random(20261128)
-    db = sqlite3.connect(path)
     try:
         db.executescript("""
             CREATE TABLE tickets (
