@@ -1,21 +1,49 @@
 # Every target sets up what it needs, so `make demo` and `make test` work on a fresh machine.
 # Set-up is idempotent: the venv and the apt packages are reused when they are already there.
+#
+# Versions: every environment installs from a committed lock, hash-checked - .venv from uv.lock, uv itself from
+# .ci/requirements-uv.txt, each tool venv from its requirements-<tool>.txt. `make lock` is the only thing that
+# changes them; nothing else resolves versions.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless
+APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless faketime
+# Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
+TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
 
-.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv
+.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# uv, at the version uv.lock pins, installed by the interpreter's own pip with hash checking.
+$(UV): .ci/requirements-uv.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r .ci/requirements-uv.txt
+	@touch $(UV)
+
+# Exactly the lock (--locked also fails when pyproject.toml changed without `make lock`). The project is built
+# by the locked setuptools inside .venv, so the first sync installs everything but the project.
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet --no-install-project
+	$(UV) sync --locked --quiet
 	@touch $(STAMP)
+
+# Refresh every lock to the newest releases the ranges in pyproject.toml and the .in files allow; then run
+# `make test` to see what broke. Commit the changed lock files together.
+lock: $(UV)
+	$(UV) lock --upgrade
+	$(UV) export --frozen --only-group bootstrap --no-emit-project --no-header --format requirements-txt \
+	  -o .ci/requirements-uv.txt
+	@for f in $(TOOL_LOCKS); do \
+	  $(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version 3.11 \
+	    --custom-compile-command "make lock" $$f.in -o $$f.txt || exit 1; \
+	done
 
 apt:
 	@./.ci/apt-packages $(APT_PACKAGES)
@@ -29,7 +57,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apt lint typecheck
+test: $(STAMP) apt lint typecheck fakesnow-venv
 	$(BIN)/pytest -q
 
 # Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible).
@@ -57,13 +85,12 @@ ADAPTERS ?= sqlite generic oracle snowflake teradata
 ARCH ?= x86_64
 package: $(STAMP)
 	@for a in $(ADAPTERS); do \
-	  if [ "$$a" != generic ] && [ ! -f adapters/$$a.py ]; then echo "skip $$a: adapters/$$a.py is not in this checkout"; continue; fi; \
 	  $(BIN)/afq package $$a --arch $(ARCH) --out dist || exit 1; \
 	done
 
 # Optional: `sam validate --lint` on every template, from its own venv (aws-sam-cli pins other package versions).
-sam-validate:
-	@test -x .venv-sam/bin/sam || { $(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli; }
+sam-validate: $(STAMP)
+	@$(BIN)/python -m tests.servers.tool_venv sar/requirements-sam.txt .venv-sam >/dev/null
 	@for t in sar/*.yaml; do SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --region us-east-1 -t $$t || exit 1; done
 
 clean:
@@ -73,4 +100,4 @@ clean:
 # The test fixture creates it on first use too; this target does it ahead of time.
 .PHONY: fakesnow-venv
 fakesnow-venv: $(STAMP)
-	$(BIN)/python -m tests.servers.fakesnow
+	@$(BIN)/python -m tests.servers.tool_venv tests/servers/requirements-fakesnow.txt .venv-fakesnow >/dev/null

@@ -1,10 +1,11 @@
 """A Snowflake emulator for the test session: fakesnow's HTTP server, reached by the real connector.
 
 fakesnow pins its own sqlglot and DuckDB, and imports modules that only snowflake-connector-python 4.x has,
-so it runs from its own venv (``.venv-fakesnow`` in the repository, git-ignored), created on first use and
-reused afterwards (``make fakesnow-venv`` or ``python -m tests.servers.fakesnow`` does the same ahead of
-time). The server is ``tests/servers/fakesnow_app.py``: fakesnow plus what the connector 5.x needs from a
-login reply, credential checks (passwords and key-pair JWTs), chunked results and result retrieval by query id.
+so it runs from its own venv (``.venv-fakesnow`` in the repository, git-ignored), installed from the hash-pinned
+``requirements-fakesnow.txt`` beside this file on first use and reused afterwards (``make fakesnow-venv`` does
+the same ahead of time). The server is ``tests/servers/fakesnow_app.py``: fakesnow plus what the connector 5.x
+needs from a login reply, credential checks (passwords and key-pair JWTs), chunked results and result retrieval
+by query id.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,31 +21,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import tool_venv
 from tests.servers.ports import stop
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-fakesnow"
-# fakesnow imports snowflake.connector.converter & co, which 5.x removed: pin the last 4.x inside its venv.
-REQUIREMENTS = ("fakesnow[server]==0.12.1", "snowflake-connector-python==4.8.1")
-STAMP = VENV / ".afq-requirements"
+LOCK = Path(__file__).with_name("requirements-fakesnow.txt")
 APP = Path(__file__).with_name("fakesnow_app.py")
 CHUNK_ROWS = 500  # small, so a few thousand rows come back in several result chunks
 
 
 def venv_python() -> Path:
-    """The fakesnow venv's interpreter, creating or updating the venv when its requirements changed."""
-    python = VENV / "bin" / "python"
-    wanted = "\n".join(REQUIREMENTS)
-    if python.exists() and STAMP.exists() and STAMP.read_text() == wanted:
-        return python
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                             *REQUIREMENTS], check=False, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"cannot install {', '.join(REQUIREMENTS)} into {VENV}:\n{result.stderr[-2000:]}")
-    STAMP.write_text(wanted)
-    return python
+    """The fakesnow venv's interpreter, synced with its lock file first when that changed."""
+    return tool_venv.ensure(LOCK, VENV)
 
 
 @dataclass(frozen=True)
