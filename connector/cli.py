@@ -175,8 +175,9 @@ def _package(args: argparse.Namespace) -> int:
 
     result = build_bundle(BuildOptions(
         adapter=args.adapter, out=Path(args.out), arch=args.arch, python=args.python,
-        cache=Path(args.cache) if args.cache else None, refresh=args.refresh, interpreter=args.interpreter,
-        strip=not args.no_strip, teradata_fips=args.teradata_fips, requirements=tuple(args.requirement)))
+        cache=Path(args.cache) if args.cache else None, interpreter=args.interpreter,
+        strip=not args.no_strip, teradata_fips=args.teradata_fips,
+        requirement_files=tuple(Path(f) for f in args.requirements)))
     print(result.summary())
     return 0
 
@@ -187,13 +188,13 @@ def _add_package_parser(sub: Any) -> None:
     p.add_argument("--out", default="dist", help="directory for the zip and its size report (default: dist)")
     p.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"], help="Lambda architecture")
     p.add_argument("--python", default="3.12", help="Lambda runtime's Python version (3.12 or later)")
-    p.add_argument("--cache", help="wheel/site/zip cache (default: $AFQ_CACHE_DIR or ~/.cache/afq)")
-    p.add_argument("--refresh", action="store_true", help="resolve the requirements again (newer releases)")
+    p.add_argument("--cache", help="installed-site and zip cache (default: $AFQ_CACHE_DIR or ~/.cache/afq)")
     p.add_argument("--interpreter", help="python3.X executable to byte-compile with (default: found on PATH/pyenv)")
     p.add_argument("--no-strip", action="store_true", help="keep symbol tables in shared objects")
     p.add_argument("--teradata-fips", action="store_true", help="keep teradatasql's FIPS library too")
-    p.add_argument("--requirement", action="append", default=[], metavar="REQ",
-                   help="add a distribution (a pure-Python driver, an adapter package); repeatable")
+    p.add_argument("--requirements", action="append", default=[], metavar="FILE",
+                   help="add the distributions of a hash-pinned requirements file (an adapter package and its "
+                        "driver, e.g. from `uv pip compile --generate-hashes`); repeatable")
     p.set_defaults(run=_package)
 
 

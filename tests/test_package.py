@@ -1,5 +1,5 @@
-"""``afq package`` pieces without building a whole bundle: requirements from the extras, targets, the ELF reader,
-the trimming rules, pyc and zip, the wheel cache, and the command line."""
+"""``afq package`` pieces without building a whole bundle: locked requirements per adapter, targets, the ELF
+reader, the trimming rules, pyc and zip, hash-checked installs, the cache, and the command line."""
 
 from __future__ import annotations
 
@@ -19,17 +19,17 @@ from connector import cli
 from connector.packaging import PackagingError, Target
 from connector.packaging.archive import byte_compile, write_zip
 from connector.packaging.elf import read_elf
-from connector.packaging.requirements import (
-    ADAPTERS,
-    AdapterBundle,
-    adapter_bundle,
-    bundle_requirements,
-    parse_requires_dist,
-    requirement_name,
+from connector.packaging.lock import (
+    install,
+    installed_distributions,
+    lock_versions,
+    locked_requirements,
+    normalize,
+    pinned_versions,
 )
+from connector.packaging.requirements import ADAPTERS, RUNTIME_PROVIDED, adapter_bundle
 from connector.packaging.targets import find_interpreter
 from connector.packaging.trim import trim
-from connector.packaging.wheels import Pin, fetch, install, resolve
 from tests.elf_files import AARCH64, X86_64, elf32_bytes, elf_bytes, write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,22 +38,23 @@ REPO = Path(__file__).resolve().parents[1]
 # ------------------------------------------------------------------------------------------------- requirements
 
 
-def names(requirements: list[str]) -> set[str]:
-    return {requirement_name(r) for r in requirements}
+DRIVERS = {"oracledb", "snowflake-connector-python", "teradatasql", "jpype1", "jaydebeapi"}
 
 
 @pytest.mark.parametrize(("adapter", "driver"), [
     ("sqlite", set()), ("generic", {"jpype1", "jaydebeapi"}), ("oracle", {"oracledb"}),
     ("snowflake", {"snowflake-connector-python"}), ("teradata", {"teradatasql"})])
-def test_each_bundle_gets_the_base_and_only_its_own_driver(adapter: str, driver: set[str]) -> None:
-    wanted = names(bundle_requirements(adapter_bundle(adapter), REPO))
-    assert wanted == {"pyarrow", "sqlglot", "cryptography"} | driver
-    assert "boto3" not in wanted  # the Lambda runtime provides it
-
-
-def test_installed_metadata_gives_the_same_requirements_as_pyproject() -> None:
-    for bundle in ADAPTERS.values():
-        assert bundle_requirements(bundle, None) == bundle_requirements(bundle, REPO)
+def test_each_bundle_gets_the_locked_base_and_only_its_own_driver(adapter: str, driver: set[str]) -> None:
+    text = locked_requirements(REPO, extras=adapter_bundle(adapter).extras, prune=RUNTIME_PROVIDED)
+    pins = pinned_versions(text)
+    assert {"pyarrow", "sqlglot", "cryptography"} | driver <= set(pins)
+    assert not (DRIVERS - driver) & set(pins)
+    assert not RUNTIME_PROVIDED & set(pins)  # the Lambda runtime provides the AWS SDK
+    locked = lock_versions(REPO / "uv.lock")  # read from the file, not through uv
+    assert all(version in locked[name] for name, version in pins.items())
+    # every pin carries its hashes, so the install refuses a file that differs from what was locked
+    blocks = text.replace("\\\n", " ").splitlines()
+    assert [b for b in blocks if pinned_versions(b)] and all("--hash=sha256:" in b for b in blocks if b.strip())
 
 
 def test_jdbc_is_the_generic_bundle_and_unknown_adapters_are_named() -> None:
@@ -62,54 +63,40 @@ def test_jdbc_is_the_generic_bundle_and_unknown_adapters_are_named() -> None:
         adapter_bundle("mysql")
 
 
-def test_additional_requirements_are_added_but_the_runtime_sdk_is_not() -> None:
-    wanted = bundle_requirements(ADAPTERS["sqlite"], REPO, ["pg8000>=1.30", "boto3==1.35.0"])
-    assert "pg8000>=1.30" in wanted and "boto3" not in names(wanted)
+def test_an_extra_the_project_does_not_declare_is_a_clear_error() -> None:
+    with pytest.raises(PackagingError, match=r"(?s)uv failed to export the locked requirements of oracle, nosuch.*"
+                                             r"nosuch"):
+        locked_requirements(REPO, extras=["oracle", "nosuch"])
 
 
-def test_an_extra_the_project_does_not_declare_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "athena-federation-py"\ndependencies = ["pyarrow"]\n'
-        '[project.optional-dependencies]\naws = ["athena-federation-py[local]", "cryptography"]\n'
-        'local = ["athena-federation-py[aws]", "duckdb"]\n')
-    bundle = AdapterBundle("x", ("aws", "oracle"), (), "")
-    with pytest.raises(PackagingError, match="declares no extra 'oracle'"):
-        bundle_requirements(bundle, tmp_path)
-    # extras that refer to each other terminate
-    assert bundle_requirements(AdapterBundle("x", ("aws",), (), ""), tmp_path) == ["pyarrow", "duckdb",
-                                                                                  "cryptography"]
+def test_a_checkout_without_a_lock_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    with pytest.raises(PackagingError, match=r"uv.lock does not exist: bundles install exactly the versions"):
+        locked_requirements(tmp_path, extras=["aws"])
 
 
-_name = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,5})?", fullmatch=True)
-_spec = st.sampled_from(["", ">=1", "==2.0.1", "<3,>=1"])
+_name = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}([-_.][A-Za-z0-9]{1,5})?", fullmatch=True)
+_version = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}(\.post[0-9]|rc[0-9])?", fullmatch=True)
+_marker = st.sampled_from(["", " ; platform_python_implementation != 'PyPy'", " ; sys_platform == 'win32'"])
 
 
-@given(base=st.lists(st.tuples(_name, _spec), max_size=4),
-       extras=st.dictionaries(_name, st.lists(st.tuples(_name, _spec), min_size=1, max_size=3), max_size=4))
-def test_requires_dist_lines_round_trip(base: list[tuple[str, str]],
-                                        extras: dict[str, list[tuple[str, str]]]) -> None:
-    lines = [n + s for n, s in base]
-    for extra, requirements in extras.items():
-        lines += [f'{n}{s}; extra == "{extra}"' for n, s in requirements]
-    parsed_base, parsed_extras = parse_requires_dist(lines)
-    assert parsed_base == [n + s for n, s in base]
-    assert parsed_extras == {e: [n + s for n, s in r] for e, r in extras.items()}
-
-
-def test_other_environment_markers_are_refused_not_ignored() -> None:
-    with pytest.raises(PackagingError, match="unsupported environment marker"):
-        parse_requires_dist(['tzdata; sys_platform == "win32"'])
+@given(pins=st.lists(st.tuples(_name, _version, _marker, st.integers(0, 3)), max_size=6,
+                     unique_by=lambda p: normalize(p[0])))
+def test_pinned_versions_reads_every_pin_of_an_exported_lock(pins: list[tuple[str, str, str, int]]) -> None:
+    lines = []
+    for name, version, marker, hashes in pins:
+        lines.append(f"{name}=={version}{marker}" + (" \\" if hashes else ""))
+        lines += [f"    --hash=sha256:{i:064x}" + (" \\" if i < hashes - 1 else "") for i in range(hashes)]
+    assert pinned_versions("\n".join(lines)) == {normalize(n): v for n, v, _, _ in pins}
 
 
 # ------------------------------------------------------------------------------------------------------ targets
 
 
-def test_platform_tags_cover_the_runtime_glibc_and_no_newer() -> None:
-    tags = Target.of("3.12", "arm64").platform_tags()
-    assert tags[0] == "manylinux_2_34_aarch64" and "manylinux2014_aarch64" in tags
-    assert "manylinux_2_17_aarch64" in tags and not [t for t in tags if "x86_64" in t or "2_35" in t]
+def test_the_uv_platform_is_the_runtime_glibc_and_machine() -> None:
+    assert Target.of("3.12", "arm64").uv_platform == "aarch64-manylinux_2_34"
     x86 = Target.of("3.13", "x86_64")
-    assert "manylinux1_x86_64" in x86.platform_tags() and x86.cpython_tag == "cp313" and x86.name == "py313-x86_64"
+    assert x86.uv_platform == "x86_64-manylinux_2_34" and x86.cpython_tag == "cp313" and x86.name == "py313-x86_64"
 
 
 @pytest.mark.parametrize(("python", "arch", "message"), [("3.11", "x86_64", "--python 3.11 is not a Lambda runtime"),
@@ -291,47 +278,23 @@ def make_wheel(directory: Path, name: str = "afq_demo_pkg", version: str = "1.0"
     return wheel
 
 
-def test_wheels_are_hash_checked_cached_and_installed_offline(tmp_path: Path) -> None:
+def test_installs_are_hash_checked_and_report_what_the_site_holds(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "index")
     good = hashlib.sha256(wheel.read_bytes()).hexdigest()
     target = Target.of("3.12", "x86_64")
-    cache = tmp_path / "cache"
-    with pytest.raises(PackagingError, match="does not match the sha256"):
-        fetch([Pin("afq-demo-pkg", "1.0", wheel.as_uri(), "0" * 64)], target, cache)
-    pin = Pin("afq-demo-pkg", "1.0", wheel.as_uri(), good)
-    assert fetch([pin], target, cache) == [cache / "wheels" / wheel.name]
-    wheel.unlink()  # a second fetch must not need the source any more
-    cached = fetch([pin], target, cache)
-    install(cached, target, tmp_path / "site")
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{wheel} --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(PackagingError, match=r"(?s)uv failed to install the locked wheels.*hash"):
+        install([bad], target, tmp_path / "bad-site")
+    unhashed = tmp_path / "unhashed.txt"
+    unhashed.write_text(f"{wheel}\n")
+    with pytest.raises(PackagingError, match=r"(?i)(?s)uv failed to install.*hash"):
+        install([unhashed], target, tmp_path / "unhashed-site")
+    pinned = tmp_path / "good.txt"
+    pinned.write_text(f"{wheel} --hash=sha256:{good}\n")
+    install([pinned], target, tmp_path / "site")
     assert (tmp_path / "site" / "afq_demo_pkg" / "__init__.py").read_text() == "VALUE = 42\n"
-
-
-def test_a_resolved_lock_is_reused_without_running_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
-    from connector.packaging import wheels
-
-    target = Target.of("3.12", "x86_64")
-    calls: list[list[str]] = []
-    monkeypatch.setattr(wheels, "_run_pip", lambda args, what: calls.append(list(args)))
-    report = {"install": [{"metadata": {"name": "SQLGlot", "version": "30.0"},
-                           "download_info": {"url": "https://example.invalid/sqlglot-30.0-py3-none-any.whl",
-                                             "archive_info": {"hashes": {"sha256": "ab" * 32}}}},
-                          {"metadata": {"name": "boto3", "version": "1.0"},
-                           "download_info": {"url": "https://example.invalid/boto3-1.0-py3-none-any.whl",
-                                             "archive_info": {"hashes": {"sha256": "cd" * 32}}}}]}
-
-    def fake_pip(args: list[str], what: str) -> None:
-        calls.append(list(args))
-        Path(args[args.index("--report") + 1]).write_text(json.dumps(report))
-
-    monkeypatch.setattr(wheels, "_run_pip", fake_pip)
-    first = resolve(["sqlglot"], target, tmp_path)
-    assert [(p.name, p.version) for p in first] == [("sqlglot", "30.0")]  # boto3: the runtime provides it
-    assert len(calls) == 1 and "--dry-run" in calls[0] and "--platform" in calls[0]
-    assert resolve(["sqlglot"], target, tmp_path) == first and len(calls) == 1
-    resolve(["sqlglot"], target, tmp_path, refresh=True)
-    assert len(calls) == 2
+    assert installed_distributions(tmp_path / "site") == {"afq-demo-pkg": "1.0"}
 
 
 def test_the_cache_keeps_the_most_recently_used_sites_and_zips(tmp_path: Path) -> None:
@@ -363,7 +326,7 @@ def test_package_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> N
         cli.main(["package", "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--out", "--arch", "--python", "--cache", "--refresh", "--requirement", "--teradata-fips"):
+    for option in ("--out", "--arch", "--python", "--cache", "--requirements", "--teradata-fips"):
         assert option in out
 
 
@@ -371,12 +334,3 @@ def test_package_of_an_unknown_adapter_is_a_clear_error(capsys: pytest.CaptureFi
     assert cli.main(["package", "mysql", "--out", str(tmp_path)]) == 2
     assert "unknown adapter 'mysql'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
-
-
-@pytest.mark.parametrize("adapter", ["oracle", "snowflake", "teradata"])
-def test_package_of_an_adapter_missing_from_the_checkout_names_the_module(
-        adapter: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    if (REPO / "adapters" / f"{adapter}.py").exists():
-        pytest.skip(f"adapters/{adapter}.py exists in this checkout")
-    assert cli.main(["package", adapter, "--out", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 2
-    assert f"needs the module adapters.{adapter}" in capsys.readouterr().err

@@ -9,9 +9,11 @@ local port, through the handler and directly.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,6 +24,7 @@ import pytest
 
 from connector import errors
 from connector.packaging.elf import read_elf
+from connector.packaging.lock import installed_distributions, lock_versions
 from connector.packaging.targets import ELF_MACHINE, Target
 from connector.protocol import (
     Bound,
@@ -37,7 +40,7 @@ from connector.protocol import (
     parse_response,
 )
 from tests.athena import Athena
-from tests.servers.lambda_bundles import PYTHON, Bundle, LambdaFunction
+from tests.servers.lambda_bundles import HOST_ARCH, PYTHON, REPO, Bundle, LambdaFunction
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.slow  # the first session builds each bundle (~10-60 s each); later ones reuse the cache
@@ -158,16 +161,31 @@ def test_rebuilding_with_nothing_changed_reuses_the_cached_zip(lambda_bundle: Bu
     assert report["unzipped_bytes"] == again.unzipped_bytes and report["trim"]["removed_bytes"]
 
 
-def test_a_fresh_build_elsewhere_gives_the_same_bytes(lambda_bundle: BundleFactory, bundle_interpreter: str,
-                                                      tmp_path: Path) -> None:
-    """Reproducible: another cache (other paths, other file times) yields the identical zip, hence CodeSha256."""
-    from connector.packaging import BuildOptions, build_bundle
-
+def test_a_fresh_build_days_later_gives_the_same_bytes(lambda_bundle: BundleFactory, bundle_interpreter: str,
+                                                        tmp_path: Path) -> None:
+    """Reproducible: a build three days later (libfaketime), with empty caches - wheels downloaded again, other
+    paths, other file times - yields the identical zip, hence the same CodeSha256, while the lock is unchanged."""
     first = lambda_bundle("sqlite")
-    fresh = build_bundle(BuildOptions("sqlite", tmp_path / "out", arch=first.arch, python=PYTHON,
-                                      cache=tmp_path / "cache", interpreter=bundle_interpreter))
-    assert not fresh.from_cache
-    assert fresh.zip_path.read_bytes() == first.zip_path.read_bytes()
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "AFQ_CACHE_DIR": str(tmp_path / "afq-cache")}
+    run = subprocess.run(["faketime", "-f", "+3d", sys.executable, "-m", "connector.cli", "package", "sqlite",
+                          "--arch", first.arch, "--python", PYTHON, "--interpreter", bundle_interpreter,
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "(built in" in run.stdout  # not from a cache
+    assert (tmp_path / "out" / first.zip_path.name).read_bytes() == first.zip_path.read_bytes()
+
+
+@pytest.mark.parametrize(("adapter", "arch"), [("sqlite", HOST_ARCH), ("sqlite", "arm64"), ("generic", HOST_ARCH),
+                                               ("oracle", HOST_ARCH), ("snowflake", HOST_ARCH),
+                                               ("teradata", HOST_ARCH)])
+def test_every_bundle_holds_exactly_the_locked_versions(adapter: str, arch: str,
+                                                        lambda_bundle: BundleFactory) -> None:
+    bundle = lambda_bundle(adapter, arch=arch)
+    held = installed_distributions(bundle.root)
+    locked = lock_versions(REPO / "uv.lock")
+    assert held == json.loads((bundle.root / "afq-bundle.json").read_text())["distributions"]
+    assert {name: version for name, version in held.items() if version not in locked.get(name, ())} == {}
+    assert not set(RUNTIME_SDK) & set(held)
 
 
 def test_arm64_bundle_holds_only_aarch64_objects(lambda_bundle: BundleFactory) -> None:

@@ -1,7 +1,7 @@
 """``afq package ADAPTER``: one adapter's Lambda zip, slim and byte-compiled for the runtime.
 
-Steps: the adapter's requirements from the project's extras -> wheels pinned for the target -> installed,
-trimmed, stripped and byte-compiled into a *site* cached by the exact wheels and builder version -> the
+Steps: the adapter's extras pinned by the project's ``uv.lock`` -> those exact wheels installed for the target,
+trimmed, stripped and byte-compiled into a *site* cached by the locked pins and builder version -> the
 framework's own packages (connector, adapters, spill) copied from the source tree and compiled -> a
 deterministic zip, cached by the site and the framework's content. Rebuilding with nothing changed copies the
 cached zip.
@@ -24,13 +24,13 @@ from typing import Any
 from zipfile import ZipFile
 
 from connector.packaging.archive import byte_compile, write_zip
-from connector.packaging.requirements import AdapterBundle, adapter_bundle, bundle_requirements
+from connector.packaging.lock import install, installed_distributions, locked_requirements, pinned_versions
+from connector.packaging.requirements import RUNTIME_PROVIDED, AdapterBundle, adapter_bundle
 from connector.packaging.targets import PackagingError, Target, find_interpreter
 from connector.packaging.trim import no_strip_tool, strip_binaries, strip_tool, trim
-from connector.packaging.wheels import Pin, digest, fetch, install, resolve
 
 #: Bumped whenever a trimming rule changes, so cached sites built by older rules are not reused.
-BUILDER_VERSION = "5"
+BUILDER_VERSION = "6"
 FRAMEWORK_PACKAGES = ("connector", "adapters", "spill")
 #: Parts of the framework that only run on a developer's machine.
 EXCLUDED_FROM_BUNDLE = ("connector/packaging",)
@@ -48,11 +48,11 @@ class BuildOptions:
     arch: str = "x86_64"
     python: str = "3.12"
     cache: Path | None = None
-    refresh: bool = False
     interpreter: str | None = None
     strip: bool = True
     teradata_fips: bool = False
-    requirements: tuple[str, ...] = ()
+    #: Hash-pinned requirement files added to the lock's pins (an adapter package and its driver).
+    requirement_files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,10 @@ class BuildResult:
 def bundle_name(adapter: str, target: Target) -> str:
     """``afq-oracle-py312-x86_64``: the zip's name, which the SAM templates' CodeUri refers to."""
     return f"afq-{adapter}-{target.name}"
+
+
+def digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def default_cache() -> Path:
@@ -104,26 +108,26 @@ def build_bundle(options: BuildOptions) -> BuildResult:
     packages = framework_sources()
     source_root = packages["connector"].parent
     _check_modules(bundle, source_root)
-    requirements = bundle_requirements(bundle, source_root, options.requirements)
+    requirements = [locked_requirements(source_root, extras=bundle.extras, prune=RUNTIME_PROVIDED),
+                     *(_read_requirement_file(path) for path in options.requirement_files)]
     tool = strip_tool(target) if options.strip else None
     if options.strip and tool is None:
         raise no_strip_tool(target)
     interpreter = find_interpreter(target.python, options.interpreter)
     interpreter_version = subprocess.run([interpreter, "-c", "import sys; print(sys.version)"], capture_output=True,
                                          text=True, check=True).stdout.strip()
-    pins = resolve(requirements, target, cache, options.refresh)
 
-    site_key = digest(BUILDER_VERSION, target.name, [(p.filename, p.sha256) for p in pins], options.teradata_fips,
+    site_key = digest(BUILDER_VERSION, target.name, requirements, options.teradata_fips,
                       tool[0] if tool else None, interpreter_version)
     site = cache / "sites" / f"{target.name}-{site_key}"
     if not site.is_dir():
-        _build_site(site, pins, target, cache, tool, interpreter, options.teradata_fips)
+        _build_site(site, requirements, target, tool, interpreter, options.teradata_fips)
     os.utime(site)  # recently used: pruning keeps it
     trim_report = json.loads((site.parent / f"{site.name}.json").read_text(encoding="utf-8"))
 
     manifest = {"adapter": bundle.name, "summary": bundle.summary, "python": target.python,
                 "architecture": target.lambda_arch, "handler": "connector.handler.lambda_handler",
-                "builder": BUILDER_VERSION, "distributions": {p.name: p.version for p in pins}}
+                "builder": BUILDER_VERSION, "distributions": _checked_distributions(site, requirements)}
     manifest_bytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     framework_hash = _framework_hash(packages)
     bundle_key = digest(site_key, framework_hash, manifest_bytes.decode())
@@ -180,13 +184,16 @@ def _check_modules(bundle: AdapterBundle, source_root: Path) -> None:
                                  f"tree does not have")
 
 
-def _build_site(site: Path, pins: Sequence[Pin], target: Target, cache: Path, tool: list[str] | None,
+def _build_site(site: Path, requirements: Sequence[str], target: Target, tool: list[str] | None,
                 interpreter: str, keep_fips: bool) -> None:
-    wheels = fetch(pins, target, cache)
     site.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
     try:
-        install(wheels, target, work)
+        files = []
+        for index, text in enumerate(requirements):
+            files.append(work.with_name(f"{work.name}.requirements-{index}.txt"))
+            files[-1].write_text(text, encoding="utf-8")
+        install(files, target, work)
         report = trim(work, target, keep_fips=keep_fips)
         if tool is not None:
             strip_binaries(work, target, report, tool)
@@ -198,8 +205,30 @@ def _build_site(site: Path, pins: Sequence[Pin], target: Target, cache: Path, to
             if not site.is_dir():  # another build finished the same site first: use theirs
                 raise
     finally:
+        for leftover in site.parent.glob(f"{work.name}.requirements-*.txt"):
+            leftover.unlink()
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _read_requirement_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PackagingError(f"cannot read the requirements file {path}: {e.strerror or e}") from None
+
+
+def _checked_distributions(site: Path, requirements: Sequence[str]) -> dict[str, str]:
+    """What the site holds, refused unless every distribution is pinned at exactly that version."""
+    pinned: dict[str, str] = {}
+    for text in requirements:
+        pinned.update(pinned_versions(text))
+    installed = installed_distributions(site)
+    wrong = {name: version for name, version in installed.items() if pinned.get(name) != version}
+    if wrong:
+        raise PackagingError("the bundle holds distributions the lock does not pin at that version: " +
+                             ", ".join(f"{n} {v} (pinned: {pinned.get(n, 'not at all')})" for n, v in wrong.items()))
+    return installed
 
 
 def _framework_files(packages: dict[str, Path]) -> Iterator[tuple[str, Path]]:

@@ -1,6 +1,6 @@
 """What a bundle is built for: the Lambda runtime's Python version and CPU architecture.
 
-pip cannot see the Lambda machine, so the target is spelled out: the manylinux platform tags its glibc accepts,
+The builder cannot see the Lambda machine, so the target is spelled out: the manylinux platform its glibc accepts,
 the CPython tag of compiled modules, the ELF machine of shared objects, and an interpreter of the same minor
 version to byte-compile with (a ``.pyc`` is only valid for the Python that wrote it).
 """
@@ -66,22 +66,11 @@ class Target:
     def name(self) -> str:
         return f"py{self.python.replace('.', '')}-{self.lambda_arch}"
 
-    def platform_tags(self) -> list[str]:
-        """Every manylinux tag the runtime's glibc satisfies, newest first (pip does not expand them itself)."""
-        major, newest = RUNTIME_GLIBC[self.python]
-        oldest = 5 if self.machine == "x86_64" else 17
-        tags = [f"manylinux_{major}_{minor}_{self.machine}" for minor in range(newest, oldest - 1, -1)]
-        tags.append(f"manylinux2014_{self.machine}")
-        if self.machine == "x86_64":
-            tags += ["manylinux2010_x86_64", "manylinux1_x86_64"]
-        return tags
-
-    def pip_target_options(self) -> list[str]:
-        """pip options selecting wheels for this runtime instead of the machine pip runs on."""
-        options = ["--only-binary=:all:", "--implementation", "cp", "--python-version", self.python]
-        for tag in self.platform_tags():
-            options += ["--platform", tag]
-        return options
+    @property
+    def uv_platform(self) -> str:
+        """uv's ``--python-platform`` for the runtime: wheels for its glibc and older, never newer."""
+        major, minor = RUNTIME_GLIBC[self.python]
+        return f"{self.machine}-manylinux_{major}_{minor}"
 
 
 def find_interpreter(python: str, explicit: str | None = None) -> str:

@@ -27,9 +27,10 @@ import pytest
 from connector.local.errors import LambdaFunctionError
 from connector.local.runtime_api import RuntimeTarget
 from connector.packaging import BuildOptions, BuildResult, PackagingError, Target, build_bundle, default_cache
+from connector.packaging.build import digest
+from connector.packaging.lock import install, locked_requirements
 from connector.packaging.requirements import adapter_bundle
 from connector.packaging.targets import find_interpreter
-from connector.packaging.wheels import digest, fetch, install, resolve
 
 PYTHON = "3.12"
 FUNCTION_NAME = "afq-bundle-test"
@@ -91,15 +92,19 @@ def lambda_bundle(tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path,
 
 @pytest.fixture(scope="session")
 def lambda_runtime_site(bundle_cache: Path, bundle_interpreter: str) -> Path:
-    """What the Lambda Python runtime provides besides the function's code: awslambdaric and boto3."""
+    """What the Lambda Python runtime provides besides the function's code: awslambdaric and boto3 (locked in the
+    ``lambda-runtime`` dependency group)."""
     target = Target.of(PYTHON, HOST_ARCH)
-    pins = resolve(["awslambdaric", "boto3"], target, bundle_cache, exclude=frozenset())
-    site = bundle_cache / "runtime" / f"{target.name}-{digest([(p.filename, p.sha256) for p in pins])}"
+    requirements = locked_requirements(REPO, group="lambda-runtime")
+    site = bundle_cache / "runtime" / f"{target.name}-{digest(requirements)}"
     if not site.is_dir():
         site.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".runtime-", dir=site.parent))
         try:
-            install(fetch(pins, target, bundle_cache), target, work)
+            pinned = work.with_name(work.name + ".txt")
+            pinned.write_text(requirements, encoding="utf-8")
+            install([pinned], target, work)
+            pinned.unlink()
             subprocess.run([bundle_interpreter, "-m", "compileall", "-q", str(work)], check=False,
                            capture_output=True)
             try:
