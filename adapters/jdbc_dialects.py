@@ -77,7 +77,7 @@ def jdbc_type_rule(default_scale: int = 10) -> Callable[[ColumnInfo], pa.DataTyp
         if code in (Types.NUMERIC, Types.DECIMAL):
             if size <= 0 or size > 1000:  # no declared precision (PostgreSQL reports 131089)
                 return pa.decimal128(38, default_scale)
-            return decimal(size, max(0, c.scale or 0))
+            return decimal(size, c.scale or 0)
         if code in TEXT_CODES:
             return VARCHAR
         if code == Types.DATE:
