@@ -32,6 +32,7 @@ class ColumnInfo:
     precision: int | None = None
     scale: int | None = None
     nullable: bool = True
+    collation: str = ""  # as the catalog names it; "" for none (see SourceColumn.collation)
 
 
 Rule: TypeAlias = pa.DataType | Callable[[ColumnInfo], pa.DataType]

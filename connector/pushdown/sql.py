@@ -44,6 +44,11 @@ class SourceColumn:
     source_name: str
     type: pa.DataType
     source_type: str = ""
+    #: The column's collation as the source's catalog names it ("" when it names none: the source's default,
+    #: or a source without column collations). Dialects read it in ``compare_operand``, ``like_operand``,
+    #: ``can_compare_column`` and ``can_like_column`` to keep comparisons binary (code point order, exact
+    #: equality) as in Athena, or to leave them to the framework.
+    collation: str = ""
 
 
 @dataclass(slots=True)
@@ -148,6 +153,12 @@ class SqlDialect:
         finer = self.sub_millisecond(column) if column else self.sub_millisecond_timestamps
         if pa.types.is_timestamp(t) and finer:
             return self.truncate_to_millis(e)
+        return e
+
+    def like_operand(self, e: exp.Expression, column: SourceColumn | None = None) -> exp.Expression | None:
+        """How a string takes part in LIKE (``e`` itself by default; a cast or COLLATE clause where the column's
+        type or collation changes LIKE at the source), or None to leave that LIKE to the framework.
+        ``column`` is the source column when ``e`` is a plain column reference."""
         return e
 
     def sub_millisecond(self, column: SourceColumn) -> bool:
@@ -524,7 +535,8 @@ class SqlCompiler:
             return None
         if isinstance(subject, Variable) and not self.dialect.can_like_column(self.source_column(subject.column)):
             return None
-        value = self._expression(subject)
+        rendered = self._expression(subject)
+        value = None if rendered is None else self.dialect.like_operand(rendered, self._source_of(subject))
         pattern = call.arguments[1].value
         if value is None or not isinstance(pattern, str) or not self.dialect.can_like_pattern(pattern):
             return None
