@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, ClassVar
 
@@ -196,6 +196,8 @@ class JdbcDialect(SqlDialect):
         return TypeMap(self.type_names, fallback=jdbc_type_rule(default_scale), source=self.subprotocol or "jdbc")
 
 
+_NUMERIC_SCALE_SIGN = 1024  # the sign bit of NUMERIC's 11-bit scale field
+
 #: PostgreSQL collations that compare UTF-8 text bytewise, i.e. by code point as Athena does.
 POSTGRES_BINARY_COLLATIONS = frozenset({"C", "POSIX", "ucs_basic", "pg_c_utf8"})
 #: PostgreSQL types whose =, < and LIKE ignore case whatever the collation (the citext extension).
@@ -243,6 +245,21 @@ class PostgresDialect(JdbcDialect):
 
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise("postgres")
+
+    def type_map(self, default_scale: int) -> TypeMap:
+        generic = jdbc_type_rule(default_scale)
+
+        def numeric(c: ColumnInfo) -> pa.DataType:
+            # PostgreSQL 15+ packs NUMERIC(p, s)'s scale into 11 bits of the type modifier, so that s may be
+            # negative (NUMERIC(5,-2) holds whole hundreds); the driver and information_schema read the bits
+            # unsigned and report -2 as 2046.
+            scale = c.scale
+            if scale is not None and scale >= _NUMERIC_SCALE_SIGN:
+                scale -= 2 * _NUMERIC_SCALE_SIGN
+            return generic(replace(c, scale=scale))
+
+        return TypeMap({**self.type_names, "numeric": numeric, "decimal": numeric}, fallback=generic,
+                       source=self.subprotocol or "jdbc")
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         return SqlDialect.can_compare(self, t, ordering=ordering)
