@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from hypothesis import given
 
 from tests.differential.generate import QueryGen, tables
 from tests.differential.model import INT_RANGE, Arith, Col, Neg, Query
 from tests.differential.run import Session, unique_name
-from tests.engines import Engine, h2_engine
-from tests.servers.postgres import PostgresServer
+from tests.engines import Engine
 
 pytestmark = pytest.mark.integration
 

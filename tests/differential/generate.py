@@ -98,7 +98,7 @@ def decimals(precision: int, scale: int, *, max_digits: int = 38) -> st.SearchSt
     digits = min(precision, max_digits)
     limit = 10**digits - 1
     coefficient = st.one_of(st.sampled_from([0, 1, -1, limit, -limit, 5, 50]), st.integers(-limit, limit))
-    return coefficient.map(lambda n: Decimal(n).scaleb(-scale) if scale <= digits else Decimal(n).scaleb(-scale))
+    return coefficient.map(lambda n: Decimal(n).scaleb(-scale))
 
 
 def dates() -> st.SearchStrategy[dt.date]:

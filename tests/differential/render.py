@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from sqlglot import exp
 
@@ -251,8 +250,8 @@ class EngineRenderer(Renderer):
         a, b = self.operand(left), self.operand(right)
         unknown = exp.or_(exp.Is(this=a.copy(), expression=exp.Null()), exp.Is(this=b.copy(), expression=exp.Null()))
         nan = exp.or_(self._is_nan(a.copy()), self._is_nan(b.copy()))
-        return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null()), exp.If(this=nan, true=exp.Boolean(this=op == "<>"))],
-                        default=plain)
+        ifs = [exp.If(this=unknown, true=exp.Null()), exp.If(this=nan, true=exp.Boolean(this=op == "<>"))]
+        return exp.Case(ifs=ifs, default=plain)
 
     def between(self, p: Between) -> exp.Expression:
         both = exp.and_(self.compare(">=", p.value, p.low), self.compare("<=", p.value, p.high))
@@ -451,9 +450,7 @@ def column_types(q: Query) -> list[AthenaType]:
     if q.group or q.aggregates:
         out = [c.type for c in q.group]
         for a in q.aggregates:
-            if a.column is None or a.function == "count":
-                out.append(AthenaType("bigint"))
-            elif a.function == "sum":
+            if a.column is None or a.function == "count" or a.function == "sum":
                 out.append(AthenaType("bigint"))
             else:
                 out.append(a.column.type)

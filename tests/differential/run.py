@@ -209,7 +209,8 @@ class Session:
             if c.ddl.strip():
                 columns.append(c)
                 continue
-            sample = f"SELECT DISTINCT typeof({_quoted(self.engine, c.name)}) FROM (SELECT * FROM {self.qualified} LIMIT 1000)"
+            name = _quoted(self.engine, c.name)
+            sample = f"SELECT DISTINCT typeof({name}) FROM (SELECT * FROM {self.qualified} LIMIT 1000)"
             classes = {r[0] for r in engine_rows(self.engine, sample)} - {"null"}
             if classes == {"integer"}:
                 exposed, form = BIGINT, "plain"
@@ -291,8 +292,9 @@ class Session:
             keys = [tuple(canonical(r[i]) for i in positions) for r in expected[: q.limit]]
             have = [tuple(canonical(r[i]) for i in positions) for r in got]
             if have != keys:
+                engine_sql = self.renderer().query(q, limit=False)
                 raise DifferentialFailure(f"ORDER BY + LIMIT differs from {what}:\n  afq keys {have}\n"
-                                          f"  expected {keys}\n  {sql}\n  engine: {self.renderer().query(q, limit=False)}")
+                                          f"  expected {keys}\n  {sql}\n  engine: {engine_sql}")
             extra = Counter(map(_canonical_row, got)) - Counter(map(_canonical_row, expected))
             if extra:
                 raise DifferentialFailure(f"ORDER BY + LIMIT returned rows {what} does not have: {extra}\n  {sql}")
