@@ -76,6 +76,24 @@ def texts(max_size: int = 8) -> st.SearchStrategy[str]:
                      st.sampled_from(WORDS).map(lambda w: w + " " * 2))
 
 
+def variants(word: str) -> list[str]:
+    """Spellings collations fold together: case, trailing and leading blanks, decomposed accents."""
+    import unicodedata
+
+    forms = [word, word.upper(), word.lower(), word.title(), word + "  ", word.upper() + " ", " " + word,
+             unicodedata.normalize("NFD", word), unicodedata.normalize("NFC", word)]
+    return list(dict.fromkeys(forms))
+
+
+@st.composite
+def text_family(draw: Draw, max_size: int = 8) -> st.SearchStrategy[str]:
+    """A column's strings: a few words in many spellings (so that equal-but-for-collation values meet), and
+    some others."""
+    words = draw(st.lists(texts(max_size), min_size=1, max_size=3))
+    spellings = sorted({v for w in words for v in variants(w)})
+    return st.one_of(st.sampled_from(spellings), st.sampled_from(spellings), texts(max_size))
+
+
 def integers(kind: str) -> st.SearchStrategy[int]:
     low, high = INT_RANGE[kind]
     return st.one_of(st.integers(-5, 20), st.sampled_from([low, high, low + 1, high - 1, 0, -1]),
@@ -175,7 +193,7 @@ def sqlite_kind(draw: Draw) -> ColumnKind:
     if choice in ("text", "nocase", "rtrim"):
         collation = {"text": draw(st.sampled_from(["", "BINARY"])), "nocase": "NOCASE", "rtrim": "RTRIM"}[choice]
         ddl = draw(st.sampled_from(["TEXT", "VARCHAR(20)", "CLOB"])) + (f" COLLATE {collation}" if collation else "")
-        return ColumnKind(ddl, VARCHAR, texts(), collation=collation)
+        return ColumnKind(ddl, VARCHAR, draw(text_family()), collation=collation)
     if choice == "json":  # NUMERIC affinity: numeric-looking text is stored as a number
         return ColumnKind(draw(st.sampled_from(["JSON", "STRING"])), VARCHAR,
                           st.one_of(texts(), st.sampled_from(["3", "3.0", "1e2", "-0", "007"])), form="text")
@@ -214,11 +232,12 @@ def postgres_kind(draw: Draw) -> ColumnKind:
     if choice == "text":
         collation = draw(st.sampled_from(PG_TEXT_COLLATIONS))
         ddl = draw(st.sampled_from(["TEXT", "VARCHAR(20)"])) + (f" COLLATE {collation}" if collation else "")
-        return ColumnKind(ddl, VARCHAR, texts().map(lambda s: s.replace("\x00", "")), collation=collation)
+        return ColumnKind(ddl, VARCHAR, draw(text_family()), collation=collation)
     if choice == "citext":
-        return ColumnKind("CITEXT", VARCHAR, texts(), form="citext", collation="citext")
+        return ColumnKind("CITEXT", VARCHAR, draw(text_family()), form="citext", collation="citext")
     if choice == "char":
-        return ColumnKind("CHAR(4)", VARCHAR, texts(4).map(lambda s: s[:4].rstrip(" ")), form="char", length=4)
+        return ColumnKind("CHAR(4)", VARCHAR, draw(text_family(4)).map(lambda s: s[:4].rstrip(" ")), form="char",
+                          length=4)
     if choice == "bool":
         return ColumnKind("BOOLEAN", BOOLEAN, st.booleans())
     if choice == "date":
@@ -239,11 +258,12 @@ def h2_kind(draw: Draw) -> ColumnKind:
         scale = draw(st.integers(0, precision))
         return ColumnKind(f"NUMERIC({precision},{scale})", decimal_type(precision, scale), decimals(precision, scale))
     if choice == "varchar":
-        return ColumnKind("VARCHAR(20)", VARCHAR, texts())
+        return ColumnKind("VARCHAR(40)", VARCHAR, draw(text_family()))
     if choice == "ignorecase":
-        return ColumnKind("VARCHAR_IGNORECASE(20)", VARCHAR, texts(), collation="IGNORECASE")
+        return ColumnKind("VARCHAR_IGNORECASE(40)", VARCHAR, draw(text_family()), collation="IGNORECASE")
     if choice == "char":
-        return ColumnKind("CHAR(4)", VARCHAR, texts(4).map(lambda s: s[:4].rstrip(" ")), form="char", length=4)
+        return ColumnKind("CHAR(4)", VARCHAR, draw(text_family(4)).map(lambda s: s[:4].rstrip(" ")), form="char",
+                          length=4)
     if choice == "bool":
         return ColumnKind("BOOLEAN", BOOLEAN, st.booleans())
     if choice == "date":
@@ -298,7 +318,7 @@ class QueryGen:
     def literal(self, t: AthenaType, column: str | None = None) -> Lit:
         draw = self.draw
         seen = [v for v in self.values.get(column or "", []) if v is not None and not is_nan(v)]
-        if seen and draw(st.booleans()):
+        if seen and draw(st.integers(0, 3)):
             value = draw(st.sampled_from(seen))
             if t.kind == "double" and value in (float("inf"), float("-inf")):
                 value = 1e308 if value > 0 else -1e308
