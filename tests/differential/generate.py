@@ -215,8 +215,8 @@ PG_TEXT_COLLATIONS = ["", "", '"C"', '"POSIX"', '"ucs_basic"', '"en-US-x-icu"', 
 
 @st.composite
 def postgres_kind(draw: Draw) -> ColumnKind:
-    choice = draw(st.sampled_from(["bigint", "integer", "double", "numeric", "numeric", "text", "text", "citext",
-                                   "char", "bool", "date", "timestamp"]))
+    choice = draw(st.sampled_from(["bigint", "integer", "double", "numeric", "numeric", "text", "text", "text",
+                                   "citext", "citext", "char", "bool", "date", "timestamp"]))
     if choice in ("bigint", "integer"):
         return ColumnKind(choice.upper(), BIGINT if choice == "bigint" else INTEGER, integers(choice))
     if choice == "double":
@@ -248,7 +248,7 @@ def postgres_kind(draw: Draw) -> ColumnKind:
 @st.composite
 def h2_kind(draw: Draw) -> ColumnKind:
     choice = draw(st.sampled_from(["bigint", "integer", "double", "numeric", "varchar", "varchar", "ignorecase",
-                                   "char", "bool", "date", "timestamp"]))
+                                   "ignorecase", "char", "bool", "date", "timestamp"]))
     if choice in ("bigint", "integer"):
         return ColumnKind(choice.upper(), BIGINT if choice == "bigint" else INTEGER, integers(choice))
     if choice == "double":
