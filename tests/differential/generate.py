@@ -335,8 +335,10 @@ class QueryGen:
             return draw(st.sampled_from([0.0, 1.5, -2.25, 0.1, 1e308, 3.0, -1.0]))
         if t.kind == "decimal":
             digits = min(t.precision, 15) if self.engine == "sqlite" else t.precision
-            extra = draw(st.integers(0, 2))  # a literal may have more decimals than the column (issue 16)
-            scale = min(t.scale + extra, digits)
+            # A literal may have more decimals than the column (issue 16), as long as the comparison's common
+            # type still fits 38 digits (beyond, Athena itself fails to cast the column's values).
+            extra = draw(st.integers(0, 2))
+            scale = min(t.scale + extra, digits, 38 - (t.precision - t.scale))
             return draw(decimals(digits, scale))
         if t.kind == "varchar":
             return draw(texts())
