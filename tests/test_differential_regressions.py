@@ -297,3 +297,23 @@ def test_local_engine_compares_nan_as_athena(postgres_db: Engine) -> None:
         x = Col(s.table.column("x"))
         query = everything(s, Not(Cmp(">", x, Lit(1.0, DOUBLE))))
         assert sorted(r[0] for r in s.afq(query, pushdown=False)) == [1, 2]
+
+
+def test_negative_literals_keep_all_their_digits(postgres_db: Engine) -> None:
+    """Unary minus on a Decimal rounds to the context's 28 digits: -0.99999999999999999999999999999 became -1 (and
+    the constant no longer fitted its own DECIMAL(29,29) type)."""
+    import sqlglot
+
+    from connector.pushdown.sql_literals import literal
+
+    value, _ = literal(sqlglot.parse_one("-0.99999999999999999999999999999", read="trino"))
+    assert value == Decimal("-0.99999999999999999999999999999")
+    columns = [Column("c0", BIGINT, "BIGINT"), Column("d", decimal_type(29, 29), "NUMERIC(28,29)")]
+    rows = [(1, Decimal("-0.99999999999999999999999999999")), (2, Decimal("-0.99999999999999999999999999998")),
+            (3, Decimal("0E-29")), (4, None)]
+    for s in session(postgres_db, columns, rows):
+        d = Col(s.table.column("d"))
+        edge = Lit(Decimal("-0.99999999999999999999999999999"), decimal_type(29, 29))
+        assert sorted(r[0] for r in s.afq(everything(s, Cmp("<=", d, edge)))) == [1]
+        s.check(everything(s, Cmp(">", d, edge)))
+        s.check(everything(s, InList(d, (edge,), True)))

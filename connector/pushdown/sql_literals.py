@@ -37,6 +37,8 @@ def literal(node: exp.Expr) -> tuple[Any, pa.DataType]:
             raise NotExact("only numbers can be negated")
         if pa.types.is_integer(t) and -value < -_INT_RANGES[t.bit_width]:
             t = pa.int64()
+        if isinstance(value, Decimal):
+            return value.copy_negate(), t  # exact: unary minus rounds to the context's 28 digits
         return -value, t
     if isinstance(node, exp.Boolean):
         return bool(node.this), pa.bool_()
