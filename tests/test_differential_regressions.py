@@ -308,7 +308,7 @@ def test_negative_literals_keep_all_their_digits(postgres_db: Engine) -> None:
 
     value, _ = literal(sqlglot.parse_one("-0.99999999999999999999999999999", read="trino"))
     assert value == Decimal("-0.99999999999999999999999999999")
-    columns = [Column("c0", BIGINT, "BIGINT"), Column("d", decimal_type(29, 29), "NUMERIC(28,29)")]
+    columns = [Column("c0", BIGINT, "BIGINT"), Column("d", decimal_type(29, 29), "NUMERIC(29,29)")]
     rows = [(1, Decimal("-0.99999999999999999999999999999")), (2, Decimal("-0.99999999999999999999999999998")),
             (3, Decimal("0E-29")), (4, None)]
     for s in session(postgres_db, columns, rows):
