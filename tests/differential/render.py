@@ -340,7 +340,7 @@ class SqliteRenderer(EngineRenderer):
         return super().aggregate(a)
 
     def group_value(self, c: Col) -> exp.Expression:
-        return exp.Min(this=self.operand(c))
+        return exp.Min(this=self.operand(c)) if c.type.kind == "varchar" else self.operand(c)
 
     def group_key(self, c: Col) -> exp.Expression:
         return self.operand(c)
@@ -393,7 +393,8 @@ class PostgresRenderer(EngineRenderer):
         return super().aggregate(a)
 
     def group_value(self, c: Col) -> exp.Expression:
-        return exp.Min(this=self.operand(c))
+        # every value of a group is the same string byte for byte: any of them (MIN) is the group's value
+        return exp.Min(this=self.operand(c)) if c.type.kind == "varchar" else self.operand(c)
 
     def group_key(self, c: Col) -> exp.Expression:
         return self.operand(c)
@@ -439,7 +440,7 @@ class H2Renderer(PostgresRenderer):
     def group_value(self, c: Col) -> exp.Expression:
         if c.type.kind == "varchar":
             return exp.Anonymous(this="UTF8TOSTRING", expressions=[exp.Min(this=self.operand(c))])
-        return exp.Min(this=self.operand(c))
+        return self.operand(c)
 
 
 RENDERERS: dict[str, type[Renderer]] = {"sqlite": SqliteRenderer, "postgres": PostgresRenderer, "h2": H2Renderer}
