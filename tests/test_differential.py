@@ -23,13 +23,13 @@ from tests.differential.model import INT_RANGE, Arith, Col, Neg, Query
 from tests.differential.run import Session, unique_name
 from tests.engines import Engine
 
-pytestmark = pytest.mark.integration
-
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "dev"
 EXAMPLES = 150 if FUZZING else 12
 QUERIES_PER_TABLE = 6
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+# make fuzz runs each engine for many minutes (and shrinks a failure, which takes long too)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(7200 if FUZZING else 300)]
 
 
 @pytest.fixture(scope="session")
