@@ -90,3 +90,30 @@ def connection_string_for(catalog: str, env: Mapping[str, str], function_name: s
     raise ConfigurationError(
         f"catalog {name!r} is not configured: set the environment variable {lookup}_connection_string or "
         f"default{via}{hint}")
+
+
+def connection_identity(kind: str, name: str, env: Mapping[str, str], function_name: str | None = None) -> str | None:
+    """The connection a catalog (``kind`` "catalog") or a connection variable (``kind`` "connection": ``default``
+    or the ``<name>`` of ``<name>_connection_string``) reads: its engine and URL, compared - never shown - by the
+    access policy. Catalogs resolve exactly as ``connection_string_for`` resolves them for the adapters, so
+    ``lambda:<function>`` and every catalog without its own variable read ``default``. None: nothing configured.
+    """
+    if kind == "catalog":
+        try:
+            spec = connection_string_for(name, env, function_name)
+        except ConfigurationError:
+            return None
+        return f"{spec.engine}://{spec.url.strip()}"
+    lookup = name.strip().lower()
+    if lookup == "default":
+        value = env.get("default")
+    else:
+        value = next((v for k, v in env.items() if k.lower().endswith(_CONNECTION_SUFFIX)
+                      and k[: -len(_CONNECTION_SUFFIX)].lower() == lookup), None)
+    if not value:
+        return None
+    try:
+        spec = parse_connection_string(value, lookup)
+    except ConfigurationError:
+        return None
+    return f"{spec.engine}://{spec.url.strip()}"
