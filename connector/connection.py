@@ -49,11 +49,10 @@ class ConnectionSpec:
         return text[:-1] if text.endswith("?") else text
 
     def redacted(self) -> str:
-        """Safe to log: placeholders kept, anything that looks like an inline password masked."""
-        text = re.sub(r"(?i)(password|pwd)=([^,;&]*)", r"\1=***", self.url)
-        # A quoted password may itself contain '@' (thin:user/"p@ss"@host): mask up to the closing quote.
-        text = re.sub(r'(?i)(thin:)([^@/${}]+)/("[^"]*"|[^@]+)@', r"\1\2/***@", text)
-        return f"{self.engine}://{text}"
+        """Safe to log: ``${...}`` placeholders kept, every inline credential form masked (``connector.redact``)."""
+        from connector.redact import scrub
+
+        return scrub(f"{self.engine}://{self.url}")
 
     def __repr__(self) -> str:
         return f"ConnectionSpec(engine={self.engine!r}, catalog={self.catalog!r})"

@@ -80,6 +80,7 @@ from connector.protocol.types import check_supported
 from connector.pushdown.evaluate import summary_mask
 from connector.query_status import QueryStatusChecker
 from connector.records import BlockSpiller, SpillerFactory, respond
+from connector.redact import scrub_exception
 from connector.registry import adapter_class
 from connector.scan import rows_of
 from connector.udf import UdfRegistry
@@ -158,8 +159,12 @@ class FederationService:
                     except SourceThrottled as e:  # metadata calls too: Athena backs off and retries them
                         raise FederationThrottleException(f"the source asked to slow down: {e}") from None
                 except ConnectorError as e:
+                    scrub_exception(e)  # what Lambda hands Athena is str(e): the same scrubber as the logs
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
                                 extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
+                    raise
+                except Exception as e:
+                    scrub_exception(e)
                     raise
                 log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
                 return response.to_wire()
