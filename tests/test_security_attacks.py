@@ -50,7 +50,10 @@ ANALYST = Identity(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/ana")
 LISTER = Identity(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/lis")
 OUTSIDER = Identity(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/otto")
 SECRET = "0123456789abcdef-attack-secret"
-ROW_FILTER = "region = 'emea' AND score / 10 = id"  # = region 'emea'; the division keeps it out of SQLite
+# Keeps the 'emea' rows. PostgreSQL evaluates the cheapest conditions first, so a long IN list runs after a
+# caller's predicate (the attack of issue 18); the division keeps the whole filter out of SQLite's WHERE.
+ROW_FILTER = ("region IN ('emea', 'apac', 'latam', 'anz', 'mena', 'dach', 'uki', 'cee', 'nordics', 'benelux') "
+              "AND score / 10 = id")
 CUSTOMERS = 41  # ids 1..41; odd ids are 'amer' (hidden from the analyst), the largest id is hidden
 BIG = 9223372036854775807
 
