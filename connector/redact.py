@@ -28,8 +28,9 @@ _lock = threading.Lock()
 _SECRET_KEY = (r"(?:password|passwd|pwd|secret|token|private_?key|pvt_?key|passphrase|api_?key|credentials?"
                r"|auth_?key)")
 _PATTERNS = (
-    # key=value, key: value and "key": "value" (the key may sit inside a longer name: accessToken, OAuthPvtKey).
-    re.compile(rf"""(?i)({_SECRET_KEY}["']?\s*[=:]\s*)(\{{[^}}]*\}}|"[^"]*"|'[^']*'|[^\s,;&)'"]+)"""),
+    # key=value and key: value (the key may sit inside a longer name: accessToken, OAuthPvtKey; paging tokens
+    # - nextToken, continuationToken - are not secrets).
+    re.compile(rf"""(?i)((?<!next)(?<!continuation){_SECRET_KEY}\s*[=:]\s*)(\{{[^}}]*\}}|"[^"]*"|'[^']*'|[^\s,;&)'"]+)"""),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
     # An encryption key as the protocol writes it ("key"/"nonce" holding base64), in JSON or a dict's repr.
     re.compile(r"""(["'](?:key|nonce|Plaintext)["']\s*:\s*)(?:b?["'][A-Za-z0-9+/]{16,}={0,2}["'])"""),
@@ -37,6 +38,8 @@ _PATTERNS = (
     re.compile(r"""(?i)([a-z][a-z0-9+.-]*://[^\s/:@"']*:)([^\s/"']+)(@)"""),
     # Oracle: thin:user/password@... (password possibly quoted).
     re.compile(r'(?i)(thin:[^\s/@"]+/)("[^"]*"|[^\s@]+)(@)'),
+    # JSON or a dict's repr: "key": "value" (string values only: null, numbers and objects stay as they are).
+    re.compile(rf"""(?i)((?<!next)(?<!continuation){_SECRET_KEY}["']\s*:\s*)("[^"]*"|'[^']*')"""),
 )
 
 
@@ -65,7 +68,8 @@ def scrub(text: str, also: Iterable[str | None] = ()) -> str:
     text = _PATTERNS[0].sub(lambda m: m.group(1) + _masked(m.group(2)), text)
     text = _PATTERNS[2].sub(lambda m: m.group(1) + '"***"', text)
     text = _PATTERNS[3].sub(lambda m: m.group(1) + "***" + m.group(3), text)
-    return _PATTERNS[4].sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    text = _PATTERNS[4].sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return _PATTERNS[5].sub(lambda m: m.group(1) + _masked(m.group(2)), text)
 
 
 def _masked(value: str) -> str:

@@ -27,7 +27,7 @@ from connector.access.source import DEFAULT_TTL_SECONDS, PolicySource
 from connector.adapter import Adapter, RequestContext, TableDefinition
 from connector.config import Settings
 from connector.connection import connection_identity
-from connector.errors import AccessDenied, InvalidRequest, SchemaNotFound, TableNotFound
+from connector.errors import AccessDenied, ConnectorError, InvalidRequest, SchemaNotFound, TableNotFound
 from connector.protocol.constraints import Constraints, Expression, columns_of
 from connector.protocol.messages import Identity, TableName
 from connector.protocol.types import empty_batch
@@ -88,7 +88,7 @@ def visible_schemas(access: CallerAccess, schemas: Iterable[str]) -> tuple[str, 
 
 def visible_tables(access: CallerAccess, tables: Iterable[TableName]) -> tuple[TableName, ...]:
     """Only the granted tables (names are lower case: adapters return them so, the service checks it)."""
-    return tuple(t for t in tables if t.table == t.table.lower() and access.grant(t.schema, t.table) is not None)
+    return tuple(t for t in tables if access.grant(t.schema, t.table) is not None)
 
 
 _PAGE_PREFIX = "offset:"
@@ -108,6 +108,10 @@ def list_visible_tables(access: CallerAccess, adapter: Adapter, ctx: RequestCont
     else:
         schemas = visible_schemas(access, adapter.list_schemas(ctx))
         listed = [t for s in schemas for t in adapter.list_tables(ctx, s, None, -1).tables]
+    bad = [t.table for t in listed if t.table != t.table.lower()]
+    if bad:
+        raise ConnectorError(f"the adapter returned table names that are not lower case: {bad[:5]}; Athena only "
+                             f"handles lower-case names")
     tables = visible_tables(access, listed)
     if page_size < 0 or schema is None:
         return tables, None
