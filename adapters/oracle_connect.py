@@ -24,6 +24,7 @@ from typing import Any
 
 from connector.connection import SECRET_PLACEHOLDER
 from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
+from connector.redact import scrub
 
 PREFIX = "jdbc:oracle:thin:"
 DEFAULT_PORT = 1521
@@ -206,7 +207,7 @@ def _cause(error: BaseException) -> str:
 
 
 def _redact(text: str, url: OracleUrl) -> str:
-    return text.replace(url.password, "***") if url.password else text
+    return scrub(text, (url.password,))
 
 
 def connect_within(connect: Callable[[], Any], seconds: float, where: str) -> Any:

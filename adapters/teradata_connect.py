@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from connector.connection import SECRET_PLACEHOLDER
 from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
+from connector.redact import scrub
 
 log = logging.getLogger("afq.teradata")
 
@@ -277,10 +278,7 @@ def _root_cause(error: BaseException) -> str:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for value in secrets:
-        if value and len(value) >= 3:
-            text = text.replace(value, "***")
-    return text
+    return scrub(text, secrets)
 
 
 def teradata_error(error: BaseException, url: TeradataUrl, secrets: Iterable[str]) -> ConnectorError | None:

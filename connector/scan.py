@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
+from connector.access.withhold import WITHHELD, withholding
 from connector.adapter import Scan
 from connector.errors import SourceError
 from connector.protocol.constraints import Expression, OrderByField, ValueSet
@@ -33,8 +34,9 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             try:
                 column = column.cast(field.type, safe=True)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                reason = WITHHELD if withholding() else f"({str(e).splitlines()[0][:200]})"  # Arrow quotes values
                 raise SourceError(f"column {field.name!r}: cannot convert {column.type} to {field.type} "
-                                  f"without losing data ({str(e).splitlines()[0][:200]})") from None
+                                  f"without losing data {reason}") from None
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
@@ -47,9 +49,9 @@ def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         if residual.summary or residual.expression:
             batches = _filtered(batches, residual.summary, residual.expression)
         if residual.order_by:
-            batches = _top_n(batches, residual.order_by, residual.limit)
+            batches = top_n(batches, residual.order_by, residual.limit)
         elif residual.has_limit:
-            batches = _limited(batches, residual.limit)
+            batches = limited(batches, residual.limit)
         for batch in batches:
             if batch.num_rows:
                 yield conform(batch, schema)
@@ -65,7 +67,7 @@ def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet]
         yield batch.filter(mask)
 
 
-def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+def limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
     remaining = limit
     if remaining <= 0:
         return
@@ -77,7 +79,7 @@ def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.Recor
             return
 
 
-def _top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
+def top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
            limit: int) -> Iterator[pa.RecordBatch]:
     """Sort in memory; only reached when the source cannot sort the way Athena does.
 
