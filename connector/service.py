@@ -209,8 +209,8 @@ class FederationService:
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
         ctx, adapter = self._context(request)
-        if request.page_size == 0 or request.page_size < -1:
-            raise InvalidRequest(f"pageSize must be -1 (all) or positive, got {request.page_size}")
+        if request.page_size < -1:  # as Java's PaginationHelper: -1 is "the rest", 0 an empty page
+            raise InvalidRequest(f"pageSize must be -1 (all) or 0 or more, got {request.page_size}")
         schemas = [request.schema_name] if request.schema_name else list(adapter.list_schemas(ctx))
         if len(schemas) == 1:
             page = adapter.list_tables(ctx, schemas[0], request.next_token, request.page_size)
@@ -278,7 +278,7 @@ class FederationService:
         batch = partitions.combine_chunks().to_batches()[0] if partitions.num_rows else pa.RecordBatch.from_pylist(
             [], schema=partitions.schema)
         return GetTableLayoutResponse(request.catalog_name, request.table_name,
-                                      Block.from_logical(batch, legacy=request.schema.is_legacy))
+                                      Block.from_logical(batch))  # modern framing, as Java answers v2 too
 
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
         ctx, adapter = self._context(request)
