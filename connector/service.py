@@ -158,7 +158,8 @@ class FederationService:
                         raise FederationThrottleException(f"the source asked to slow down: {e}") from None
                 except ConnectorError as e:
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
-                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
+                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__,
+                                                "error_code": e.error_code}})
                     raise
                 log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
                 return response.to_wire()

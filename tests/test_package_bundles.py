@@ -53,8 +53,7 @@ PYARROW_LIBS = {"libarrow", "libarrow_compute", "libarrow_acero", "libarrow_data
                 "libarrow_substrait", "libarrow_python"}
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath")
 SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
-CONNECTOR_ERRORS = {c.__name__ for c in vars(errors).values()
-                    if isinstance(c, type) and issubclass(c, errors.ConnectorError)}
+CONNECTOR_ERRORS = {errors.ATHENA_CONNECTOR_EXCEPTION, errors.FEDERATION_THROTTLE_EXCEPTION}
 
 BundleFactory = Callable[..., Bundle]
 FunctionFactory = Callable[..., LambdaFunction]
@@ -117,7 +116,7 @@ def test_a_failing_request_is_an_error_outcome_and_the_function_keeps_serving(
     function = lambda_function(lambda_bundle("sqlite"), other_connection_string=f"sqlite://jdbc:sqlite:{demo_db}")
     outcome = function.invoke(ListSchemasRequest(ID, Q, "unknowncat").to_wire())
     assert outcome.kind == "error"
-    assert outcome.body["errorType"] == "ConfigurationError"
+    assert outcome.body["errorType"] == errors.ATHENA_CONNECTOR_EXCEPTION
     assert "unknowncat_connection_string" in outcome.body["errorMessage"]
     assert "main" in parse_response(function.call(ListSchemasRequest(ID, Q, "other").to_wire())).schemas
 
