@@ -8,6 +8,7 @@ partition pruning, split spill locations and keys, residual filtering, inline-or
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import itertools
 import logging
 import random
@@ -310,6 +311,7 @@ class FederationService:
     # ------------------------------------------------------------------------------------------ records
 
     def read_records(self, request: ReadRecordsRequest) -> Message:
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
         max_block = self.settings.max_block_size or request.max_block_size
         status = self._query_status(request.query_id)
@@ -370,6 +372,7 @@ class FederationService:
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
         """What the adapter would ask its source for this ReadRecords request, without reading (``--explain``)."""
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
         if request.constraints.is_passthrough:
             return self._passthrough_arguments(request.constraints.passthrough, adapter)[PASSTHROUGH_ARGUMENT]
@@ -418,6 +421,17 @@ def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStat
         if status is not None:
             status.close()
         log.debug("%s: %d rows", doing, count)
+
+
+def _with_plan(request: ReadRecordsRequest) -> ReadRecordsRequest:
+    """The request with its v6 Substrait plan applied as constraints (the plan module loads only for plans)."""
+    constraints = request.constraints
+    if constraints.query_plan is None or constraints.is_passthrough:
+        return request
+    from connector.pushdown.plan import apply_plan
+
+    applied = apply_plan(constraints, request.table_name.table, request.schema.logical_schema())
+    return dataclasses.replace(request, constraints=applied)
 
 
 def _ms(started: float) -> int:
