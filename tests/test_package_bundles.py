@@ -127,7 +127,8 @@ def test_sqlite_bundle_is_slim_and_built_for_the_runtime(lambda_bundle: BundleFa
     _assert_slim_and_for_target(bundle, bundle_interpreter)
     manifest = json.loads((bundle.root / "afq-bundle.json").read_text())
     assert manifest["adapter"] == "sqlite" and manifest["python"] == PYTHON
-    assert set(manifest["distributions"]) == {"pyarrow", "sqlglot", "cryptography", "cffi", "pycparser"}
+    assert set(manifest["distributions"]) == {"pyarrow", "sqlglot", "cryptography", "cffi", "pycparser", "protobuf",
+                                              "substrait-protobuf"}  # protobuf: serde v6 query plans
     assert not (bundle.root / "connector" / "packaging").exists()  # the builder stays on the developer's machine
 
     # Only what ``import pyarrow, pyarrow.compute, pyarrow.ipc`` links is left of pyarrow's libraries.
