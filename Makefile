@@ -12,7 +12,7 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
-TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam
+TOOL_LOCKS := tests/servers/requirements-fakesnow tests/servers/requirements-substrait sar/requirements-sam
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 

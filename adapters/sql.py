@@ -334,10 +334,10 @@ class SqlAdapter(Adapter):
     def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
         with self.connection() as connection:
             source_schema = self.resolve_schema(connection, schema)
-            if page_size < 0:
-                names = self.query_tables(connection, source_schema)
+            if page_size < 0:  # -1: every table from the token on (Java continues from the token too)
+                names = self.query_tables(connection, source_schema)[_offset(next_token):]
                 token = None
-            else:
+            else:  # 0 answers an empty page carrying the same position, as Java's manual pagination does
                 offset = _offset(next_token)
                 names = self.query_tables_page(connection, source_schema, page_size + 1, offset)
                 token = f"{PAGE_TOKEN_PREFIX}{offset + page_size}" if len(names) > page_size else None

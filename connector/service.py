@@ -8,6 +8,7 @@ partition pruning, split spill locations and keys, residual filtering, inline-or
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import itertools
 import logging
 import random
@@ -161,7 +162,8 @@ class FederationService:
                 except ConnectorError as e:
                     scrub_exception(e)  # what Lambda hands Athena is str(e): the same scrubber as the logs
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
-                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
+                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__,
+                                                "error_code": e.error_code}})
                     raise
                 except Exception as e:
                     scrub_exception(e)
@@ -216,8 +218,8 @@ class FederationService:
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
         ctx, adapter = self._context(request)
-        if request.page_size == 0 or request.page_size < -1:
-            raise InvalidRequest(f"pageSize must be -1 (all) or positive, got {request.page_size}")
+        if request.page_size < -1:  # as Java's PaginationHelper: -1 is "the rest", 0 an empty page
+            raise InvalidRequest(f"pageSize must be -1 (all) or 0 or more, got {request.page_size}")
         caller = self._caller(request)
         if caller is not None:  # filtered before paging: hidden tables shift no page and count in none
             tables, token = list_visible_tables(caller, adapter, ctx, request.schema_name, request.next_token,
@@ -287,7 +289,7 @@ class FederationService:
         batch = partitions.combine_chunks().to_batches()[0] if partitions.num_rows else pa.RecordBatch.from_pylist(
             [], schema=partitions.schema)
         return GetTableLayoutResponse(request.catalog_name, request.table_name,
-                                      Block.from_logical(batch, legacy=request.schema.is_legacy))
+                                      Block.from_logical(batch))  # modern framing, as Java answers v2 too
 
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
         ctx, adapter = self._context(request)
@@ -318,6 +320,7 @@ class FederationService:
     # ------------------------------------------------------------------------------------------ records
 
     def read_records(self, request: ReadRecordsRequest) -> Message:
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
         caller = self._caller(request)
         if caller is None or caller.unrestricted:
@@ -391,6 +394,7 @@ class FederationService:
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
         """What the adapter would ask its source for this ReadRecords request, without reading (``--explain``)."""
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
         if request.constraints.is_passthrough:
             return self._passthrough_arguments(request.constraints.passthrough, adapter)[PASSTHROUGH_ARGUMENT]
@@ -439,6 +443,17 @@ def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStat
         if status is not None:
             status.close()
         log.debug("%s: %d rows", doing, count)
+
+
+def _with_plan(request: ReadRecordsRequest) -> ReadRecordsRequest:
+    """The request with its v6 Substrait plan applied as constraints (the plan module loads only for plans)."""
+    constraints = request.constraints
+    if constraints.query_plan is None or constraints.is_passthrough:
+        return request
+    from connector.pushdown.plan import apply_plan
+
+    applied = apply_plan(constraints, request.table_name.table, request.schema.logical_schema())
+    return dataclasses.replace(request, constraints=applied)
 
 
 def _ms(started: float) -> int:

@@ -440,9 +440,9 @@ def test_hidden_and_missing_schemas_answer_alike(secured: Source, invoke: Invoke
     for schema in (secured.schema, "no_such_schema"):
         try:
             answers.append(("ok", call(invoke, ListTablesRequest(OUTSIDER, "q1", "c", schema, None, -1)).tables))
-        except ConnectorError as e:
+        except SchemaNotFound as e:  # the handler re-raises it under the Java SDK's name, as a subclass
             answers.append((type(e).__name__, str(e).replace(schema, "<schema>")))
-    assert answers[0] == answers[1] and answers[0][0] == SchemaNotFound.__name__
+    assert answers[0] == answers[1] and answers[0][0] != "ok"
 
 
 # ---------------------------------------------------------------------------------------------- redaction

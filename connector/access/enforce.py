@@ -113,15 +113,17 @@ def list_visible_tables(access: CallerAccess, adapter: Adapter, ctx: RequestCont
         raise ConnectorError(f"the adapter returned table names that are not lower case: {bad[:5]}; Athena only "
                              f"handles lower-case names")
     tables = visible_tables(access, listed)
-    if page_size < 0 or schema is None:
+    if schema is None:
         return tables, None
     start = 0
     if next_token:
         text = next_token.removeprefix(_PAGE_PREFIX)
-        if not text.isdigit() or len(text) > 9:
+        if not (text.isascii() and text.isdigit()) or len(text) > 9:
             raise InvalidRequest(f"invalid ListTables nextToken {next_token[:40]!r}")
         start = int(text)
-    end = start + page_size
+    if page_size < 0:  # as Java: -1 is every table from the token on
+        return tables[start:], None
+    end = start + page_size  # 0: an empty page that keeps the position, as Java's pagination does
     return tables[start:end], (f"{_PAGE_PREFIX}{end}" if end < len(tables) else None)
 
 
