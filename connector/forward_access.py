@@ -90,20 +90,21 @@ class ForwardAccess:
         _cache.put(self.digest, credentials)
         return credentials
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client for ``service`` signed with the caller's credentials (endpoints as ``aws.client``)."""
+    def session(self) -> Any:
+        """A boto3 session with the caller's credentials, in the key's region (opens the token if needed)."""
         import boto3
 
-        from connector.logs import protect
-
         credentials = self.credentials()
-        session = boto3.session.Session(aws_access_key_id=credentials.access_key_id,
-                                        aws_secret_access_key=credentials.secret_access_key,
-                                        aws_session_token=credentials.session_token or None,
-                                        region_name=region or self.region)
-        made = session.client(service)  # type: ignore[call-overload]
-        protect()
-        return made
+        return boto3.session.Session(aws_access_key_id=credentials.access_key_id,
+                                     aws_secret_access_key=credentials.secret_access_key,
+                                     aws_session_token=credentials.session_token or None,
+                                     region_name=self.region)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client for ``service`` signed with the caller's credentials (endpoints as ``aws.client``)."""
+        from connector.aws import client
+
+        return client(service, caller=self, region_name=region) if region else client(service, caller=self)
 
 
 def _open(access: ForwardAccess) -> SessionCredentials:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import aws
 from connector.access.enforce import (
     AccessControl,
     Authorized,
@@ -48,6 +49,7 @@ from connector.errors import (
     SourceError,
     SourceThrottled,
 )
+from connector.forward_access import FAS_TOKEN, ForwardAccess
 from connector.logs import request_context
 from connector.protocol.block import Block, SchemaMessage
 from connector.protocol.messages import (
@@ -153,7 +155,7 @@ class FederationService:
                   "catalog": getattr(request, "catalog_name", None), "table": _table_of(request)}
         token = _deadline.set(Deadline.from_context(context))
         try:
-            with request_context(**fields):
+            with request_context(**fields), aws.acting_for(_forward_access(request)):
                 try:
                     try:
                         response = self._dispatch[type(request)](request)
@@ -412,6 +414,12 @@ class FederationService:
 THROTTLE_ATTEMPTS = 5
 THROTTLE_FIRST_DELAY = 0.5
 THROTTLE_MAX_DELAY = 8.0
+def _forward_access(request: Any) -> ForwardAccess | None:
+    """The caller's forwarded credentials (managed mode), parsed only when the request carries a token."""
+    options = request.identity.config_options
+    return ForwardAccess.from_config_options(options) if FAS_TOKEN in options else None
+
+
 _deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("afq_deadline", default=None)
 
 
