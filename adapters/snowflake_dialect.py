@@ -80,6 +80,8 @@ class SnowflakeDialect(SqlDialect):
     # can cross an integer: integer division stays with the framework.
     integer_division_truncates = False
     like_escape = "!"
+    # DEFAULT_NULL_ORDERING (account, user or session) moves NULLs: every pushed key says where they go.
+    explicit_null_ordering = True
     # TIMESTAMP_NTZ/LTZ/TZ default to nanoseconds: ranges go on the millisecond grid, other timestamp
     # comparisons (and ORDER BY one before another key) stay with the framework.
     sub_millisecond_timestamps = True

@@ -108,7 +108,7 @@ def test_timestamps_are_compared_on_the_millisecond_grid() -> None:
                                      OrderByField("id", SortDirection.ASC_NULLS_LAST)), limit=3)
     assert planned(ts_first)[2].order_by == ts_first.order_by
     ts_last = Constraints(order_by=ts_first.order_by[::-1], limit=3)
-    assert planned(ts_last)[0] == ' ORDER BY "ID" ASC, "TS" ASC LIMIT 3'
+    assert planned(ts_last)[0] == ' ORDER BY "ID" ASC NULLS LAST, "TS" ASC NULLS LAST LIMIT 3'
 
 
 def test_merge_residual_keeps_both_parts() -> None:
