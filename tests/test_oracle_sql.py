@@ -162,10 +162,11 @@ def test_golden_sql(name: str, constraints: Constraints, projection: tuple[str, 
     assert_parses(query.sql)
 
 
-def test_rownum_form_for_11g_orders_inside_and_counts_outside() -> None:
+def test_limits_are_fetch_first_only() -> None:
+    """Thin mode cannot reach Oracle 11g (DPY-3010): the ROWNUM form is gone, and asking for it is an error."""
     constraints = Constraints(order_by=(OrderByField("qty", SortDirection.ASC_NULLS_LAST),), limit=3)
-    query = plan(constraints, dialect=OracleDialect(limit_style="rownum"))
-    assert query.sql == 'SELECT * FROM (SELECT "ID" FROM "SALES"."ORDERS" ORDER BY "QTY" ASC) WHERE ROWNUM <= 3'
+    query = plan(constraints)
+    assert query.sql == 'SELECT "ID" FROM "SALES"."ORDERS" ORDER BY "QTY" ASC FETCH FIRST 3 ROWS ONLY'
     assert_parses(query.sql)
 
 
@@ -240,7 +241,7 @@ def test_strings_order_only_with_a_code_point_ordered_charset() -> None:
 
 
 def test_catalog_statements_parse() -> None:
-    for kind in ("tables", "page", "page_rownum", "lookup"):
+    for kind in ("tables", "page", "lookup"):
         tree = assert_parses(catalog_sql(kind))
         binds = {p.name for p in tree.find_all(exp.Placeholder)}
         assert "owner" in binds

@@ -44,6 +44,9 @@ class SourceColumn:
     source_name: str
     type: pa.DataType
     source_type: str = ""
+    #: The column's collation at the source ('' when it compares as the source does by default); dialects decide
+    #: in ``can_compare_column``/``can_like_column``/``compare_operand`` whether it matches Athena's.
+    collation: str = ""
 
 
 @dataclass(slots=True)
@@ -178,6 +181,11 @@ class SqlDialect:
         """
         return exp.column(column.source_name, quoted=True)
 
+    def select_expression(self, column: SourceColumn) -> exp.Expression:
+        """How a column is read in the select list: ``column_expression`` unless reading it exactly needs another
+        form than comparing it (Oracle reads a NUMBER of unknown precision as text, converted exactly)."""
+        return self.column_expression(column)
+
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
 
@@ -263,7 +271,7 @@ def _explicit_ordered_sql(gen: Any, expression: exp.Ordered) -> str:
 
 
 def _select_item(dialect: SqlDialect, column: SourceColumn) -> exp.Expression:
-    item = dialect.column_expression(column)
+    item = dialect.select_expression(column)
     if isinstance(item, exp.Column) and item.name == column.source_name:
         return item
     return exp.Alias(this=item, alias=exp.to_identifier(column.source_name, quoted=True))
