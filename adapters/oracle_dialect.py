@@ -107,8 +107,8 @@ ORACLE_TYPES = TypeMap({
 def _other_type(c: ColumnInfo) -> pa.DataType:
     """Object and collection types (``MDSYS.SDO_GEOMETRY``...) are read as JSON text of their attributes."""
     if "." not in c.type_name:
-        logging.getLogger("afq.types").warning("oracle column %r has type %r, which has no declared mapping; it is read as varchar", c.name,
-                    c.type_name)
+        logging.getLogger("afq.types").warning(
+            "oracle column %r has type %r, which has no declared mapping; it is read as varchar", c.name, c.type_name)
     return VARCHAR
 
 
