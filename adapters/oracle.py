@@ -4,11 +4,14 @@
 form and ``adapters.oracle_dialect`` for what is pushed to Oracle and why.
 
 * Metadata comes from the ALL_ dictionary views, so it is owner-aware and sees views and tables of every schema
-  the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only). Table lists are paged in
-  SQL. Names resolve to upper case by default (Oracle's unquoted names); ``casing_mode=case_insensitive_search``
-  looks tables *and views* up case-insensitively.
-* Types never truncate: NUMBER(p,0) is bigint only when p <= 18, unconstrained NUMBER is decimal(38, s) with s
-  from ``default_scale`` (10), and a value needing more scale fails loudly.
+  the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only), and synonyms (private
+  ones in their owner's schema, PUBLIC ones in ``public``), which resolve to the table or view they name. Table
+  lists are paged in SQL. Names resolve to upper case by default (Oracle's unquoted names);
+  ``casing_mode=case_insensitive_search`` looks tables, views and synonyms up case-insensitively.
+* Types never truncate: NUMBER(p,0) is bigint only when p <= 18; a NUMBER without precision is read as Oracle's
+  text and converted exactly to decimal(38, s) (s from ``default_scale``, 10) - a value that does not fit is an
+  error - or kept as text (``oracle_unconstrained_number=varchar``). Column collations (12.2+) are read.
+* Oracle Database 12.1 and later: python-oracledb thin mode refuses older servers (DPY-3010, reported as such).
 * Splits: one per partition or sub-partition (names checked against the dictionary, quoted); unpartitioned
   tables with at least ``oracle_split_min_rows`` rows (ALL_TABLES.NUM_ROWS) are read in ``oracle_splits``
   ORA_HASH(ROWID) buckets - disjoint and together complete by construction.
