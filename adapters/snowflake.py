@@ -185,15 +185,10 @@ class SnowflakeAdapter(SqlAdapter):
                           "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, IS_NULLABLE, "
                           "COLLATION_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
                           "ORDER BY ORDINAL_POSITION", (schema, table))
-        out = []
-        for name, data_type, precision, scale, nullable, collation in rows:
-            type_name = str(data_type).upper()
-            if collation and type_name in ("TEXT", "VARCHAR", "CHAR", "STRING") and str(collation).lower() not in (
-                    "", "utf8", "binary"):
-                type_name = f"{type_name} COLLATE {collation}"
-            out.append(ColumnInfo(name, type_name, None if precision is None else int(precision),
-                                  None if scale is None else int(scale), str(nullable).upper() != "NO"))
-        return out
+        return [ColumnInfo(name, str(data_type).upper(), None if precision is None else int(precision),
+                           None if scale is None else int(scale), str(nullable).upper() != "NO",
+                           str(collation) if collation else None)
+                for name, data_type, precision, scale, nullable, collation in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         rows = self.query(connection, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.VIEWS WHERE TABLE_SCHEMA = ? AND "
