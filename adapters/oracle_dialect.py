@@ -224,6 +224,13 @@ class OracleDialect(SqlDialect):
             return self.binary_string_order or not ordering
         return super().can_compare(t, ordering=ordering)
 
+    def can_compare_column(self, column: SourceColumn, *, ordering: bool) -> bool:
+        # ``prepare`` already keeps these constraints out; said here too for any caller of plan_select.
+        return _compares_as_read(column) and super().can_compare_column(column, ordering=ordering)
+
+    def can_like_column(self, column: SourceColumn) -> bool:
+        return _compares_as_read(column) and super().can_like_column(column)
+
     def can_compute(self, function: str, result: pa.DataType, arguments: Any) -> bool:
         # NUMBER arithmetic is decimal, Athena's double arithmetic is IEEE (and NaN compares differently).
         if any(pa.types.is_floating(t) for t in (result, *arguments)):

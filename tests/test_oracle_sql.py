@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
+import adapters.oracle as oracle_adapter
 from adapters.oracle import catalog_sql
 from adapters.oracle_dialect import OracleDialect
 from connector.protocol.constraints import (
@@ -246,6 +247,10 @@ def test_catalog_statements_parse() -> None:
         binds = {p.name for p in tree.find_all(exp.Placeholder)}
         assert "owner" in binds
     assert "OFFSET :skip ROWS FETCH FIRST :take ROWS ONLY" in catalog_sql("page")
+    assert "ALL_SYNONYMS" in catalog_sql("tables") and "DB_LINK IS NULL" in catalog_sql("tables")
+    for statement in (oracle_adapter._SCHEMAS, oracle_adapter._SYNONYM, oracle_adapter._COLUMNS.format(collation=""),
+                      oracle_adapter._COLUMNS.format(collation=", COLLATION")):
+        assert_parses(statement)
     assert "ALL_VIEWS" in catalog_sql("lookup") and "UPPER(NAME) = UPPER(:name)" in catalog_sql("lookup")
 
 
@@ -255,3 +260,15 @@ def test_every_value_is_a_bind_never_a_literal() -> None:
                              expression=(call("$like_pattern", var("name"), const(hostile, STR)),)))
     assert hostile not in query.sql and "'1'" not in query.sql
     assert hostile in query.params.values()  # type: ignore[union-attr]
+
+
+def test_collated_and_text_numbers_are_not_compared_by_the_dialect_either() -> None:
+    """The dialect hooks say what ``prepare`` decides, for any caller of plan_select."""
+    from connector.pushdown.sql import SourceColumn, plan_select
+
+    columns = {"ci": SourceColumn("ci", "CI", STR, "VARCHAR2", "BINARY_CI"),
+               "bin": SourceColumn("bin", "BIN", STR, "VARCHAR2", "USING_NLS_COMP"),
+               "n": SourceColumn("n", "N", STR, "NUMBER")}
+    constraints = Constraints(summary={c: ranges(STR, Range.equal("7")) for c in columns})
+    query = plan_select(OracleDialect(), exp.table_("T"), columns, ["bin"], constraints)
+    assert set(query.residual.summary) == {"ci", "n"} and '"BIN" = :p1' in query.sql
