@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from connector.local import strict_sql
 from connector.local.domains import Domain, DomainBuilder
 from connector.local.errors import QueryError
 from connector.local.session import Capabilities
+from connector.local.trino_semantics import follow_trino
 from connector.protocol.constraints import (
     Constraints,
     Expression,
@@ -118,10 +119,7 @@ class QueryPlan:
 
 def parse_query(sql: str, *, default_catalog: str | None = None, lake_catalog: str = LAKE_CATALOG,
                 lake_dir: str = ".") -> ParsedQuery:
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
-    except ParseError as e:
-        raise QueryError(f"cannot parse the query: {_first_line(e)}") from None
+    statements = strict_sql.parse(sql)
     if len(statements) != 1:
         raise QueryError(f"expected one SQL statement, got {len(statements)}")
     tree = statements[0]
@@ -290,7 +288,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
         if isinstance(scope.expression, exp.Select):
             _limits(scope, scope.expression, states)
     _projections(tree, states)
-    _integer_sums(tree)
+    follow_trino(tree)
     _athena_column_names(tree)
     plans = [state.plan() for state in states.values()]
     lake = [s for s in parsed.sources if s.kind == "lake"]
@@ -568,15 +566,6 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, bytes):
         return "X'" + value.hex() + "'"
     return str(value)
-
-
-def _integer_sums(tree: exp.Expr) -> None:
-    """``sum`` of integers is BIGINT in Athena but HUGEINT (a 38-digit decimal in Arrow) in DuckDB: cast back."""
-    for node in list(tree.find_all(exp.Sum)):
-        if node.type is None or not node.type.is_type(*exp.DataType.INTEGER_TYPES):
-            continue
-        target = node.parent if isinstance(node.parent, exp.Window) else node
-        target.replace(exp.cast(target.copy(), exp.DataType.build("BIGINT")))
 
 
 def _athena_column_names(tree: exp.Expr) -> None:
