@@ -1,0 +1,101 @@
+"""Is the local Athena's answer DuckDB's answer? Exactly, or up to a stated Athena-vs-DuckDB rule, or not.
+
+Values compare exactly (integers, decimals, strings, dates), doubles to 12 significant digits (both engines sum
+in parallel, in no fixed order). Where DuckDB's answer has a double and Athena's a decimal or an integer, the
+difference is an Athena rule only when DuckDB's double, taken the Athena way, is the local answer:
+
+* ``decimal``: avg or division of decimals is a decimal in Athena, rounded half up to the result's scale
+  (DuckDB: a double) - the double rounded half up to that scale must be the local value;
+* ``integer division``: integer / integer truncates in Athena (DuckDB: a double) - the double truncated must be
+  the local value.
+
+Rows compare in order when the query orders them, else as multisets; equal multisets in another order are exact
+when the ORDER BY keys tie (LIMIT after ties may pick other rows: that is reported, not hidden).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pyarrow as pa
+
+EXACT = "exact"
+ATHENA = "athena"
+DIFFERENT = "different"
+
+
+@dataclass
+class Outcome:
+    verdict: str
+    rules: set[str] = field(default_factory=set)
+    detail: str = ""
+
+
+def _double_key(value: float) -> Any:
+    if math.isnan(value) or math.isinf(value):
+        return repr(value)
+    return float(f"{value:.12g}")
+
+
+def _cell(local: Any, reference: Any, local_type: pa.DataType, rules: set[str]) -> Any:
+    """The reference value as the comparison key (taken the Athena way when the types say so), or raise."""
+    if reference is None:
+        return None
+    if isinstance(reference, float) and pa.types.is_decimal(local_type):
+        rules.add("decimal")
+        return Decimal(repr(reference)).quantize(Decimal(1).scaleb(-local_type.scale), ROUND_HALF_UP)
+    if isinstance(reference, float) and pa.types.is_integer(local_type):
+        rules.add("integer division")
+        return int(reference)  # toward zero
+    if isinstance(reference, float):
+        return _double_key(reference)
+    if isinstance(reference, Decimal) and pa.types.is_floating(local_type):
+        return _double_key(float(reference))
+    if isinstance(reference, dt.datetime) and pa.types.is_date(local_type):
+        return reference.date()
+    return reference
+
+
+def _local(value: Any) -> Any:
+    if isinstance(value, float):
+        return _double_key(value)
+    if isinstance(value, Decimal):
+        return value.normalize() if value == value.to_integral_value() else value
+    return value
+
+
+def _key(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value.normalize() if value == value.to_integral_value() else value
+    return value
+
+
+def compare(local: pa.Table, reference: pa.Table, ordered: bool) -> Outcome:
+    if local.num_columns != reference.num_columns:
+        return Outcome(DIFFERENT, detail=f"{local.num_columns} columns, DuckDB has {reference.num_columns}")
+    if local.num_rows != reference.num_rows:
+        return Outcome(DIFFERENT, detail=f"{local.num_rows} rows, DuckDB has {reference.num_rows}")
+    rules: set[str] = set()
+    types = [f.type for f in local.schema]
+    mine = [tuple(_local(v) for v in row.values()) for row in local.to_pylist()]
+    mine = [tuple(_key(v) for v in row) for row in mine]
+    theirs = []
+    for row, local_row in zip(reference.to_pylist(), local.to_pylist(), strict=True):
+        values = list(row.values())
+        local_values = list(local_row.values())
+        theirs.append(tuple(_key(_cell(local_values[i], values[i], types[i], rules)) for i in range(len(values))))
+    verdict = ATHENA if rules else EXACT
+    if mine == theirs:
+        return Outcome(verdict, rules)
+    if Counter(map(repr, mine)) == Counter(map(repr, theirs)):
+        return Outcome(verdict, rules, "same rows; rows with equal ORDER BY keys in another order"
+                       if ordered else "same rows in another order")
+    for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+        if a != b:
+            return Outcome(DIFFERENT, rules, f"first difference at row {index}: local {a!r}, DuckDB {b!r}")
+    return Outcome(DIFFERENT, rules, "rows differ")
