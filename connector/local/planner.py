@@ -34,7 +34,7 @@ from connector.local import strict_sql
 from connector.local.domains import Domain, DomainBuilder
 from connector.local.errors import QueryError
 from connector.local.session import Capabilities
-from connector.local.trino_semantics import follow_trino
+from connector.local.trino_semantics import check_operators, follow_trino
 from connector.protocol.constraints import (
     Constraints,
     Expression,
@@ -271,6 +271,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
         tree = qualify(parsed.tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=True,
                        quote_identifiers=True)
         tree = annotate_types(tree, schema=schema, dialect=DIALECT)
+        check_operators(tree)
     except (OptimizeError, ParseError) as e:
         raise QueryError(f"cannot resolve the query's columns: {_first_line(e)}") from None
     federated = {s.name: s for s in parsed.sources if s.kind == "federated"}

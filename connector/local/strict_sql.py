@@ -40,9 +40,9 @@ class _StrictTrinoParser(TrinoParser):
     def _fail_at(self, token: Token, message: str) -> None:
         nxt = self._curr
         found = f"{nxt.text!r}" if nxt is not None else "the end of the query"
-        at = nxt or token
+        at = nxt or token  # at the end of the query: the position just after the separator
         raise ParseError.new(f"{message}, found {found}", description=f"{message}, found {found}", line=at.line,
-                             col=at.col, start_context="", highlight=at.text, end_context="")
+                             col=at.col, start_context="", highlight=at.text if nxt else "", end_context="")
 
 
 # Only the parser differs; a subclass of the dialect registers itself under its class name, so none is made.

@@ -352,6 +352,38 @@ class TrinoTyper:
         return None
 
 
+# ------------------------------------------------------------------------------------------ checking
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
+_SYMBOLS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=",
+            exp.NullSafeEQ: "IS NOT DISTINCT FROM", exp.NullSafeNEQ: "IS DISTINCT FROM", exp.Add: "+",
+            exp.Sub: "-"}
+
+
+def check_operators(tree: exp.Expr) -> None:
+    """Reject what Trino's analyzer rejects and DuckDB would run by casting implicitly (run before pushdown).
+
+    ``integer_column = '3'`` and ``date + 5`` fail in Athena ("Cannot apply operator"); DuckDB casts the string
+    or adds days, so the local engine would answer a query Athena refuses.
+    """
+    from connector.local.errors import QueryError
+
+    typer = TrinoTyper()
+    for scope in traverse_scope(tree):
+        typer.bind(scope)
+    for node in tree.find_all(*_COMPARISONS, exp.Add, exp.Sub):
+        left, right = typer.of(node.this), typer.of(node.expression)
+        if left is None or right is None:
+            continue
+        numeric = {t.name for t in (left, right) if t.is_exact or t.is_floating}
+        text = {t.name for t in (left, right) if t.name in ("varchar", "char")}
+        dated = {t.name for t in (left, right) if t.name in ("date", "timestamp")}
+        if (isinstance(node, _COMPARISONS) and numeric and text) or (
+                isinstance(node, exp.Add | exp.Sub) and dated and numeric):
+            raise QueryError(f"Cannot apply operator: {left.sql} {_SYMBOLS[type(node)]} {right.sql} "
+                             f"(in {node.sql('trino')[:200]})")
+
+
 # ------------------------------------------------------------------------------------------ rewriting
 
 
