@@ -9,8 +9,8 @@ difference is an Athena rule only when DuckDB's double, taken the Athena way, is
 * ``integer division``: integer / integer truncates in Athena (DuckDB: a double) - the double truncated must be
   the local value.
 
-Rows compare in order when the query orders them, else as multisets; equal multisets in another order are exact
-when the ORDER BY keys tie (LIMIT after ties may pick other rows: that is reported, not hidden).
+Rows compare in order when the query has an ORDER BY (a NULL placed first instead of last is a difference),
+else as multisets.
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ def compare(local: pa.Table, reference: pa.Table, ordered: bool) -> Outcome:
     if mine == theirs:
         return Outcome(verdict, rules)
     if Counter(map(repr, mine)) == Counter(map(repr, theirs)):
-        return Outcome(verdict, rules, "same rows; rows with equal ORDER BY keys in another order"
-                       if ordered else "same rows in another order")
+        if not ordered:
+            return Outcome(verdict, rules, "same rows in another order")
+        return Outcome(DIFFERENT, rules, "same rows in another order, but the query orders them")
     for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
         if a != b:
             return Outcome(DIFFERENT, rules, f"first difference at row {index}: local {a!r}, DuckDB {b!r}")

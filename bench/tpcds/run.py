@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,14 +90,18 @@ def run_query(directory: Path, source: Source, number: int) -> QueryRun:
                     result.table.num_rows)
 
 
-def run_source(directory: Path, source: Source, numbers: list[int]) -> list[QueryRun]:
+def run_source(directory: Path, source: Source, numbers: list[int], spill: Path) -> Iterator[QueryRun]:
+    """Each query's result as it completes; the spilled blocks of a query are removed after it."""
     from connector import handler
 
     saved = {k: os.environ.get(k) for k in source.env}
     os.environ.update(source.env)
     handler.reset()
     try:
-        return [run_query(directory, source, n) for n in numbers]
+        for number in numbers:
+            yield run_query(directory, source, number)
+            for child in spill.iterdir():
+                shutil.rmtree(child, ignore_errors=True)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -128,26 +134,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", default="1-99", help="e.g. 1-99 or 3,7,10-12")
     parser.add_argument("--json", type=Path, help="write every query's result here")
     args = parser.parse_args(argv)
-    os.environ.setdefault("AFQ_LOCAL_SPILL_DIR", str(data.CACHE / "spill"))
     directory = data.dataset(args.sf)
-    numbers = _numbers(args.queries)
+    spill = Path(tempfile.mkdtemp(prefix="afq-tpcds-spill-"))
+    os.environ["AFQ_LOCAL_SPILL_DIR"] = str(spill)
+    try:
+        runs = _run(directory, args.source, _numbers(args.queries), spill)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    totals = summary(runs)
+    for name, counts in totals.items():
+        print(f"{name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(_numbers(args.queries))}")
+    if args.json:
+        meta: dict[str, Any] = {"manifest": data.manifest(directory), "summary": totals}
+        args.json.write_text(json.dumps({**meta, "runs": [asdict(r) for r in runs]}, indent=1) + "\n")
+    return 0 if all(c[DIFFERENT] == 0 and c[FAILED] == 0 for c in totals.values()) else 1
+
+
+def _run(directory: Path, which: str, numbers: list[int], spill: Path) -> list[QueryRun]:
     sources = {"sqlite": sqlite_source, "postgres": postgres_source}
-    chosen = list(sources) if args.source == "all" else [args.source]
+    chosen = list(sources) if which == "all" else [which]
     runs: list[QueryRun] = []
     for name in chosen:
         with sources[name](directory) as source:
-            for run in run_source(directory, source, numbers):
+            for run in run_source(directory, source, numbers, spill):
                 runs.append(run)
                 rules = f" ({', '.join(run.rules)})" if run.rules else ""
                 print(f"{run.source:8} q{run.query:<3} {run.verdict}{rules} {run.seconds:.2f}s {run.rows} rows"
                       f"{' - ' + run.detail if run.detail else ''}", flush=True)
-    totals = summary(runs)
-    for name, counts in totals.items():
-        print(f"{name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(numbers)}")
-    if args.json:
-        meta: dict[str, Any] = {"manifest": data.manifest(directory), "summary": totals}
-        args.json.write_text(json.dumps({**meta, "runs": [asdict(r) for r in runs]}, indent=1))
-    return 0 if all(c[DIFFERENT] == 0 and c[FAILED] == 0 for c in totals.values()) else 1
+    return runs
 
 
 if __name__ == "__main__":
