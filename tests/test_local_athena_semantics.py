@@ -184,3 +184,19 @@ def test_invalid_sql_is_rejected_with_its_position(athena: Callable[[str], pa.Ta
         athena(sql)
     assert (caught.value.line, caught.value.column) == (line, column)
     assert f"line {line}:{column}" in str(caught.value)
+
+
+def test_verify_evaluates_pushed_predicates_the_athena_way(athena: Callable[[str], pa.Table]) -> None:
+    """--verify re-evaluates pushed predicates locally: with Athena's meaning, or it reports false findings."""
+    from connector.local.verify import verify
+
+    engine = LocalAthena(InProcessTarget("connector.handler.lambda_handler"), QueryOptions(default_catalog="s"))
+    try:
+        # 1.00 / 3 is 0.33 in Athena (not > 0.33); 2.01 / 3 is 0.67. DuckDB's double 0.333... would be > 0.33.
+        result = engine.run("SELECT id FROM main.t WHERE price / 3 > 0.33")
+        assert result.table.to_pylist() == [{"id": 2}]
+        assert [p.kind for p in result.plan.tables[0].predicates] == ["expression"]
+        report = verify(engine, result)
+    finally:
+        engine.close()
+    assert report.findings == 0, report.lines
