@@ -29,6 +29,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 DIVIDE_ROUNDED = "__afq_divide_rounded"
+TYPE_NAME = "__afq_trino_type_name"
 MAX_PRECISION = 38
 
 _INTEGER_WIDTH = {"tinyint": 8, "smallint": 16, "integer": 32, "bigint": 64}
@@ -301,7 +302,8 @@ class TrinoTyper:
         if isinstance(node, exp.Subquery):
             query = node.this
             return self.of(query.selects[0]) if isinstance(query, exp.Select) and len(query.selects) == 1 else None
-        if isinstance(node, exp.Typeof | exp.Lower | exp.Upper | exp.Concat | exp.DPipe):
+        if isinstance(node, exp.Typeof | exp.Lower | exp.Upper | exp.Concat | exp.DPipe | exp.Substring |
+                      exp.Trim | exp.Replace):
             return TrinoType("varchar")
         return None
 
@@ -454,7 +456,7 @@ def _rewrite(node: exp.Expr, typer: TrinoTyper) -> exp.Expr | None:
         argument = typer.types.get(id(node.this))
         if argument is not None:
             return exp.Literal.string(argument.sql)
-        return None
+        return exp.Anonymous(this=TYPE_NAME, expressions=[exp.Typeof(this=node.this)])
     return None
 
 
@@ -559,6 +561,9 @@ _MACROS = (
     f"CREATE OR REPLACE TEMP MACRO {DIVIDE_ROUNDED}(n, d) AS CASE WHEN d = 0 AND n IS NOT NULL "
     f"THEN error('Division by zero') "
     f"ELSE sign(n) * sign(d) * ((2 * abs(n) + abs(d)) // (2 * abs(d))) END",
+    # typeof of what the typer does not model: DuckDB's name spelled the Trino way (INTEGER[] -> array(integer))
+    f"CREATE OR REPLACE TEMP MACRO {TYPE_NAME}(t) AS regexp_replace(replace(replace(replace(lower(t), "
+    f"'float', 'real'), 'blob', 'varbinary'), 'struct', 'row'), '^(.*)\\[\\]$', 'array(\\1)')",
 )
 
 
