@@ -202,3 +202,13 @@ def test_verify_evaluates_pushed_predicates_the_athena_way(athena: Callable[[str
     finally:
         engine.close()
     assert report.findings == 0, report.lines
+
+
+def test_output_columns_are_named_as_athena_names_them(athena: Callable[[str], pa.Table]) -> None:
+    # a bare column or an alias names its column; anything else is _col<position> (sqlglot would say qty, 1)
+    table = athena("SELECT id, CAST(qty AS bigint), t.name, price AS p, 1, upper(name) FROM main.t AS t "
+                   "ORDER BY 2 DESC")
+    assert table.column_names == ["id", "_col1", "name", "p", "_col4", "_col5"]
+    assert table.column("_col1").to_pylist() == [7, 2, None]
+    union = athena("SELECT id, CAST(qty AS bigint) FROM main.t UNION ALL SELECT 1, 2 FROM main.t")
+    assert union.column_names == ["id", "_col1"]

@@ -7,7 +7,11 @@ is computed from the same text), with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -42,3 +46,40 @@ def athena_sql(directory: Path, number: int, catalog: str, schema: str) -> str:
 
 def numbers(directory: Path) -> list[int]:
     return sorted(int(p.stem) for p in (directory / "queries").glob("*.sql"))
+
+
+Rows = list[list[Any]]
+
+
+@dataclass(frozen=True)
+class AthenaAnswer:
+    """Athena's answer derived from DuckDB's, by a rule stated in words and applied to DuckDB's exact columns."""
+
+    rule: str
+    reason: str
+    derive: Callable[[Rows], Rows]
+
+
+def _half_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
+def _q61(rows: Rows) -> Rows:
+    # promotions, total, cast(promotions AS decimal(15,4)) / cast(total AS decimal(15,4)) * 100
+    return [[p, t, None if p is None or t is None else _half_up(Decimal(p) / Decimal(t), 4) * 100]
+            for p, t, _ratio in rows]
+
+
+def _q75(rows: Rows) -> Rows:
+    # WHERE cast(curr_cnt AS decimal(17,2)) / cast(prev_cnt AS decimal(17,2)) < 0.9; prev/curr are columns 6, 7
+    return [row for row in rows if _half_up(Decimal(row[7]) / Decimal(row[6]), 2) < Decimal("0.9")]
+
+
+#: Queries whose Athena answer is not DuckDB's cell by cell: a decimal quotient rounded *before* it is used.
+ATHENA_ANSWERS: dict[int, AthenaAnswer] = {
+    61: AthenaAnswer("decimal", "decimal(15,4) / decimal(15,4) is rounded half up to 4 places before * 100: "
+                     "Athena's percentage has 2 significant decimals fewer than DuckDB's double", _q61),
+    75: AthenaAnswer("decimal", "the ratio cast(... AS decimal(17,2)) / cast(... AS decimal(17,2)) is a "
+                     "decimal(19,2) rounded half up: a ratio in [0.895, 0.9) is 0.90 in Athena, not < 0.9, so "
+                     "those rows are not in Athena's answer (DuckDB's double keeps them)", _q75),
+}
