@@ -169,8 +169,10 @@ def test_string_comparison_is_by_code_point_without_padding(athena: Callable[[st
 
 
 def test_casting_a_double_to_an_integer_rounds_half_away_from_zero(athena: Callable[[str], pa.Table]) -> None:
-    rows = athena("SELECT CAST(f AS integer) AS i, CAST(f AS bigint) AS b FROM main.t ORDER BY id").to_pylist()
-    assert rows == [{"i": 3, "b": 3}, {"i": -3, "b": -3}, {"i": None, "b": None}]
+    rows = athena("SELECT CAST(f AS integer) AS i, CAST(f AS bigint) AS b, TRY_CAST(f AS integer) AS t, "
+                  "TRY_CAST(f * 1e10 AS integer) AS o FROM main.t ORDER BY id").to_pylist()
+    assert rows == [{"i": 3, "b": 3, "t": 3, "o": None}, {"i": -3, "b": -3, "t": -3, "o": None},
+                    {"i": None, "b": None, "t": None, "o": None}]
 
 
 @pytest.mark.parametrize(("sql", "line", "column"), [

@@ -450,7 +450,9 @@ def _rewrite(node: exp.Expr, typer: TrinoTyper) -> exp.Expr | None:
         source = typer.types.get(id(node.this))
         if source is not None and source.is_floating:
             # Trino rounds half away from zero; DuckDB's cast rounds half to even. DuckDB's round() is away.
-            return exp.Cast(this=exp.Round(this=node.this), to=node.to)
+            rounded = node.copy()  # a TRY_CAST stays a TRY_CAST
+            rounded.set("this", exp.Round(this=node.this))
+            return rounded
         return None
     if isinstance(node, exp.Typeof):
         argument = typer.types.get(id(node.this))
