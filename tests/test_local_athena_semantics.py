@@ -17,6 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.local.engine import LocalAthena, QueryOptions
 from connector.local.errors import QueryError, SqlSyntaxError
@@ -214,3 +216,21 @@ def test_output_columns_are_named_as_athena_names_them(athena: Callable[[str], p
     assert table.column("_col1").to_pylist() == [7, 2, None]
     union = athena("SELECT id, CAST(qty AS bigint) FROM main.t UNION ALL SELECT 1, 2 FROM main.t")
     assert union.column_names == ["id", "_col1"]
+
+
+@given(columns=st.lists(st.sampled_from(["id", "qty", "price", "abs(qty)", "'x'", "1"]), min_size=1, max_size=5),
+       where=st.lists(st.integers(-5, 5), min_size=1, max_size=4), empty=st.integers(0, 20), place=st.booleans())
+def test_an_empty_list_item_is_rejected_and_the_same_query_without_it_parses(
+        columns: list[str], where: list[int], empty: int, place: bool) -> None:
+    from connector.local.strict_sql import parse
+
+    items = [", ".join(columns), ", ".join(map(str, where))]
+    sql = "SELECT {} FROM main.t WHERE id IN ({})"
+    assert len(parse(sql.format(*items))) == 1
+    # an empty item: before, between or after the items of one of the two lists
+    broken = list(items)
+    parts = broken[place].split(", ")
+    parts.insert(empty % (len(parts) + 1), "")
+    broken[place] = ", ".join(parts)
+    with pytest.raises(SqlSyntaxError):
+        parse(sql.format(*broken))

@@ -1,7 +1,7 @@
 """Athena's parser is strict; sqlglot's Trino parser is lenient. Parse as Athena would, or fail.
 
 sqlglot accepts, for every dialect, constructs Trino's grammar rejects - an empty item in a comma list
-(``SELECT id, FROM t``, ``f(a,)``, ``IN (1,,2)``), PostgreSQL's ``x::type`` casts - and the engine
+(``SELECT id, FROM t``, ``SELECT , id``, ``f(a,)``, ``IN (1,,2)``), PostgreSQL's ``x::type`` casts - and the engine
 that runs the query (DuckDB) would then run it. ``parse`` uses a Trino parser with those leniencies removed and
 raises ``SqlSyntaxError`` (line and column of the offending token) for anything Athena would refuse to parse.
 """
@@ -26,6 +26,8 @@ class _StrictTrinoParser(TrinoParser):
     def _parse_csv(self, parse_method: t.Callable[[], T | None], sep: TokenType = TokenType.COMMA) -> list[T]:
         parse_result = parse_method()
         items = [parse_result] if parse_result is not None else []
+        if parse_result is None and self._curr is not None and self._curr.token_type == sep:
+            self._fail_at(self._curr, f"an expression must come before {self._curr.text!r}")
         while self._match(sep):
             separator = self._prev
             if isinstance(parse_result, exp.Expr):
