@@ -267,8 +267,8 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
 
     schema = sqlglot_schema(parsed.sources)
     try:
-        tree = qualify(_mark_unnamed(parsed.tree.copy()), schema=schema, dialect=DIALECT, validate_qualify_columns=True,
-                       quote_identifiers=True)
+        tree = qualify(_mark_unnamed(parsed.tree.copy()), schema=schema, dialect=DIALECT,
+                       validate_qualify_columns=True, quote_identifiers=True)
         tree = annotate_types(tree, schema=schema, dialect=DIALECT)
         check_operators(tree)
     except (OptimizeError, ParseError) as e:
