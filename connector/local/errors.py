@@ -31,3 +31,13 @@ class ProtocolViolation(ConnectorError):
     """A response the connector sent does not follow the federation protocol."""
 
     error_code = "INVALID_RESPONSE_EXCEPTION"
+
+
+class SqlSyntaxError(QueryError):
+    """The query is not valid Athena SQL: ``message`` at ``line``:``column`` (1-based) of the query text."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(f"syntax error at line {line}:{column}: {message}")
