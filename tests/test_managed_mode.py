@@ -40,7 +40,8 @@ def forwarded(s3_env: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
     sdk = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
     provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn])
-    plaintext = json.dumps({"accessToken": ACCESS_KEY, "secretToken": SECRET_KEY, "securityToken": ""})  # SeaweedFS has no STS
+    # No session token: SeaweedFS has no STS to check one against.
+    plaintext = json.dumps({"accessToken": ACCESS_KEY, "secretToken": SECRET_KEY, "securityToken": ""})
     sealed, _ = sdk.encrypt(source=plaintext.encode(), key_provider=provider)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FUNCTION_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "function-role-secret")
