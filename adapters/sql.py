@@ -321,7 +321,7 @@ class SqlAdapter(Adapter):
                 raise SourceError(f"table {table}: columns {columns[lower].source_name!r} and {info.name!r} "
                                   f"differ only in case, which Athena cannot tell apart")
             columns[lower] = SourceColumn(lower, info.name, self.type_map.to_arrow(info), info.type_name,
-                                          info.collation)
+                                          info.collation or "")
         resolved = SourceTable(schema, name, tuple(columns.values()), self.query_is_view(connection, schema, name))
         self._tables[(table.schema, table.table)] = (time.monotonic(), resolved)
         return resolved
@@ -336,10 +336,10 @@ class SqlAdapter(Adapter):
     def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
         with self.connection() as connection:
             source_schema = self.resolve_schema(connection, schema)
-            if page_size < 0:
-                names = self.query_tables(connection, source_schema)
+            if page_size < 0:  # -1: every table from the token on (Java continues from the token too)
+                names = self.query_tables(connection, source_schema)[_offset(next_token):]
                 token = None
-            else:
+            else:  # 0 answers an empty page carrying the same position, as Java's manual pagination does
                 offset = _offset(next_token)
                 names = self.query_tables_page(connection, source_schema, page_size + 1, offset)
                 token = f"{PAGE_TOKEN_PREFIX}{offset + page_size}" if len(names) > page_size else None

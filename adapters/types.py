@@ -32,7 +32,8 @@ class ColumnInfo:
     precision: int | None = None
     scale: int | None = None
     nullable: bool = True
-    collation: str = ""  # as the catalog names it; "" for none (see SourceColumn.collation)
+    #: The column's collation as the catalog names it (None: the source's binary/default comparison).
+    collation: str | None = None
 
 
 Rule: TypeAlias = pa.DataType | Callable[[ColumnInfo], pa.DataType]

@@ -90,6 +90,9 @@ class SqlDialect:
     integer_division_truncates: ClassVar[bool] = True
     #: The dialect renders ``NULLS FIRST/LAST`` (sqlglot writes it only when the default differs).
     supports_null_ordering: ClassVar[bool] = True
+    #: Write ``NULLS FIRST/LAST`` on every ORDER BY key, even where sqlglot assumes it is the default: a source
+    #: whose default can be changed by a setting (Snowflake's DEFAULT_NULL_ORDERING) must be told every time.
+    explicit_null_ordering: ClassVar[bool] = False
     #: Longest IN list the database accepts; longer lists are split into OR-ed chunks.
     max_in_list: ClassVar[int] = 1000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
@@ -187,6 +190,11 @@ class SqlDialect:
         """
         return exp.column(column.source_name, quoted=True)
 
+    def select_expression(self, column: SourceColumn) -> exp.Expression:
+        """How a column is read in the select list: ``column_expression`` unless reading it exactly needs another
+        form than comparing it (Oracle reads a NUMBER of unknown precision as text, converted exactly)."""
+        return self.column_expression(column)
+
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
 
@@ -246,7 +254,10 @@ class SqlDialect:
         def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
             return f"{_MARKER}{nonce}_{int(expression.name)}{_MARKER}"
 
-        generator_cls = type(f"Bound{base.__name__}", (base,), {"placeholder_sql": placeholder_sql})
+        methods: dict[str, Any] = {"placeholder_sql": placeholder_sql}
+        if self.explicit_null_ordering:
+            methods["ordered_sql"] = _explicit_ordered_sql
+        generator_cls = type(f"Bound{base.__name__}", (base,), methods)
         marked = generator_cls(dialect=dialect).generate(tree, copy=False)
         pieces = marked.split(_MARKER)
         order: list[int] = []
@@ -286,8 +297,14 @@ _MARKER = "\x1f"
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
+def _explicit_ordered_sql(gen: Any, expression: exp.Ordered) -> str:
+    direction = "DESC" if expression.args.get("desc") else "ASC"
+    nulls = "FIRST" if expression.args.get("nulls_first") else "LAST"
+    return f"{gen.sql(expression, 'this')} {direction} NULLS {nulls}"
+
+
 def _select_item(dialect: SqlDialect, column: SourceColumn) -> exp.Expression:
-    item = dialect.column_expression(column)
+    item = dialect.select_expression(column)
     if isinstance(item, exp.Column) and item.name == column.source_name:
         return item
     return exp.Alias(this=item, alias=exp.to_identifier(column.source_name, quoted=True))
