@@ -285,14 +285,17 @@ class SqliteAdapter(SqlAdapter):
         t = column.type
         if _allowed(t) is None:
             return super().column_to_arrow(values, column)
-        # One pass of Arrow's own inference tells a column of one expected storage class (the usual case,
-        # converted once) from one that needs the value-by-value check.
+        # The usual case converts in one Arrow pass that also proves the storage classes right: Arrow's typed
+        # conversion refuses text and blobs for numbers, and its inference tells text from blobs (which it
+        # would otherwise take as UTF-8 text). Anything else gets the value-by-value check.
         try:
-            inferred: pa.DataType | None = pa.array(values).type
+            fast = pa.array(values) if is_string(t) else pa.array(values, type=t)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            inferred = None
-        if inferred is not None and (pa.types.is_null(inferred) or inferred in _EXPECTED.get(_kind(t), ())):
-            return super().column_to_arrow(values, column)
+            fast = None
+        if fast is not None and fast.type == t:
+            return fast
+        if fast is not None and pa.types.is_null(fast.type):
+            return pa.nulls(len(values), t)
         _check_storage_classes(values, column)
         return super().column_to_arrow(values, column)
 
@@ -312,23 +315,6 @@ class SqliteAdapter(SqlAdapter):
 # Python types of the values sqlite3 returns for each storage class: INTEGER int, REAL float, TEXT str, BLOB bytes.
 _STORAGE = {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}
 _NONE = type(None)
-
-
-def _kind(t: pa.DataType) -> str:
-    if pa.types.is_integer(t) or pa.types.is_boolean(t):
-        return "integer"
-    if pa.types.is_floating(t):
-        return "real"
-    if pa.types.is_decimal(t):
-        return "number"
-    return "text" if is_string(t) else "blob"
-
-
-#: What Arrow infers from a column whose values all have a storage class the type expects.
-_EXPECTED: dict[str, tuple[pa.DataType, ...]] = {
-    "integer": (pa.int64(),), "real": (pa.float64(),), "number": (pa.int64(), pa.float64()),
-    "text": (pa.string(),), "blob": (pa.binary(),),
-}
 
 
 def _allowed(t: pa.DataType) -> tuple[type, ...] | None:
