@@ -87,10 +87,12 @@ def overflows(q: Query, session: Session) -> bool:
                 result = v + amount if node.op == "+" else v - amount if node.op == "-" else v * amount
             if not low <= result <= high:
                 return True
+    low, high = INT_RANGE["bigint"]
     for aggregate in q.aggregates:
         if aggregate.function == "sum" and aggregate.column is not None:
+            # a running sum may overflow in any order of addition, per group: keep far from the edges
             values = [v for v in session.values[aggregate.column.column.name] if v is not None]
-            if not INT_RANGE["bigint"][0] <= sum(values) <= INT_RANGE["bigint"][1]:
+            if sum(v for v in values if v > 0) > high or sum(v for v in values if v < 0) < low:
                 return True
     return False
 

@@ -407,12 +407,12 @@ class H2Renderer(PostgresRenderer):
 
         self.dialect = h2_sqlglot_dialect()()  # type: ignore[assignment]
 
-    def text(self, c: Col) -> exp.Expression:
-        return self.ref(c)  # H2 keeps CHAR(n) padded
-
     def value(self, c: Col) -> exp.Expression:
         if c.type.kind == "timestamp":
             return exp.func("DATE_TRUNC", exp.Literal.string("MILLISECOND"), self.ref(c))
+        if c.column.form == "char":
+            # H2 keeps CHAR(n) padded, and so does a cast to VARCHAR; a CASE over the CHAR drops the padding
+            return exp.Cast(this=self.ref(c), to=exp.DataType.build("VARCHAR"))
         return self.ref(c)
 
     def operand(self, e: Expr) -> exp.Expression:
