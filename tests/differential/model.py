@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Literal
 
 # ------------------------------------------------------------------------------------------ types
@@ -241,6 +241,9 @@ def is_nan(v: Any) -> bool:
     return isinstance(v, float) and v != v
 
 
+_WIDE = Context(prec=100)
+
+
 def canonical(v: Any) -> Any:
     """A hashable form equal exactly when Athena shows the same value (NaN == NaN, -0.0 == 0.0, 1.50 == 1.5)."""
     if is_nan(v):
@@ -248,7 +251,7 @@ def canonical(v: Any) -> Any:
     if isinstance(v, float) and v == 0:
         return 0.0
     if isinstance(v, Decimal):
-        return ("decimal", v.normalize() if v else Decimal(0))
+        return ("decimal", v.normalize(_WIDE) if v else Decimal(0))  # the default context would round to 28
     if isinstance(v, dt.datetime) and v.tzinfo is not None:
         return ("tz", v.astimezone(dt.UTC).replace(tzinfo=None))
     if isinstance(v, bytearray | memoryview):
