@@ -262,14 +262,23 @@ def h2_kind(draw: Draw) -> ColumnKind:
         return ColumnKind("VARCHAR(40)", VARCHAR, draw(text_family()))
     if choice == "ignorecase":
         return ColumnKind("VARCHAR_IGNORECASE(40)", VARCHAR, draw(text_family()), collation="IGNORECASE")
-    if choice == "char":
-        return ColumnKind("CHAR(4)", VARCHAR, draw(text_family(4)).map(lambda s: s[:4].rstrip(" ")), form="char",
-                          length=4)
+    if choice == "char":  # H2 counts CHAR(n) in UTF-16 units (an emoji takes two)
+        return ColumnKind("CHAR(4)", VARCHAR, draw(text_family(4)).map(lambda s: _utf16_prefix(s, 4).rstrip(" ")),
+                          form="char", length=4)
     if choice == "bool":
         return ColumnKind("BOOLEAN", BOOLEAN, st.booleans())
     if choice == "date":
         return ColumnKind("DATE", DATE, dates())
     return ColumnKind("TIMESTAMP(6)", TIMESTAMP, timestamps(micros=True))
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    out = ""
+    for ch in text:
+        if len((out + ch).encode("utf-16-le")) // 2 > units:
+            break
+        out += ch
+    return out
 
 
 KINDS: dict[str, Callable[[], st.SearchStrategy[ColumnKind]]] = {
