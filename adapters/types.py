@@ -97,19 +97,27 @@ def parse_arguments(type_name: str) -> tuple[int | None, int | None]:
 
 
 class TypeMap:
-    def __init__(self, rules: Mapping[str, Rule], *, fallback: Callable[[ColumnInfo], pa.DataType] | None = None,
-                 source: str = "source") -> None:
+    """Declared source types -> Arrow types. A type neither the rules nor the fallback know (the fallback returns
+    None) is read as varchar and remembered in ``unmapped``: the adapter warns when such a column is read, not
+    every time the table's metadata is built."""
+
+    def __init__(self, rules: Mapping[str, Rule], *,
+                 fallback: Callable[[ColumnInfo], pa.DataType | None] | None = None, source: str = "source") -> None:
         self.rules = {normalize(k): v for k, v in rules.items()}
         self.fallback = fallback
         self.source = source
+        self.unmapped: set[str] = set()
 
     def to_arrow(self, column: ColumnInfo) -> pa.DataType:
         name = normalize(column.type_name)
         rule = self.rules.get(name)
-        if rule is None and self.fallback is not None:
-            return self.fallback(column)
         if rule is None:
-            log.warning("%s column %r has type %r, which has no declared mapping; it is read as varchar",
-                        self.source, column.name, column.type_name)
-            return VARCHAR
+            found = self.fallback(column) if self.fallback is not None else None
+            if found is None:
+                self.unmapped.add(name)
+                return VARCHAR
+            return found
         return rule if isinstance(rule, pa.DataType) else rule(column)
+
+    def is_unmapped(self, type_name: str) -> bool:
+        return normalize(type_name) in self.unmapped

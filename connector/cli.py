@@ -476,6 +476,11 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _LowerLevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace(f": {record.levelname}: ", f": {record.levelname.lower()}: ", 1)
+
+
 _log_handler: logging.Handler | None = None
 
 
@@ -492,7 +497,7 @@ def _configure_logging(debug: bool) -> None:
         handler.setFormatter(logging.Formatter("afq: %(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.DEBUG)
     else:
-        handler.setFormatter(logging.Formatter("afq: %(levelname)s: %(message)s"))
+        handler.setFormatter(_LowerLevelFormatter("afq: %(levelname)s: %(message)s"))
         handler.setLevel(logging.WARNING)
         handler.addFilter(_CliLogFilter())
     handler.addFilter(PayloadFilter())
