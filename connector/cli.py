@@ -514,6 +514,9 @@ def error_line(error: BaseException) -> str:
     hint = ""
     if isinstance(error, CliError):
         text, hint = str(error), error.hint
+    elif isinstance(error, LambdaFunctionError) and error.as_sql_error() is not None:
+        sql_error = error.as_sql_error()
+        text = f"{sql_error.kind}: {sql_error}"  # type: ignore[union-attr]
     elif isinstance(error, LambdaFunctionError):
         origin = error.origin()
         text = f"{error} (raised at {origin})" if origin else str(error)

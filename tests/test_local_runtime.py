@@ -14,7 +14,7 @@ import pytest
 
 from connector.cli import main
 from connector.local.engine import LocalAthena
-from connector.local.errors import LambdaFunctionError, ProtocolViolation
+from connector.local.errors import InvokeError, LambdaFunctionError, ProtocolViolation
 from connector.local.runtime_api import API, Invocation, RuntimeTarget, _Endpoint
 from connector.local.targets import FunctionTarget, InProcessTarget
 from connector.protocol import Identity, PingRequest
@@ -150,6 +150,8 @@ def test_a_deployed_function_through_boto3(demo: Path, lambda_invoke_api: Callab
     with pytest.raises(LambdaFunctionError) as error:
         LocalAthena(target).run("SELECT * FROM demo.main.nope")
     assert error.value.error_type == "TableNotFound"
-    with pytest.raises(LambdaFunctionError) as error:
+    # Lambda could not run the function at all: not a function error of the connector.
+    with pytest.raises(InvokeError) as invoke_error:
         FunctionTarget("missing").invoke(PingRequest(Identity(), "demo", "q").to_wire())
-    assert error.value.error_type == "ResourceNotFoundException"
+    assert invoke_error.value.error_type == "ResourceNotFoundException"
+    assert "check the function name" in invoke_error.value.hint

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from connector.config import Settings
-from connector.local.errors import LambdaFunctionError, ProtocolViolation, QueryError, SqlError
+from connector.local.errors import LambdaFunctionError, ProtocolViolation, QueryError
 from connector.local.planner import (
     LAKE_CATALOG,
     ParsedQuery,
@@ -140,10 +140,9 @@ class LocalAthena:
                 try:
                     info = session.get_table(source.table)
                 except LambdaFunctionError as e:
-                    if e.error_type not in ("TableNotFound", "SchemaNotFound") or source.position is None:
-                        raise
-                    raise SqlError(f"Table '{source.label}' does not exist (the connector answered "
-                                   f"{e.error_type}: {e.message})", *source.position, kind="TABLE_NOT_FOUND") from e
+                    if e.error_type in ("TableNotFound", "SchemaNotFound") and source.position is not None:
+                        e.reference = (source.label, *source.position)  # for an Athena-style message
+                    raise
                 if info.table != source.table:
                     raise ProtocolViolation(f"GetTable for {source.table} answered for table {info.table}")
             if not len(info.logical):

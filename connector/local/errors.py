@@ -63,6 +63,8 @@ class LambdaFunctionError(ConnectorError):
         self.stack = stack
         self.target = target
         self.subject = subject
+        #: The table reference in the SQL this answer was about (label, line, column), when known.
+        self.reference: tuple[str, int, int] | None = None
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -87,9 +89,13 @@ class LambdaFunctionError(ConnectorError):
         filename, line, function = frame
         return f"{_short_path(filename)}:{line} in {function}"
 
-    def with_origin(self) -> str:
-        origin = self.origin()
-        return f"{self} (raised at {origin})" if origin else str(self)
+    def as_sql_error(self) -> SqlError | None:
+        """A table the connector does not know, as Athena words it: ``line 1:15: Table 'c.s.t' does not exist``."""
+        if self.reference is None:
+            return None
+        label, line, column = self.reference
+        return SqlError(f"Table '{label}' does not exist (the connector answered {self.error_type}: {self.message})",
+                        line, column, kind="TABLE_NOT_FOUND")
 
 
 class InvokeError(ConnectorError):
