@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
@@ -278,7 +278,7 @@ class LocalAthena:
             to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
             return to_reader(batch_rows)
         except duckdb.Error as e:
-            raise engine_error(e, plan, feeds) from None
+            raise_engine_error(e, plan, feeds)
 
     def close(self) -> None:
         self.target.close()
@@ -367,17 +367,18 @@ class ResultStream:
             except StopIteration:
                 return
             except (self.duckdb.Error, pa.ArrowException) as e:
-                raise engine_error(e, self.plan, self.feeds) from None
+                raise_engine_error(e, self.plan, self.feeds)
             yield batch
 
 
-def engine_error(error: Exception, plan: QueryPlan, feeds: Sequence[SplitFeed] = ()) -> Exception:
-    """A split's own error when reading it failed under the engine, else the engine's error, briefly."""
+def raise_engine_error(error: Exception, plan: QueryPlan, feeds: Sequence[SplitFeed] = ()) -> NoReturn:
+    """A split's own error when reading it failed under the engine (with its cause and traceback intact: the
+    adapter's frames), else the engine's error, briefly."""
     for feed in feeds:
         if feed.error is not None and isinstance(feed.error, Exception):
-            return feed.error
-    return QueryError(f"the engine (DuckDB) failed: {str(error).strip().splitlines()[0][:500]}\n"
-                      f"  engine SQL: {plan.engine_sql}")
+            raise feed.error
+    raise QueryError(f"the engine (DuckDB) failed: {str(error).strip().splitlines()[0][:500]}\n"
+                     f"  engine SQL: {plan.engine_sql}") from None
 
 
 def load_duckdb() -> Any:

@@ -161,12 +161,26 @@ def syntax_error(error: Exception, sql: str) -> SqlError:
     return SqlError(_POSITION.sub("", p.description).strip() or "syntax error", p.line, start, sql=sql)
 
 
-def resolve_error(error: Exception, sql: str) -> SqlError:
-    """sqlglot's qualify errors (``Column 'x' could not be resolved. Line: 1, Col: 8``) as Athena's."""
+_UNKNOWN = re.compile(r"^(Unknown column|Ambiguous column|Unknown table|Unknown output column): '?([^']+?)'?$")
+
+
+def resolve_error(error: Exception, sql: str, tree: Any = None) -> SqlError:
+    """sqlglot's qualify errors (``Column 'x' could not be resolved. Line: 1, Col: 8``, ``Unknown column: x``) as
+    Athena's, at the column's place in the SQL (found in ``tree`` when sqlglot did not say)."""
     text = str(error).strip()
+    if match := _UNKNOWN.match(text.splitlines()[0] if text else ""):
+        kind, name = match.group(1), match.group(2)
+        position = _find(tree, name, table=kind == "Unknown table")
+        message = {"Unknown column": f"Column '{name}' cannot be resolved",
+                   "Unknown output column": f"Column '{name}' cannot be resolved",
+                   "Ambiguous column": f"Column '{name}' is ambiguous",
+                   "Unknown table": f"Table '{name}' cannot be resolved"}[kind]
+        code = "COLUMN_NOT_FOUND" if "column" in kind and "Ambiguous" not in kind else (
+            "AMBIGUOUS_NAME" if "Ambiguous" in kind else "TABLE_NOT_FOUND")
+        return SqlError(message, *(position or (None, None)), sql=sql, kind=code)
     if match := _RESOLVE.search(text):
         name, table, line, col = match.group(1), match.group(2), int(match.group(3)), int(match.group(4))
-        start = max(1, col - len(name) + 1)
+        line, start = _find(tree, name, table=False) or (line, max(1, col - len(name) + 1))
         message = f"Column '{name}' cannot be resolved" + (f" in table {table!r}" if table else "")
         return SqlError(message, line, start, sql=sql, kind="COLUMN_NOT_FOUND")
     if isinstance(error, Exception) and getattr(error, "errors", None):
@@ -179,9 +193,24 @@ def resolve_error(error: Exception, sql: str) -> SqlError:
     return SqlError(first, sql=sql, kind="SEMANTIC_ERROR")
 
 
+def _find(tree: Any, name: str, *, table: bool) -> tuple[int, int] | None:
+    """Where a column (or a column's table qualifier) named ``name`` first appears in the parsed SQL."""
+    if tree is None:
+        return None
+    from sqlglot import exp
+
+    for column in tree.find_all(exp.Column):
+        part = column.args.get("table") if table else column.args.get("this")
+        if part is not None and getattr(part, "name", "").lower() == name.lower():
+            return node_position(part)
+    return None
+
+
 def node_position(node: Any) -> tuple[int, int] | None:
     """Line and (1-based, first character) column of a parsed table reference or column, when sqlglot kept it."""
-    parts = [node.args.get(k) for k in ("catalog", "db", "this")] if hasattr(node, "args") else [node]
+    from sqlglot import exp
+
+    parts = [node.args.get(k) for k in ("catalog", "db", "this")] if isinstance(node, exp.Table) else [node]
     for part in parts:
         meta = getattr(part, "meta", None) or {}
         if "line" in meta and "col" in meta:

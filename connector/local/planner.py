@@ -305,7 +305,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
                        quote_identifiers=True)
         tree = annotate_types(tree, schema=schema, dialect=DIALECT)
     except (OptimizeError, ParseError) as e:
-        raise resolve_error(e, parsed.sql) from None
+        raise resolve_error(e, parsed.sql, parsed.tree) from None
     federated = {s.name: s for s in parsed.sources if s.kind == "federated"}
     states = {name: _TableState(s, *connectors[name]) for name, s in federated.items()}
 
