@@ -554,7 +554,8 @@ def _export(data: Mapping[str, Any]) -> list[str]:
                      f"**. Arrow's casts and string kernels encode whole columns; `pyarrow.csv` quotes and writes.")
     if lake_before and lake_after:
         lines.append(f"- **The export path** (lake, no connector): {lake_before['seconds']} s -> "
-                     f"{lake_after['seconds']} s, {_x(_ratio(lake_after, lake_before))}; peak {lake_before['peak_rss_mb']} MB -> "
+                     f"{lake_after['seconds']} s, {_x(_ratio(lake_after, lake_before))}; peak "
+                     f"{lake_before['peak_rss_mb']} MB -> "
                      f"{lake_after['peak_rss_mb']} MB (DuckDB reads the file and hands over batches; the old code "
                      f"held the result as an Arrow table and as Python values).")
     if fed_before and fed_after:
