@@ -166,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                 before = csv_rows(work / f"{source}-{rows}-before.csv")
                 after = csv_rows(work / f"{source}-{rows}-after.csv")
                 if before != after:
-                    raise RuntimeError(f"{source}: the new CSV holds different values than the old one")
+                    pairs = enumerate(zip(before, after, strict=False))
+                    first = next((i for i, (b, a) in pairs if b != a), min(len(before), len(after)))
+                    raise RuntimeError(f"{source}: the new CSV holds different values than the old one: "
+                                       f"{len(before)} vs {len(after)} rows; first difference at row {first}: "
+                                       f"{before[first:first + 2]} vs {after[first:first + 2]}")
                 runs[-1]["same_values_as_before"] = True
             for label in ("before", "after"):
                 (work / f"{source}-{rows}-{label}.{fmt}").unlink()

@@ -169,7 +169,7 @@ class LocalAthena:
             source.schema = infos[source.name].logical
         lake = [s for s in parsed.sources if s.kind == "lake"]
         if lake:
-            con = connection if connection is not None else load_duckdb().connect()
+            con = connection if connection is not None else connect_duckdb()
             for source in lake:
                 source.schema = register_lake(con, source)
         return infos
@@ -219,7 +219,7 @@ class LocalAthena:
 
     def run(self, sql: str) -> QueryResult:
         duckdb = load_duckdb()
-        con = duckdb.connect()
+        con = connect_duckdb()
         try:
             plan, infos = self.plan(sql, con)
             scans = [TableScan(p, infos[p.source.name]) for p in plan.tables]
@@ -246,7 +246,7 @@ class LocalAthena:
         which DuckDB keeps in its own memory. ``--verify`` needs every split's rows and uses ``run``.
         """
         duckdb = load_duckdb()
-        con = duckdb.connect()
+        con = connect_duckdb()
         feeds: list[SplitFeed] = []
         pool: concurrent.futures.ThreadPoolExecutor | None = None
         try:
@@ -387,6 +387,14 @@ def load_duckdb() -> Any:
     except ImportError:
         raise QueryError("afq query needs DuckDB: pip install 'athena-federation-py[local]'") from None
     return duckdb
+
+
+def connect_duckdb() -> Any:
+    """An in-memory DuckDB without its progress bar: DuckDB draws it on stdout, into the result being exported,
+    once a query runs for two seconds - and a streamed query runs as long as its splits are read."""
+    con = load_duckdb().connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def register_lake(con: Any, source: Source) -> pa.Schema:
