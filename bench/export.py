@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import shutil
 import subprocess
@@ -49,30 +50,49 @@ def checkout(commit: str, into: Path) -> Path:
     return into
 
 
+#: Run in the child: afq's main, then its own peak RSS. ``VmHWM`` is the high-water mark of the process's memory
+#: since exec; ``ru_maxrss`` would also count the benchmark process it was forked from.
+_CHILD = """
+import sys
+sys.path[:0] = [{code!r}, {site!r}]
+from connector.cli import main
+try:
+    code = main({args!r})
+finally:
+    with open("/proc/self/status") as status, open({peak!r}, "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+sys.exit(code)
+"""
+
+
 def afq(code: Path, args: list[str], env: dict[str, str], out: Path) -> dict[str, Any]:
     """``afq ARGS`` with the framework from ``code`` (python -S: the editable install cannot stand in), stdout to
     ``out``; its wall time and peak RSS."""
     site = sysconfig.get_paths()["purelib"]
-    program = (f"import sys; sys.path[:0] = [{str(code)!r}, {site!r}]; from connector.cli import main; "
-               f"sys.exit(main({args!r}))")
-    errors = out.with_suffix(".stderr")
+    errors, peak = out.with_suffix(".stderr"), out.with_suffix(".peak")
+    program = _CHILD.format(code=str(code), site=site, args=args, peak=str(peak))
     with open(out, "wb") as sink, open(errors, "wb") as err:
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-S", "-c", program], env=env, stdout=sink, stderr=err,
-                                   cwd=out.parent)
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode = subprocess.run([sys.executable, "-S", "-c", program], env=env, stdout=sink, stderr=err,
+                                    cwd=out.parent, check=False).returncode
         seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
     message = errors.read_text(errors="replace")
     errors.unlink()
-    if process.returncode != 0:
-        raise RuntimeError(f"afq {' '.join(args)} failed ({process.returncode}): {message[-2000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024), "bytes": out.stat().st_size}
+    if returncode != 0:
+        raise RuntimeError(f"afq {' '.join(args)} failed ({returncode}): {message[-2000:]}")
+    kib = int(peak.read_text())
+    peak.unlink()
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(kib / 1024), "bytes": out.stat().st_size}
 
 
-def csv_rows(path: Path) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.reader(f))
+def first_difference(before: Path, after: Path) -> str | None:
+    """Where two CSV files' values differ (row number and rows), or None; read side by side, not held whole."""
+    with open(before, newline="", encoding="utf-8") as b, open(after, newline="", encoding="utf-8") as a:
+        rows = enumerate(itertools.zip_longest(csv.reader(b), csv.reader(a)))
+        for number, (old, new) in rows:
+            if old != new:
+                return f"row {number}: {old} vs {new}"
+    return None
 
 
 def make_data(rows: int, work: Path) -> tuple[Path, Path]:
@@ -163,14 +183,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures = afq(code, common, env, out)
                 runs.append({"source": source, "rows": rows, "format": fmt, "version": label, **figures})
             if fmt == "csv":  # the same values, whatever the quoting
-                before = csv_rows(work / f"{source}-{rows}-before.csv")
-                after = csv_rows(work / f"{source}-{rows}-after.csv")
-                if before != after:
-                    pairs = enumerate(zip(before, after, strict=False))
-                    first = next((i for i, (b, a) in pairs if b != a), min(len(before), len(after)))
-                    raise RuntimeError(f"{source}: the new CSV holds different values than the old one: "
-                                       f"{len(before)} vs {len(after)} rows; first difference at row {first}: "
-                                       f"{before[first:first + 2]} vs {after[first:first + 2]}")
+                difference = first_difference(work / f"{source}-{rows}-before.csv",
+                                              work / f"{source}-{rows}-after.csv")
+                if difference is not None:
+                    raise RuntimeError(f"{source}: the new CSV holds other values than the old one at {difference}")
                 runs[-1]["same_values_as_before"] = True
             for label in ("before", "after"):
                 (work / f"{source}-{rows}-{label}.{fmt}").unlink()
