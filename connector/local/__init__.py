@@ -4,5 +4,8 @@
 under the real Lambda runtime client (``runtime_api``), or a deployed function - and computes the result with
 DuckDB. Modules: ``planner`` (SQL -> per-table constraints and the engine's query), ``domains`` and
 ``expressions`` (predicates -> value sets and standard-function expressions), ``session`` (the protocol calls),
-``engine`` (orchestration), ``explain``, ``verify``, ``validate``, ``output``, ``targets``, ``runtime_api``.
+``engine`` (orchestration: ``run`` reads whole, ``stream`` batch by batch for exports), ``explain``, ``verify``,
+``validate``, ``output`` (table, CSV, JSON lines, Parquet through Arrow's writers), ``progress``, ``errors``
+(one-line, Athena-style messages), ``targets``, ``runtime_api``, ``trace`` (``afq trace show``, ``--replay``).
+None of it is in a Lambda bundle.
 """
