@@ -202,7 +202,7 @@ class RuntimeTarget:
         self._lock = threading.Lock()
         self._closed = False
         self._own_log_dir: str | None = None  # removed on close (failures quote the log's end in their message)
-        self.description = f"awslambdaric runtime ({handler})"
+        self.description = f"{handler} under awslambdaric"
 
     def start(self) -> None:
         with self._lock:
