@@ -24,7 +24,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
@@ -515,10 +515,6 @@ def write_jsonl(table: pa.Table, stream: IO[str]) -> None:
 
 def _write_whole(table: pa.Table, fmt: str, stream: IO[str]) -> None:
     write_batches(table.to_batches(max_chunksize=65536), table.schema, fmt, binary_sink(stream))
-
-
-def batches_of(table: pa.Table, rows: int = 65536) -> Iterator[pa.RecordBatch]:
-    return iter(table.to_batches(max_chunksize=rows))
 
 
 def write_result(table: pa.Table, fmt: str, stream: IO[str]) -> None:
