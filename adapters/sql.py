@@ -123,6 +123,7 @@ class SqlAdapter(Adapter):
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
+        self._warned: set[tuple[str, str, str]] = set()
 
     @classmethod
     def from_connection(cls, spec: ConnectionSpec, settings: Settings) -> Adapter:
@@ -444,7 +445,19 @@ class SqlAdapter(Adapter):
                    constraints: Constraints) -> Scan:
         with self.connection() as connection:
             query = self.plan(connection, table, schema, split, constraints)
+            self.warn_unmapped(connection, table, set(schema.names) | constraints.columns())
         return self.scan(query)
+
+    def warn_unmapped(self, connection: Any, table: TableName, used: set[str]) -> None:
+        """Once per column and process: a column this query reads or filters has a type without a mapping."""
+        if not self.type_map.unmapped:
+            return
+        for column in self.source_table(connection, table).columns:
+            key = (table.schema, table.table, column.name)
+            if column.name in used and key not in self._warned and self.type_map.is_unmapped(column.source_type):
+                self._warned.add(key)
+                log.warning("%s column %s.%s has declared type %r with no defined mapping; it is read as varchar",
+                            self.type_map.source, table, column.name, column.source_type)
 
     def scan(self, query: SourceQuery) -> Scan:
         """Run a planned query on a pooled connection and stream its rows as Arrow batches."""

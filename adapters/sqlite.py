@@ -12,7 +12,6 @@ of rowid range per split (default: one split per table).
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Sequence
 from decimal import Decimal
@@ -79,8 +78,8 @@ class SqliteDialect(SqlDialect):
         return float(value) if isinstance(value, Decimal) else value
 
 
-def _affinity(c: ColumnInfo) -> pa.DataType:
-    """SQLite's own affinity rules for declared types the map does not list."""
+def _affinity(c: ColumnInfo) -> pa.DataType | None:
+    """SQLite's own affinity rules for declared types the map does not list (None: no rule, read as varchar)."""
     name = c.type_name.upper()
     if "INT" in name:
         return pa.int64()
@@ -90,10 +89,7 @@ def _affinity(c: ColumnInfo) -> pa.DataType:
         return pa.binary()
     if any(k in name for k in ("REAL", "FLOA", "DOUB")):
         return pa.float64()
-    logging.getLogger("afq.types").warning(
-        "sqlite column %r has declared type %r with no defined mapping; it is read as varchar",
-        c.name, c.type_name)
-    return VARCHAR
+    return None
 
 
 SQLITE_TYPES = TypeMap({

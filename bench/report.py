@@ -510,6 +510,73 @@ def _oracle(data: Mapping[str, Any]) -> list[str]:
             f"next to nothing on top of them.", ""]
 
 
+def _export_pair(runs: Sequence[Mapping[str, Any]], source: str, rows: int, fmt: str
+                 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    def pick(version: str) -> Mapping[str, Any] | None:
+        return next((r for r in runs if (r["source"], r["rows"], r["format"], r["version"]) ==
+                     (source, rows, fmt, version)), None)
+    return pick("before"), pick("after")
+
+
+def _export(data: Mapping[str, Any]) -> list[str]:
+    runs = data.get("runs", [])
+    rows, small = data.get("rows", 0), data.get("small_rows", 0)
+    lines = ["## 8. `afq query` exports: 2M rows as CSV", "",
+             f"`python -m bench.export` runs `afq query --format csv` (and jsonl, parquet) in fresh processes on the "
+             f"demo's `orders` table (id, customer_id, DECIMAL(12,2), TIMESTAMP, status, nullable note) - *before* "
+             f"with the code of commit `{data.get('baseline')}` (the whole result in memory, every value formatted "
+             f"in Python), *after* with this checkout's streaming exports through Arrow's writers - one after the "
+             f"other in the same run, on the same data. *federated* reads the table from SQLite through the "
+             f"in-process connector (one split, spilled in {data.get('block_size_mb', 16)} MB blocks and read back "
+             f"one block at a time); *lake* reads the same rows from a Parquet file (no connector: the export path "
+             f"alone). Peak RSS is the afq process's own high-water mark (`VmHWM`). Both CSV outputs are parsed and "
+             f"compared: the "
+             f"values are the same, only the quoting differs (after: every value quoted, NULL an empty field).", ""]
+    table = []
+    for source, n, fmt in (("federated", rows, "csv"), ("federated", small, "csv"), ("lake", rows, "csv"),
+                           ("lake", rows, "jsonl"), ("lake", rows, "parquet")):
+        before, after = _export_pair(runs, source, n, fmt)
+        if after is None:
+            continue
+        speed = _x(_ratio(after, before)) if before else "-"
+        table.append([source, _n(n), fmt, before["seconds"] if before else "-", after["seconds"], f"**{speed}**",
+                      before["peak_rss_mb"] if before else "-", after["peak_rss_mb"]])
+    lines += _table(["source", "rows", "format", "before s", "after s", "faster", "before peak MB",
+                     "after peak MB"], table)
+    stage = data.get("formatting") or {}
+    fed_before, fed_after = _export_pair(runs, "federated", rows, "csv")
+    small_before, small_after = _export_pair(runs, "federated", small, "csv")
+    lake_before, lake_after = _export_pair(runs, "lake", rows, "csv")
+    lines += ["", "What the numbers say:", ""]
+    if stage:
+        lines.append(f"- **Formatting alone** ({_n(stage.get('rows'))} rows, {stage.get('arrow_mb')} MB of Arrow, "
+                     f"in one process): the old per-value writer took {stage.get('before')} s, the new one "
+                     f"{stage.get('after')} s - **{_x(stage['before'] / stage['after']) if stage.get('after') else '-'}"
+                     f"**. Arrow's casts and string kernels encode whole columns; `pyarrow.csv` quotes and writes.")
+    if lake_before and lake_after:
+        lines.append(f"- **The export path** (lake, no connector): {lake_before['seconds']} s -> "
+                     f"{lake_after['seconds']} s, {_x(_ratio(lake_after, lake_before))}; peak "
+                     f"{lake_before['peak_rss_mb']} MB -> "
+                     f"{lake_after['peak_rss_mb']} MB (DuckDB reads the file and hands over batches; the old code "
+                     f"held the result as an Arrow table and as Python values).")
+    if fed_before and fed_after:
+        lines.append(f"- **Through the connector** the same export went from {fed_before['seconds']} s to "
+                     f"{fed_after['seconds']} s ({_x(_ratio(fed_after, fed_before))}): what remains is the read - "
+                     f"the SQLite adapter converting DECIMAL and TIMESTAMP values stored as text one by one in "
+                     f"Python, the same in both versions - and the split must be read and spilled whole before its "
+                     f"first block can be written (Lambda answers ReadRecords once). Speeding up that conversion is "
+                     f"the adapters' part (vectorized conversions); with several splits "
+                     f"(`sqlite_rows_per_split`) the output is written while the next splits are read.")
+    if fed_after and small_after and fed_before and small_before:
+        lines.append(f"- **Memory is bounded by the block size, not the result**: after, the peak is "
+                     f"{small_after['peak_rss_mb']} MB for {_n(small)} rows and {fed_after['peak_rss_mb']} MB for "
+                     f"{_n(rows)}; before, it grew with the result ({small_before['peak_rss_mb']} MB -> "
+                     f"{fed_before['peak_rss_mb']} MB). A split is read one spilled block at a time, DuckDB streams "
+                     f"the batches through, and each output batch is written and dropped.")
+    lines.append("")
+    return lines
+
+
 def render(results: Mapping[str, Any]) -> str:
     sections = results.get("sections", {})
 
@@ -539,6 +606,16 @@ def render(results: Mapping[str, Any]) -> str:
     if memory:
         worst = max(r["peak_rss_mb"] for r in memory)
         lines.append(f"- Memory: peak RSS at most {worst} MB for ~1 GB through ReadRecords (bounded by block size).")
+    export = data("export")
+    if export:
+        before, after = _export_pair(export.get("runs", []), "lake", export.get("rows", 0), "csv")
+        fed_before, fed_after = _export_pair(export.get("runs", []), "federated", export.get("rows", 0), "csv")
+        if before and after and fed_before and fed_after:
+            lines.append(f"- `afq query --format csv`, {_n(export['rows'])} rows: {_x(_ratio(after, before))} faster "
+                         f"from a Parquet file ({before['seconds']} s -> {after['seconds']} s), "
+                         f"{_x(_ratio(fed_after, fed_before))} through the SQLite connector "
+                         f"({fed_before['seconds']} s -> {fed_after['seconds']} s); peak RSS "
+                         f"{fed_before['peak_rss_mb']} MB -> {fed_after['peak_rss_mb']} MB.")
     lines += ["", "The gaps are explained under each table.", ""]
     lines += throughput_lines
     if data("profile"):
@@ -552,6 +629,8 @@ def render(results: Mapping[str, Any]) -> str:
     if data("bundles"):
         lines += _bundles(data("bundles"))
     lines += _oracle(data("oracle"))
+    if data("export"):
+        lines += _export(data("export"))
     timing = [[k, f"{v['seconds']:.0f}", v.get("started", "-"), v.get("load", "-")]
               for k, v in sections.items() if v and v.get("seconds")]
     if timing:

@@ -1,6 +1,7 @@
 """``make bench``: every benchmark, each in fresh processes, then the report ``bench/README.md``.
 
-    python -m bench.run [--quick] [--only throughput,profile,cold,memory,parallel,bundles,oracle] [--report-only]
+    python -m bench.run [--quick] [--only throughput,profile,cold,memory,parallel,bundles,oracle,export]
+                        [--report-only]
 
 Sections run in a fixed order, each as ``python -m bench.<module>`` printing one JSON line; their figures go to
 ``bench/results.json`` and the report is rendered from that file (``--report-only`` renders it again without
@@ -25,20 +26,20 @@ from bench.common import REPO, git_commit, machine, run_module, seaweedfs
 
 RESULTS = REPO / "bench" / "results.json"
 REPORT = REPO / "bench" / "README.md"
-SECTIONS = ("throughput", "profile", "cold", "memory", "parallel", "bundles", "oracle")
+SECTIONS = ("throughput", "profile", "cold", "memory", "parallel", "bundles", "oracle", "export")
 
 FULL = {"sqlite_rows": 1_000_000, "sqlite_repeat": 4, "postgres_rows": 200_000, "postgres_repeat": 3,
         "snowflake_rows": 300_000, "snowflake_repeat": 3, "profile_sqlite_rows": 300_000,
         "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 7, "memory_gb": 1.0,
         "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "parallel_repeat": 2,
         "bundle_arch": "x86_64,arm64",
-        "oracle_rows": 1_000_000}
+        "oracle_rows": 1_000_000, "export_rows": 2_000_000, "export_small_rows": 500_000}
 QUICK = {"sqlite_rows": 100_000, "sqlite_repeat": 2, "postgres_rows": 150_000, "postgres_repeat": 2,
          "snowflake_rows": 200_000, "snowflake_repeat": 2, "profile_sqlite_rows": 100_000,
          "profile_postgres_rows": 100_000, "profile_gb": 0.05, "cold_runs": 3, "memory_gb": 0.1,
          "memory_sqlite_rows": 100_000, "parallel_rows": 1_000_000, "parallel_repeat": 1,
          "bundle_arch": "x86_64",
-         "oracle_rows": 200_000}
+         "oracle_rows": 200_000, "export_rows": 100_000, "export_small_rows": 25_000}
 
 
 def _section(name: str, sizes: dict[str, Any]) -> Any:
@@ -71,6 +72,9 @@ def _section(name: str, sizes: dict[str, Any]) -> Any:
         return run_module("bench.bundles", ["--arch", sizes["bundle_arch"]])
     if name == "oracle":
         return run_module("bench.oracle_conversion", [str(sizes["oracle_rows"]), "--json"])
+    if name == "export":
+        return run_module("bench.export", ["--rows", str(sizes["export_rows"]),
+                                           "--small-rows", str(sizes["export_small_rows"])])
     raise SystemExit(f"unknown section {name!r}")
 
 

@@ -130,6 +130,10 @@ def test_sqlite_bundle_is_slim_and_built_for_the_runtime(lambda_bundle: BundleFa
     assert set(manifest["distributions"]) == {"pyarrow", "sqlglot", "cryptography", "cffi", "pycparser", "protobuf",
                                               "substrait-protobuf"}  # protobuf: serde v6 query plans
     assert not (bundle.root / "connector" / "packaging").exists()  # the builder stays on the developer's machine
+    # So do the local Athena, the CLI and the demo: they need DuckDB, which no bundle holds.
+    for local_only in ("local", "cli.py", "demo.py", "demo_data.py"):
+        assert not (bundle.root / "connector" / local_only).exists(), local_only
+    assert (bundle.root / "connector" / "handler.py").is_file()
 
     # Only what ``import pyarrow, pyarrow.compute, pyarrow.ipc`` links is left of pyarrow's libraries.
     libs = {p.name.split(".so")[0] for p in (bundle.root / "pyarrow").glob("lib*.so*") if "cpython" not in p.name}

@@ -32,8 +32,10 @@ from connector.packaging.trim import no_strip_tool, strip_binaries, strip_tool, 
 #: Bumped whenever a trimming rule changes, so cached sites built by older rules are not reused.
 BUILDER_VERSION = "6"
 FRAMEWORK_PACKAGES = ("connector", "adapters", "spill")
-#: Parts of the framework that only run on a developer's machine.
-EXCLUDED_FROM_BUNDLE = ("connector/packaging",)
+#: Parts of the framework that only run on a developer's machine: the builder, and the local Athena with its
+#: command line and demo (they need DuckDB, which no bundle holds). A directory excludes everything below it.
+EXCLUDED_FROM_BUNDLE = ("connector/packaging", "connector/local", "connector/cli.py", "connector/demo.py",
+                        "connector/demo_data.py")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 #: Cache bounds (least recently used go first): a site is ~100-130 MB, a zip ~35-50 MB.
 KEEP_SITES = 12
@@ -240,7 +242,7 @@ def _framework_files(packages: dict[str, Path]) -> Iterator[tuple[str, Path]]:
                     continue
                 path = Path(directory) / file
                 arcname = f"{name}/{path.relative_to(root).as_posix()}"
-                if any(arcname.startswith(excluded + "/") for excluded in EXCLUDED_FROM_BUNDLE):
+                if any(arcname == excluded or arcname.startswith(excluded + "/") for excluded in EXCLUDED_FROM_BUNDLE):
                     continue
                 yield arcname, path
 
