@@ -1,8 +1,8 @@
 """Turn an adapter's ``Scan`` into exactly the rows Athena asked for.
 
-Applies the residual (filters the adapter did not push down, then ORDER BY + LIMIT or LIMIT), drops helper
-columns, and casts every column once to the requested logical type - safely: a value that does not fit is an
-error naming the column, never a silently truncated number.
+Applies the residual (filters the adapter did not push down, then ORDER BY + LIMIT - in bounded memory, see
+``connector.topn`` - or LIMIT), drops helper columns, and casts every column once to the requested logical type -
+safely: a value that does not fit is an error naming the column, never a silently truncated number.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from connector.adapter import Scan
 from connector.errors import SourceError
-from connector.protocol.constraints import Expression, OrderByField, ValueSet
+from connector.protocol.constraints import Expression, ValueSet
 from connector.protocol.types import empty_batch
-from connector.pushdown.evaluate import filter_mask, sort_indices
+from connector.pushdown.evaluate import filter_mask
+from connector.topn import DEFAULT_MEMORY_BYTES, top_n
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -39,15 +40,21 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The scan's batches with the residual applied, conformed to ``schema``; closes the scan when done."""
+def rows_of(scan: Scan, schema: pa.Schema, *, sort_memory_bytes: int = DEFAULT_MEMORY_BYTES,
+            sort_directory: str | None = None) -> Iterator[pa.RecordBatch]:
+    """The scan's batches with the residual applied, conformed to ``schema``; closes the scan when done.
+
+    A residual ORDER BY holds at most about ``sort_memory_bytes`` of rows in memory; beyond that it writes
+    sorted runs under ``sort_directory`` (the temporary directory by default).
+    """
     residual = scan.residual
     try:
         batches: Iterator[pa.RecordBatch] = scan.batches
         if residual.summary or residual.expression:
             batches = _filtered(batches, residual.summary, residual.expression)
         if residual.order_by:
-            batches = _top_n(batches, residual.order_by, residual.limit)
+            keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in residual.order_by]
+            batches = top_n(batches, keys, residual.limit, memory_bytes=sort_memory_bytes, directory=sort_directory)
         elif residual.has_limit:
             batches = _limited(batches, residual.limit)
         for batch in batches:
@@ -75,31 +82,3 @@ def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.Recor
         yield kept
         if remaining <= 0:  # stop before asking the source for another batch
             return
-
-
-def _top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
-           limit: int) -> Iterator[pa.RecordBatch]:
-    """Sort in memory; only reached when the source cannot sort the way Athena does.
-
-    With a limit, only the best ``limit`` rows seen so far are kept (pruned whenever twice that many have
-    accumulated), so memory follows the limit rather than the table.
-    """
-    keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
-    collected: list[pa.RecordBatch] = []
-    held = 0
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        collected.append(batch)
-        held += batch.num_rows
-        if limit >= 0 and held > 2 * limit + 1024:
-            table = pa.Table.from_batches(collected)
-            best = table.take(sort_indices(table, keys)[:limit])
-            collected, held = best.combine_chunks().to_batches() or [], best.num_rows
-    if not collected:
-        return
-    table = pa.Table.from_batches(collected)
-    ordered = table.take(sort_indices(table, keys))
-    if limit >= 0:
-        ordered = ordered.slice(0, limit)
-    yield from ordered.combine_chunks().to_batches() or []
