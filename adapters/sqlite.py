@@ -26,10 +26,11 @@ from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decima
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
-from connector.errors import ConfigurationError
+from connector.errors import ConfigurationError, InvalidRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.pushdown.sql import SourceColumn, SqlCompiler, SqlDialect
+from connector.tokens import read_number
 
 _MAX_SPLITS = 256
 _EXACT_DOUBLE_DIGITS = 15
@@ -188,10 +189,9 @@ class SqliteAdapter(SqlAdapter):
         start, stop = split.properties.get("rowid_from"), split.properties.get("rowid_to")
         if start is None or stop is None:
             return []
-        try:
-            low, high = int(start), int(stop)
-        except ValueError:
-            raise ConfigurationError(f"split has a malformed rowid range {start!r}..{stop!r}") from None
+        low, high = read_number(start, signed=True), read_number(stop, signed=True)
+        if low is None or high is None:
+            raise InvalidRequest(f"split has a malformed rowid range {start[:40]!r}..{stop[:40]!r}")
         rowid = exp.column("rowid")
         return [exp.GTE(this=rowid, expression=compiler.bind(low, pa.int64())),
                 exp.LT(this=rowid.copy(), expression=compiler.bind(high, pa.int64()))]

@@ -72,7 +72,7 @@ def split_predicates(properties: Mapping[str, str]) -> list[exp.Expression]:
 
 
 def _split_int(text: str, low: int, high: int | None = None) -> int:
-    if not re.fullmatch(r"\d{1,18}", text or ""):
+    if not re.fullmatch(r"[0-9]{1,18}", text or ""):  # ASCII only: \d would take any script's digits
         raise InvalidRequest(f"split property {text[:40]!r} must be a whole number")
     value = int(text)
     if value < low or (high is not None and value > high):
