@@ -80,7 +80,9 @@ from connector.pushdown.evaluate import summary_mask
 from connector.query_status import QueryStatusChecker
 from connector.records import BlockSpiller, SpillerFactory, respond
 from connector.registry import adapter_class
+from connector.response_limits import block_size_for, check_response_size
 from connector.scan import rows_of
+from connector.topn import sort_memory_bytes
 from connector.udf import UdfRegistry
 from connector.udf import registry as default_udfs
 from spill.locations import new_encryption_key, new_spill_location
@@ -156,12 +158,17 @@ class FederationService:
                         response = self._dispatch[type(request)](request)
                     except SourceThrottled as e:  # metadata calls too: Athena backs off and retries them
                         raise FederationThrottleException(f"the source asked to slow down: {e}") from None
+                    wire = response.to_wire()
+                    if not isinstance(response, ReadRecordsResponse | RemoteReadRecordsResponse):
+                        # Records answers are sized as they are built; anything else is checked here, so an answer
+                        # Lambda cannot deliver is an error that says so rather than the runtime's.
+                        check_response_size(wire, type(response).__name__)
                 except ConnectorError as e:
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
                                 extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
                     raise
                 log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
-                return response.to_wire()
+                return wire
         finally:
             _deadline.reset(token)
 
@@ -310,7 +317,7 @@ class FederationService:
 
     def read_records(self, request: ReadRecordsRequest) -> Message:
         ctx, adapter = self._context(request)
-        max_block = self.settings.max_block_size or request.max_block_size
+        max_block = block_size_for(request.max_block_size, self.settings.max_block_size)
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
             spiller = _TrackedSpillerFactory(self.spiller_factory)
@@ -345,16 +352,17 @@ class FederationService:
                    adapter: Adapter) -> tuple[Scan, Iterable[pa.RecordBatch]]:
         schema = request.schema.logical_schema()
         caller = self._caller(request)
+        sort_memory = sort_memory_bytes(self.settings.env)
         scan: Scan
         if request.constraints.is_passthrough:
             if caller is not None:
                 refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.constraints.passthrough, adapter)
             scan = adapter.read_passthrough(ctx, arguments, schema)
-            rows: Iterable[pa.RecordBatch] = rows_of(scan, schema)
+            rows: Iterable[pa.RecordBatch] = rows_of(scan, schema, sort_memory_bytes=sort_memory)
         elif caller is None:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
-            rows = rows_of(scan, schema)
+            rows = rows_of(scan, schema, sort_memory_bytes=sort_memory)
         else:
             grant, constraints, full = self._authorize(request, ctx, adapter, caller, schema)
             properties = verify_split(caller, request.identity, request.query_id, request.catalog_name,
@@ -364,7 +372,8 @@ class FederationService:
             extra = [full.field(c) for c in filter_columns(grant, request.table_name, full) if c not in schema.names]
             wider = pa.schema([*schema, *extra], metadata=schema.metadata)
             scan = adapter.read_split(ctx, request.table_name, wider, split, constraints)
-            rows = guard_rows(rows_of(scan, wider), grant, request.table_name, full, schema, caller.policy.secret)
+            rows = guard_rows(rows_of(scan, wider, sort_memory_bytes=sort_memory), grant, request.table_name, full,
+                              schema, caller.policy.secret)
         return scan, rows
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
