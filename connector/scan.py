@@ -8,6 +8,7 @@ safely: a value that does not fit is an error naming the column, never a silentl
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -16,6 +17,7 @@ from connector.errors import SourceError
 from connector.protocol.constraints import Expression, ValueSet
 from connector.protocol.types import empty_batch
 from connector.pushdown.evaluate import filter_mask
+from connector.pushdown.evaluate_sets import scoped
 from connector.topn import DEFAULT_MEMORY_BYTES, top_n
 
 
@@ -67,8 +69,10 @@ def rows_of(scan: Scan, schema: pa.Schema, *, sort_memory_bytes: int = DEFAULT_M
 
 def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet],
               expressions: Sequence[Expression]) -> Iterator[pa.RecordBatch]:
+    cache: dict[Any, Any] = {}  # value lists converted to Arrow once per scan, not once per batch
     for batch in batches:
-        mask = filter_mask(summary, expressions, batch)
+        with scoped(cache):
+            mask = filter_mask(summary, expressions, batch)
         yield batch.filter(mask)
 
 
