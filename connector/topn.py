@@ -25,7 +25,7 @@ from connector.pushdown.evaluate import sort_indices
 from connector.sorted_runs import Run, RunStore
 
 #: Bytes of rows an ORDER BY may hold in memory before it writes sorted runs (``sort_memory_bytes``).
-DEFAULT_MEMORY_BYTES = 64 << 20
+DEFAULT_MEMORY_BYTES = 32 << 20
 MIN_MEMORY_BYTES = 1 << 20
 MAX_MEMORY_BYTES = 4 << 30
 #: Runs merged at once; more are merged into one first.
