@@ -30,6 +30,7 @@ from connector.response_limits import MAX_RESPONSE_BYTES, check_response_size, j
 
 __all__ = ["MAX_RESPONSE_BYTES", "BlockSpiller", "SpillerFactory", "inline_budget", "respond"]
 
+
 class BlockSpiller(Protocol):
     """Writes one split's blocks to its spill location (``spill`` implements it)."""
 

@@ -82,6 +82,8 @@ def ranges_mask(owner: object, ranges: Sequence[Range], t: pa.DataType, column: 
     A value is in the union iff, among the ranges whose low end admits it - a prefix once the ranges are ordered
     by low end - the highest high end admits it too.
     """
+    if any(r.is_all for r in ranges):
+        return pc.is_valid(column)  # every non-null value, NaN included (as the plain comparison has it)
     prepared = _cached(owner, f"ranges:{column.type}", lambda: _prepare(ranges, t, column.type))
     if prepared is None:
         return None
