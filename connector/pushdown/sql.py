@@ -321,9 +321,11 @@ class SqlCompiler:
         return self.dialect.bind_expression(exp.Placeholder(this=str(len(self.values) - 1)), value, t)
 
     def bind_all(self, values: Sequence[Any], t: pa.DataType) -> list[exp.Expression]:
-        """Placeholders for ``values`` in order: one ``BoundValues`` node unless the dialect wraps placeholders."""
+        """Placeholders for ``values`` in order: one ``BoundValues`` node unless the dialect wraps some of them."""
         if type(self.dialect).bind_expression is not SqlDialect.bind_expression:
-            return [self.bind(v, t) for v in values]
+            probe = exp.Placeholder(this="0")
+            if not all(self.dialect.bind_expression(probe, v, t) is probe for v in values):
+                return [self.bind(v, t) for v in values]
         first = len(self.values)
         self.values.extend(BoundValue(v, t) for v in values)
         return [BoundValues(first=first, count=len(values))]
