@@ -216,8 +216,9 @@ class FederationService:
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
         ctx, adapter = self._context(request)
-        if request.page_size == 0 or request.page_size < -1:
-            raise InvalidRequest(f"pageSize must be -1 (all) or positive, got {request.page_size}")
+        if request.page_size == 0 or request.page_size < -1 or request.page_size > JAVA_INT_MAX:
+            raise InvalidRequest(f"pageSize must be -1 (all) or from 1 to {JAVA_INT_MAX} (a Java int, as in the SDK), "
+                                 f"got {request.page_size}")
         schemas = [request.schema_name] if request.schema_name else list(adapter.list_schemas(ctx))
         if len(schemas) == 1:
             page = adapter.list_tables(ctx, schemas[0], request.next_token, request.page_size)
@@ -392,6 +393,7 @@ class FederationService:
         return self.udfs.call(request)
 
 
+JAVA_INT_MAX = 2**31 - 1
 THROTTLE_ATTEMPTS = 5
 THROTTLE_FIRST_DELAY = 0.5
 THROTTLE_MAX_DELAY = 8.0

@@ -194,6 +194,13 @@ def test_list_tables_refuses_tokens_it_never_wrote(events: Any, invoke: Any, tok
     assert type(raised.value).__name__ == "InvalidRequest"
 
 
+def test_list_tables_page_sizes_are_java_ints(events: Any) -> None:
+    athena = events[0]
+    assert athena.tables("main", page_size=2**31 - 1)[0] == ["events"]
+    with pytest.raises(InvalidRequest, match=r"pageSize must be -1 .* from 1 to 2147483647"):
+        athena.tables("main", page_size=2**63 - 1)
+
+
 def test_get_splits_refuses_tokens_it_never_wrote(events: Any) -> None:
     athena, definition, _, _ = events
     from connector.protocol.messages import GetSplitsRequest, GetTableLayoutRequest
