@@ -74,7 +74,7 @@ class RunStore:
                     if not batch.num_rows:
                         continue
                     message = batch.serialize()
-                    self._check_room(directory, message.size)
+                    self._check_room(directory, offset + message.size)
                     self._nonce += 1
                     chunk = self._cipher.encrypt(self._nonce.to_bytes(12, "big"), memoryview(message).cast("B"), None)
                     out.write(chunk)
@@ -114,11 +114,12 @@ class RunStore:
             self._directory = None
             self._cipher = None
 
-    def _check_room(self, directory: str, size: int) -> None:
+    def _check_room(self, directory: str, run_bytes: int) -> None:
+        """Room for the current run to reach ``run_bytes`` with the reserve left free."""
         free = shutil.disk_usage(directory).free
-        if free - size < self._reserve:
+        if free - run_bytes < self._reserve:
             raise ResultTooLarge(
                 f"sorting rows the source cannot sort needs more local disk than is free in {directory} "
-                f"({self.bytes_written + size:,} bytes of sorted runs so far, {free:,} bytes "
+                f"({self.bytes_written + run_bytes:,} bytes of sorted runs so far, {free:,} bytes "
                 f"free); lower the LIMIT, sort on a column the source can sort, or give the function more "
                 f"ephemeral storage (/tmp)")

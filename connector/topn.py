@@ -69,11 +69,11 @@ def _top_n(batches: Iterable[pa.RecordBatch], keys: SortKeys, limit: int, memory
         kept = _sorted(held, keys, limit)
         held = []
         if kept.nbytes > memory_bytes // 2:
-            runs.append(store.write(_chunks(kept, memory_bytes), kept.schema))
+            runs.append(store.write(_chunks(kept.to_batches(), memory_bytes), kept.schema))
             del kept
             held_bytes = held_rows = 0
             if len(runs) >= FAN_IN:
-                merged = store.write(_merge(runs, keys, limit, store), runs[0].schema)
+                merged = store.write(_chunks(_merge(runs, keys, limit, store), memory_bytes), runs[0].schema)
                 for run in runs:
                     store.delete(run)
                 runs = [merged]
@@ -88,7 +88,7 @@ def _top_n(batches: Iterable[pa.RecordBatch], keys: SortKeys, limit: int, memory
     if held:
         kept = _sorted(held, keys, limit)
         held = []
-        runs.append(store.write(_chunks(kept, memory_bytes), kept.schema))
+        runs.append(store.write(_chunks(kept.to_batches(), memory_bytes), kept.schema))
         del kept
     yield from _merge(runs, keys, limit, store)
 
@@ -101,11 +101,14 @@ def _sorted(batches: list[pa.RecordBatch], keys: SortKeys, limit: int) -> pa.Tab
     return table.take(indices).combine_chunks()
 
 
-def _chunks(table: pa.Table, memory_bytes: int) -> Iterator[pa.RecordBatch]:
-    """A sorted table as the chunks of a run: small enough that ``FAN_IN`` runs' chunks fit the cap together."""
+def _chunks(batches: Iterable[pa.RecordBatch], memory_bytes: int) -> Iterator[pa.RecordBatch]:
+    """Sorted batches cut into the chunks of a run: small enough that ``FAN_IN`` runs' chunks fit the cap together
+    (the merge holds one chunk per run)."""
     per_chunk = max(1, memory_bytes // (2 * FAN_IN))
-    rows = max(1024, int(table.num_rows * per_chunk / max(table.nbytes, 1)))
-    yield from table.to_batches(max_chunksize=rows)
+    for batch in batches:
+        rows = max(1024, int(batch.num_rows * per_chunk / max(batch.nbytes, 1)))
+        for start in range(0, batch.num_rows, rows):
+            yield batch.slice(start, rows)
 
 
 def _merge(runs: list[Run], keys: SortKeys, limit: int, store: RunStore) -> Iterator[pa.RecordBatch]:
