@@ -36,6 +36,7 @@ from connector.connection import ConnectionSpec
 from connector.errors import (
     ConfigurationError,
     ConnectorError,
+    InvalidRequest,
     SchemaNotFound,
     SourceError,
     SourceThrottled,
@@ -46,6 +47,7 @@ from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+from connector.tokens import read_number
 
 log = logging.getLogger("afq.sql")
 
@@ -584,9 +586,10 @@ def _offset(token: str | None) -> int:
     if not token:
         return 0
     text = token[len(PAGE_TOKEN_PREFIX):] if token.startswith(PAGE_TOKEN_PREFIX) else token
-    if not text.isdigit():
-        raise ConnectorError(f"invalid continuation token {token[:40]!r}")
-    return int(text)
+    offset = read_number(text)
+    if offset is None:
+        raise InvalidRequest(f"invalid continuation token {token[:40]!r}: this connector writes offset:<digits>")
+    return offset
 
 
 def _describe_residual(residual: Constraints) -> str:

@@ -9,6 +9,7 @@ as ``None`` and stays in the residual that the framework applies on Arrow batche
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from connector.protocol.constraints import (
     Variable,
 )
 from connector.pushdown.evaluate import array_values
+from connector.pushdown.sql_budget import plan_degradation
+from connector.pushdown.sql_values import BoundValues, balanced
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,10 @@ class SqlDialect:
     explicit_null_ordering: ClassVar[bool] = False
     #: Longest IN list the database accepts; longer lists are split into OR-ed chunks.
     max_in_list: ClassVar[int] = 1000
+    #: Most bind parameters one statement may carry (SQL Server's 2,100 is the smallest common limit). Value
+    #: sets that would pass it are pushed as their enclosing range and applied exactly by the framework
+    #: (``connector.pushdown.sql_budget``).
+    max_bind_parameters: ClassVar[int] = 2000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
     like_escape: ClassVar[str] = "!"
     #: The source may keep timestamps finer than Athena's milliseconds (PostgreSQL, Oracle TIMESTAMP(6),
@@ -234,31 +241,55 @@ class SqlDialect:
 
     def render(self, tree: exp.Expression, values: Sequence[BoundValue]) -> tuple[str, list[Any]]:
         """SQL text and the driver parameters in the order the placeholders appear in it."""
-        order: list[int] = []
         dialect = self.sqlglot()
-        base = type(dialect).generator_class
-        style = self.paramstyle
-
-        def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
-            order.append(int(expression.name))
-            n = len(order)
-            if style == "numeric":
-                return f":{n}"
-            if style == "named":
-                return f":p{n}"
-            if style == "format":
-                return "%s"
-            return "?"
-
-        methods: dict[str, Any] = {"placeholder_sql": placeholder_sql}
-        if self.explicit_null_ordering:
-            methods["ordered_sql"] = _explicit_ordered_sql
-        generator_cls = type(f"Bound{base.__name__}", (base,), methods)
-        sql = generator_cls(dialect=dialect).generate(tree, copy=False)
+        generator_class = bound_generator(type(dialect).generator_class, self.paramstyle,
+                                          self.explicit_null_ordering)
+        generator = generator_class(dialect=dialect)
+        order: list[int] = generator.afq_order
+        sql = generator.generate(tree, copy=False)
         params = [self.bind_value(values[i].value, values[i].type) for i in order]
-        if style == "named":
+        if self.paramstyle == "named":
             return sql, {f"p{n}": v for n, v in enumerate(params, 1)}  # type: ignore[return-value]
         return sql, params
+
+
+@functools.cache
+def bound_generator(base: type[Any], style: str, explicit_null_ordering: bool = False) -> type[Any]:
+    """``base`` generating placeholders in ``style`` and noting which bound value each one is (``afq_order``);
+    with ``explicit_null_ordering`` every ORDER BY key spells out NULLS FIRST/LAST.
+
+    One class per generator and options: sqlglot caches a dispatch table per generator class for the life of the
+    process, so a class made per statement would keep a few tens of kilobytes per request alive forever.
+    """
+
+    def mark(n: int) -> str:
+        if style == "numeric":
+            return f":{n}"
+        if style == "named":
+            return f":p{n}"
+        if style == "format":
+            return "%s"
+        return "?"
+
+    def init(gen: Any, *args: Any, **kwargs: Any) -> None:
+        base.__init__(gen, *args, **kwargs)
+        gen.afq_order = []
+
+    def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
+        gen.afq_order.append(int(expression.name))
+        return mark(len(gen.afq_order))
+
+    def boundvalues_sql(gen: Any, expression: BoundValues) -> str:
+        first, count = int(expression.args["first"]), int(expression.args["count"])
+        start = len(gen.afq_order) + 1
+        gen.afq_order.extend(range(first, first + count))
+        return ", ".join(mark(n) for n in range(start, start + count))
+
+    methods: dict[str, Any] = {"__init__": init, "placeholder_sql": placeholder_sql,
+                               "TRANSFORMS": {**base.TRANSFORMS, BoundValues: boundvalues_sql}}
+    if explicit_null_ordering:
+        methods["ordered_sql"] = _explicit_ordered_sql
+    return type(f"Bound{base.__name__}", (base,), methods)
 
 
 _MILLISECOND = dt.timedelta(milliseconds=1)
@@ -311,6 +342,16 @@ class SqlCompiler:
         self.values.append(BoundValue(value, t))
         return self.dialect.bind_expression(exp.Placeholder(this=str(len(self.values) - 1)), value, t)
 
+    def bind_all(self, values: Sequence[Any], t: pa.DataType) -> list[exp.Expression]:
+        """Placeholders for ``values`` in order: one ``BoundValues`` node unless the dialect wraps some of them."""
+        if type(self.dialect).bind_expression is not SqlDialect.bind_expression:
+            probe = exp.Placeholder(this="0")
+            if not all(self.dialect.bind_expression(probe, v, t) is probe for v in values):
+                return [self.bind(v, t) for v in values]
+        first = len(self.values)
+        self.values.extend(BoundValue(v, t) for v in values)
+        return [BoundValues(first=first, count=len(values))]
+
     # ------------------------------------------------------------------------------- value sets
 
     def value_set(self, name: str, value_set: ValueSet) -> exp.Expression | None:
@@ -353,8 +394,8 @@ class SqlCompiler:
             return exp.EQ(this=col.copy(), expression=self.bind(values[0], t))
         size = self.dialect.max_in_list
         chunks = [values[i : i + size] for i in range(0, len(values), size)]
-        parts = [exp.In(this=col.copy(), expressions=[self.bind(v, t) for v in chunk]) for chunk in chunks]
-        return parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
+        parts = [exp.In(this=col.copy(), expressions=self.bind_all(chunk, t)) for chunk in chunks]
+        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
 
     def _ranges(self, col: exp.Expression, source: SourceColumn, value_set: SortedRangeSet) -> exp.Expression | None:
         ranges = value_set.ranges
@@ -378,9 +419,9 @@ class SqlCompiler:
             if self.dialect.nan_is_largest and pa.types.is_floating(source.type) and r.high.unbounded:
                 # NaN sorts above every number at the source but fails every comparison in Athena.
                 nan = exp.NEQ(this=operand.copy(), expression=self.bind(math.nan, value_set.type))
-                part = exp.paren(exp.and_(part, nan))
+                part = exp.paren(exp.and_(part, nan, copy=False), copy=False)
             parts.append(part)
-        core = parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
+        core = parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
         return self._with_nulls(col, core, value_set.null_allowed)
 
     def _range(self, col: exp.Expression, r: Range, t: pa.DataType) -> exp.Expression:
@@ -391,7 +432,7 @@ class SqlCompiler:
         if not r.high.unbounded:
             high = exp.LTE if r.high.bound is Bound.EXACTLY else exp.LT
             conditions.append(high(this=col.copy(), expression=self.bind(r.high.value, t)))
-        return conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions))
+        return conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions, copy=False), copy=False)
 
     # ------------------------------------------------------------------------------- millisecond grid
 
@@ -427,8 +468,9 @@ class SqlCompiler:
                 conditions.append(op(this=col.copy(), expression=self.bind(value, t)))
             if not conditions:
                 return exp.not_(_is_null(col))
-            parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions)))
-        return parts[0] if len(parts) == 1 else exp.paren(exp.or_(*parts))
+            parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions, copy=False),
+                                                                               copy=False))
+        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- expressions
 
@@ -483,7 +525,7 @@ class SqlCompiler:
             args = self._args(call)
             if not args:
                 return None
-            return exp.paren(exp.and_(*args) if name == "$and" else exp.or_(*args))
+            return exp.paren(balanced(args, disjunction=name == "$or"), copy=False)
         if name == "$not":
             args = self._args(call, 1)
             return None if args is None else exp.paren(exp.not_(args[0]))
@@ -564,11 +606,15 @@ class SqlCompiler:
             return None
         if self.dialect.nan_is_largest and any(isinstance(m, float) and math.isnan(m) for m in members):
             return None
-        # NULL members keep SQL's semantics: no match + a NULL in the list -> NULL.
-        items: list[exp.Expression] = [exp.Null() if m is None else self.bind(m, t) for m in members]
+        # NULL members keep SQL's semantics: no match + a NULL in the list -> NULL (one NULL says it).
+        values = [m for m in members if m is not None]
         size = self.dialect.max_in_list
-        parts = [exp.In(this=value.copy(), expressions=items[i : i + size]) for i in range(0, len(items), size)]
-        return exp.paren(parts[0] if len(parts) == 1 else exp.or_(*parts))
+        chunks: list[list[exp.Expression]] = [self.bind_all(values[i : i + size], t)
+                                               for i in range(0, len(values), size)] or [[]]
+        if len(values) < len(members):
+            chunks[-1].append(exp.Null())
+        parts = [exp.In(this=value.copy(), expressions=chunk) for chunk in chunks]
+        return exp.paren(parts[0] if len(parts) == 1 else balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- ORDER BY
 
@@ -606,15 +652,31 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
     """
     compiler = SqlCompiler(dialect, columns)
     where: list[exp.Expression] = list(extra_where(compiler)) if extra_where else []
+    # Constraints too large for one statement go to the framework, their hull to the source (sql_budget).
+    degraded = plan_degradation(dialect, columns, constraints, len(compiler.values))
     residual_summary: dict[str, ValueSet] = {}
     for name, value_set in constraints.summary.items():
+        if name in degraded.summary:
+            residual_summary[name] = value_set
+            pushed = degraded.hulls.get(name)
+            rendered = None if pushed is None else compiler.value_set(name, pushed)
+            if rendered is not None and rendered != exp.true():
+                where.append(rendered)
+            continue
         rendered = compiler.value_set(name, value_set)
         if rendered is None:
             residual_summary[name] = value_set
         elif rendered != exp.true():
             where.append(rendered)
     residual_expressions = []
-    for e in constraints.expression:
+    for i, e in enumerate(constraints.expression):
+        if i in degraded.expressions:
+            residual_expressions.append(e)
+            if i in degraded.in_hulls:
+                rendered = compiler.value_set(*degraded.in_hulls[i])
+                if rendered is not None and rendered != exp.true():
+                    where.append(rendered)
+            continue
         rendered = compiler.expression(e)
         if rendered is None:
             residual_expressions.append(e)
@@ -640,8 +702,8 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
     if not select_list:
         select_list = [exp.Literal.number(1)]  # zero columns (count(*)): only the row count matters
     select = exp.select(*select_list).from_(table)
-    if where:
-        select = select.where(exp.and_(*where) if len(where) > 1 else where[0])
+    if where:  # every part was built for this statement alone: no copies (they cost seconds for large ones)
+        select = select.where(exp.and_(*where, copy=False) if len(where) > 1 else where[0], copy=False)
     if order:
         select = select.order_by(*order)
     if push_limit:
