@@ -191,7 +191,8 @@ def test_sar_readme_builds_what_the_templates_deploy(clone: Path) -> None:
     """The build commands (every bundle, one for arm64); the templates' CodeUri then points at built zips."""
     if shutil.which("python3.12") is None and not list(Path.home().glob(".pyenv/versions/3.12*")):
         pytest.skip("no python3.12 to byte-compile bundles with")
-    run_page("sar/README.md", clone, user_env(clone))
+    # AFQ_DEBUG: a failing build shows the whole reason (uv's own error), not only afq's first line.
+    run_page("sar/README.md", clone, {**user_env(clone), "AFQ_DEBUG": "1"})
     for template in sorted((clone / "sar").glob("*.yaml")):
         code_uri = re.search(r"CodeUri: (\S+)", template.read_text())
         assert code_uri, template
