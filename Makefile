@@ -10,13 +10,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless faketime
+# default-jdk-headless: javac for the JDBC adapter's Java helper (adapters/java/, built by `make jdbc-helper`).
+APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless default-jdk-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
 TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock
+.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock \
+	jdbc-helper
 
 venv: $(STAMP)
 
@@ -48,6 +50,11 @@ lock: $(UV)
 apt:
 	@./.ci/apt-packages $(APT_PACKAGES)
 
+# The JDBC adapter's Java helper (columnar reads), compiled with javac into the user cache ($$AFQ_CACHE_DIR/jdbc or
+# ~/.cache/afq/jdbc); the adapter also compiles it on first use, and `afq package generic` puts it in the bundle.
+jdbc-helper: $(STAMP) apt
+	@$(BIN)/python -m adapters.jdbc_helper >/dev/null
+
 demo: $(STAMP)
 	$(BIN)/afq demo
 
@@ -57,7 +64,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apt lint typecheck fakesnow-venv
+test: $(STAMP) apt lint typecheck fakesnow-venv jdbc-helper
 	$(BIN)/pytest -q
 
 # Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible).
@@ -73,11 +80,11 @@ fuzz-atheris: $(STAMP)
 check: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "not slow and not integration" -x
 
-bench: $(STAMP) apt
+bench: $(STAMP) apt jdbc-helper peer-venv
 	$(BIN)/python -m bench.run
 
 # Every benchmark at small sizes (a few minutes): checks they run; bench/README.md is left as it is.
-bench-quick: $(STAMP) apt
+bench-quick: $(STAMP) apt jdbc-helper peer-venv
 	$(BIN)/python -m bench.run --quick
 
 # Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
