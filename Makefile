@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed
 # default-jdk-headless: javac for the JDBC adapter's Java helper (adapters/java/, built by `make jdbc-helper`).
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless default-jdk-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
-TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam
+# A tool that needs another Python says so on the first line of its .in file (`# requires python 3.12`).
+TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam bench/requirements-peer bench/requirements-plot
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
@@ -43,7 +44,8 @@ lock: $(UV)
 	$(UV) export --frozen --only-group bootstrap --no-emit-project --no-header --format requirements-txt \
 	  -o .ci/requirements-uv.txt
 	@for f in $(TOOL_LOCKS); do \
-	  $(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version 3.11 \
+	  py=$$(sed -n '1s/^# *requires python \([0-9.]*\) *$$/\1/p' $$f.in); \
+	  $(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version $${py:-3.11} \
 	    --custom-compile-command "make lock" $$f.in -o $$f.txt || exit 1; \
 	done
 
@@ -80,11 +82,11 @@ fuzz-atheris: $(STAMP)
 check: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "not slow and not integration" -x
 
-bench: $(STAMP) apt jdbc-helper peer-venv
+bench: $(STAMP) apt jdbc-helper bench-venvs
 	$(BIN)/python -m bench.run
 
 # Every benchmark at small sizes (a few minutes): checks they run; bench/README.md is left as it is.
-bench-quick: $(STAMP) apt jdbc-helper peer-venv
+bench-quick: $(STAMP) apt jdbc-helper bench-venvs
 	$(BIN)/python -m bench.run --quick
 
 # Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
@@ -102,6 +104,13 @@ sam-validate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# bench/'s own tool venvs: the peer Python SDK (athena-federation on PyPI, Python 3.12) that bench/cold_start.py
+# compares with, and matplotlib for the report's plot (kept out of .venv: with numpy there, pyarrow imports it).
+.PHONY: bench-venvs
+bench-venvs: $(STAMP)
+	@$(BIN)/python -m tests.servers.tool_venv bench/requirements-peer.txt .venv-peer >/dev/null
+	@$(BIN)/python -m tests.servers.tool_venv bench/requirements-plot.txt .venv-plot >/dev/null
 
 # fakesnow (Snowflake emulator for tests) pins its own sqlglot/duckdb/connector: it lives in .venv-fakesnow.
 # The test fixture creates it on first use too; this target does it ahead of time.
