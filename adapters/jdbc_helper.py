@@ -40,6 +40,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 _lock = threading.Lock()
 _loaders: dict[str, Any] = {}
+_loaded: dict[str, Any] = {}  # the class, once loaded: a JVM lives as long as its process
 
 
 class HelperUnavailable(RuntimeError):
@@ -143,20 +144,24 @@ def helper_class() -> Any:
     its own class loader (a JVM started elsewhere, or before the jar was built)."""
     import jpype
 
+    found = _loaded.get("class")
+    if found is not None:
+        return found
     try:
-        return jpype.JClass(HELPER_CLASS)
+        found = jpype.JClass(HELPER_CLASS)
     except Exception:  # not on the JVM's class path
-        pass
-    jar = str(find_jar())
-    with _lock:
-        loader = _loaders.get(jar)
-        if loader is None:
-            url = jpype.JClass("java.io.File")(jar).toURI().toURL()
-            urls = jpype.JArray(jpype.JClass("java.net.URL"))([url])
-            loader = jpype.JClass("java.net.URLClassLoader")(
-                urls, jpype.JClass("java.lang.ClassLoader").getSystemClassLoader())
-            _loaders[jar] = loader
-    return jpype.JClass(HELPER_CLASS, loader=loader)
+        jar = str(find_jar())
+        with _lock:
+            loader = _loaders.get(jar)
+            if loader is None:
+                url = jpype.JClass("java.io.File")(jar).toURI().toURL()
+                urls = jpype.JArray(jpype.JClass("java.net.URL"))([url])
+                loader = jpype.JClass("java.net.URLClassLoader")(
+                    urls, jpype.JClass("java.lang.ClassLoader").getSystemClassLoader())
+                _loaders[jar] = loader
+        found = jpype.JClass(HELPER_CLASS, loader=loader)
+    _loaded["class"] = found
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

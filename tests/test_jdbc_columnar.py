@@ -386,6 +386,7 @@ def test_without_the_helper_values_are_read_one_by_one(h2_db: Engine, tmp_path: 
                                                        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AFQ_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setattr(jdbc_helper, "javac", lambda: None)
+    monkeypatch.setattr(jdbc_helper, "_loaded", {})  # as in a process that has not loaded the class yet
     with h2_db.temporary([("k", "int32"), ("v", "text")], [(1, "a"), (2, None)]) as name:
         with caplog.at_level(logging.WARNING, logger="afq.jdbc"), LocalAthena(h2_db.env()) as athena:
             rows = athena.scan(h2_db.athena_schema, name)
