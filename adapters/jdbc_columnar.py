@@ -27,8 +27,9 @@ from connector.pushdown.sql import SourceColumn
 # The kind constants of ColumnarReader.java.
 INT64, FLOAT64, FLOAT32, BOOL, DECIMAL, DATE32, TIMESTAMP_MS, TIMESTAMP_MS_TZ, BINARY, UTF8 = range(10)
 LAYOUT_WIDTH = 7
-#: Rows of the largest batch (the byte budget usually ends a batch first).
+#: Rows of the largest batch (the byte budget usually ends a batch first), and of the smallest after the first.
 MAX_BATCH_ROWS = 1_000_000
+MIN_BATCH_ROWS = 64
 BAD_VALUE_CLASS = "afq.jdbc.ColumnarReader$BadValue"
 
 
@@ -82,12 +83,12 @@ class ColumnarReader:
         self._names = [c.name for c in self.columns]
 
     def batches(self, first_rows: int, target_bytes: int) -> Iterator[pa.RecordBatch]:
-        """Batches of about ``target_bytes``; the first has at most ``first_rows`` rows, so a small LIMIT never
-        waits for more rows than it needs."""
-        rows = first_rows
+        """Batches of about ``target_bytes`` (at least 64 rows); the first has ``first_rows`` rows (or fewer, when
+        the result has fewer), so a small LIMIT never waits for more rows than it needs."""
+        rows, least = first_rows, first_rows
         while True:
             try:
-                n = int(self._reader.fill(rows, target_bytes))
+                n = int(self._reader.fill(rows, least, target_bytes))
                 batch = self._batch(n) if n else None
             except Exception as e:
                 bad = self._bad_value(e)
@@ -99,7 +100,7 @@ class ColumnarReader:
             yield batch
             if bool(self._reader.exhausted()):
                 return
-            rows = MAX_BATCH_ROWS
+            rows, least = MAX_BATCH_ROWS, MIN_BATCH_ROWS
 
     def _bad_value(self, error: BaseException) -> SourceError | None:
         get_class = getattr(error, "getClass", None)

@@ -245,7 +245,9 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
             f"JPype `getString` loop that types nothing and builds no Arrow - the ceiling of any per-value access "
             f"from Python - and {_x(_ratio(adapter, jaydebeapi))} of jaydebeapi's own fetch (which is also lossy: "
             f"NUMERIC as float, dates as text).",
-            f"- **The rest of the gap to ADBC is the server and the protocol.** ADBC's libpq driver runs "
+            ("- **The rest of the gap to ADBC is the server and the protocol.** " if (_ratio(adapter, ref) or 0) < 1
+             else f"- In this run the adapter alone is {_x(_ratio(adapter, ref))} of ADBC -> IPC. ")
+            + f"ADBC's libpq driver runs "
             f"`COPY ... BINARY` and decodes into Arrow in C++ ({_n(adbc['rows_per_s']) if adbc else '?'} rows/s "
             f"without IPC); pgJDBC reads the text protocol through a cursor (`jdbc_fetch_size` 10,000 rows per "
             f"round trip): the server formats every value as text and waits between fetches. The benchmark process "
@@ -343,9 +345,7 @@ def _profile(data: Mapping[str, Any]) -> list[str]:
         "into columns (`SqlAdapter.rows_to_batch`). pyinstrument's per-call hooks inflate code that makes many small "
         "calls; measured without a profiler, `zip(*rows)` was *slower* (9-17 ms against 3-7 ms per 35k x 8 batch), "
         "so that code was left as it is. Every change above was checked without the profiler.",
-        "- **PostgreSQL (JDBC):** the time is the per-cell JNI calls in the JDBC adapter's row loop "
-        "(`adapters/jdbc.py`), i.e. the driver bridge, as section 1 explains; the framework's functions are a few "
-        "percent.",
+        _profile_postgres(data.get("postgres")),
         "- **Framework alone:** the main thread spends most of its time waiting for a free slot in the spiller "
         "(AES-GCM and writes on the two worker threads are the bottleneck, as designed: at most 2 + 2 blocks in "
         "flight bound the memory), then in `batch.serialize()` (`legacy_parts`) and `concat` - copies Arrow needs "
@@ -381,6 +381,19 @@ def _cold_headline(data: Mapping[str, Any]) -> str:
                  f"{_x(_cold_ratio(peer, 'first Ping'))} and {_x(_cold_ratio(peer, COLD_QUERY))} of its own "
                  f"`import pyarrow`")
     return text + " (issue 20's targets: 1.5x and 2.5x; section 3)."
+
+
+def _profile_postgres(result: Mapping[str, Any] | None) -> str:
+    if not result or not result.get("charged"):
+        return ""
+    top = result["charged"][0]
+    columnar = sum(r["share"] for r in result["charged"] if "jdbc_columnar" in r["function"])
+    return (f"- **PostgreSQL (JDBC):** the largest share, {100 * top['share']:.0f} %, is charged to "
+            f"`{top['function']}`; everything in `adapters/jdbc_columnar.py` adds up to {100 * columnar:.0f} %. With "
+            f"the columnar helper that is the JVM filling a batch (`ColumnarReader.fill`: pgJDBC's getters and the "
+            f"waits for the server's rows) - the Python side of a batch is three JPype calls and "
+            f"`Array.from_buffers`. Before it, the time was the per-cell JPype calls of the row loop "
+            f"(`jdbc_fetch_mode=values` keeps that path, section 1 measures both).")
 
 
 def _cold(data: Mapping[str, Any]) -> list[str]:

@@ -187,7 +187,7 @@ def _read(engine: Engine, table: str, *, small_batches: bool,
 
     with LocalAthena(engine.env(**env)) as athena:
         adapter = _adapter(athena)
-        if small_batches:  # batches of a few rows: bitmaps and offsets end mid-byte, then start again
+        if small_batches:  # small batches: bitmaps and offsets end mid-byte, then start again
             adapter.initial_fetch_rows = 3  # type: ignore[misc]
             adapter.target_batch_bytes = 200  # type: ignore[misc]
         ctx = RequestContext(Identity(), athena.catalog, "q")
@@ -216,7 +216,7 @@ def _create(engine: Engine, connection: Any, rows: list[tuple[Any, ...]]) -> str
 @pytest.mark.parametrize("small_batches", [False, True])
 def test_postgres_values_are_what_postgres_says(pg: tuple[Engine, Any], small_batches: bool) -> None:
     engine, connection = pg
-    name = _create(engine, connection, EDGE_ROWS * 3)
+    name = _create(engine, connection, EDGE_ROWS * 30)  # 180 rows: 3, then batches of at least 64
     try:
         expected = _expected(connection, engine.table_sql(name))
         columnar, types = _read(engine, name, small_batches=small_batches, jdbc_fetch_mode="columnar")
@@ -224,7 +224,7 @@ def test_postgres_values_are_what_postgres_says(pg: tuple[Engine, Any], small_ba
         assert types["n"] == pa.decimal128(20, 6) and types["nu"] == pa.decimal128(38, 10)
         assert types["ts"] == pa.timestamp("ms") and types["tz"] == pa.timestamp("ms", "UTC")
         if small_batches:
-            assert len(columnar) > 3 and columnar[0].num_rows <= 3
+            assert [b.num_rows for b in columnar] == [3, 64, 64, 49]
         values, _ = _read(engine, name, small_batches=small_batches, jdbc_fetch_mode="values")
         assert pa.Table.from_batches(values).schema == pa.Table.from_batches(columnar).schema
         assert _actual(values) == expected

@@ -169,11 +169,12 @@ public final class ColumnarReader {
     }
 
     /**
-     * Reads the next batch: up to {@code maxRows} rows, fewer once the batch holds {@code maxBytes} bytes.
+     * Reads the next batch: up to {@code maxRows} rows, fewer once the batch holds {@code minRows} rows and
+     * {@code maxBytes} bytes of values.
      *
      * @return the number of rows read; 0 when the result set is exhausted
      */
-    public int fill(int maxRows, long maxBytes) throws SQLException {
+    public int fill(int maxRows, int minRows, long maxBytes) throws SQLException {
         for (int c = 0; c < count; c++) { // bitmaps are zeroed a byte at a time as they grow
             validity[c].n = 0;
             data[c].n = 0;
@@ -185,7 +186,7 @@ public final class ColumnarReader {
         }
         int n = 0;
         long bytes = 0;
-        while (n < maxRows && !exhausted && bytes < maxBytes) {
+        while (n < maxRows && !exhausted && (n < minRows || bytes < maxBytes)) {
             if (!rs.next()) {
                 exhausted = true;
                 break;
