@@ -127,26 +127,36 @@ def _events(directory: Path) -> dict[str, Path]:
     return paths
 
 
-def _process(command: list[str], env: dict[str, str], runs: int, cwd: Path) -> dict[str, Any]:
-    """Median wall time of the whole process, and the medians of what the child printed."""
-    walls, outputs = [], []
+Command = tuple[list[str], dict[str, str]]
+
+
+def _round_robin(commands: dict[tuple[str, str], Command], runs: int, cwd: Path) -> dict[tuple[str, str], Any]:
+    """Every command ``runs`` times, round-robin (a burst of load from other jobs hits all of them alike, as in
+    ``bench.common.interleaved``): the median wall time of the whole process, and the medians of what the
+    child printed."""
+    walls: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
+    outputs: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=cwd)
-        walls.append(time.perf_counter() - start)
-        if out.returncode != 0:
-            raise RuntimeError(f"{command[:3]} failed:\n{out.stderr[-3000:]}")
-        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-        if lines:
-            outputs.append(json.loads(lines[-1]))
-    result: dict[str, Any] = {"process_ms": round(statistics.median(walls) * 1000, 1)}
-    for key in ("import", "first", "second"):
-        values = [o[key] for o in outputs if key in o]
-        if values:
-            result[f"{key}_ms"] = round(statistics.median(values) * 1000, 1)
-    if outputs and "type" in outputs[-1]:
-        result["response"] = outputs[-1]["type"]
-    return result
+        for key, (command, env) in commands.items():
+            start = time.perf_counter()
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=cwd)
+            walls[key].append(time.perf_counter() - start)
+            if out.returncode != 0:
+                raise RuntimeError(f"{command[:3]} failed:\n{out.stderr[-3000:]}")
+            lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+            if lines:
+                outputs[key].append(json.loads(lines[-1]))
+    results: dict[tuple[str, str], Any] = {}
+    for key in commands:
+        result: dict[str, Any] = {"process_ms": round(statistics.median(walls[key]) * 1000, 1)}
+        for part in ("import", "first", "second"):
+            values = [o[part] for o in outputs[key] if part in o]
+            if values:
+                result[f"{part}_ms"] = round(statistics.median(values) * 1000, 1)
+        if outputs[key] and "type" in outputs[key][-1]:
+            result["response"] = outputs[key][-1]["type"]
+        results[key] = result
+    return results
 
 
 def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 12) -> list[dict[str, Any]]:
@@ -163,24 +173,25 @@ def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 1
     return [{"package": k, "ms": round(v / 1000, 1)} for k, v in ranked]
 
 
-def measure(python: str, env: dict[str, str], runs: int, events: dict[str, Path], cwd: Path,
-            flags: tuple[str, ...] = (), handler: str = OURS, kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+def commands(python: str, env: dict[str, str], events: dict[str, Path], flags: tuple[str, ...] = (),
+             handler: str = OURS, kinds: tuple[str, ...] = KINDS) -> dict[str, Command]:
+    """The processes measured for one interpreter and handler, by row label."""
     base = [python, *flags]
     child = CHILD.format(handler=handler)
     label = "import connector.handler" if handler == OURS else "import the peer connector"
-    rows = {
-        "interpreter (python -c pass)": _process([*base, "-c", "pass"], env, runs, cwd),
-        "import pyarrow": _process([*base, "-c", "import pyarrow"], env, runs, cwd),
-        label: _process([*base, "-c", child], env, runs, cwd),
+    out: dict[str, Command] = {
+        "interpreter (python -c pass)": ([*base, "-c", "pass"], env),
+        "import pyarrow": ([*base, "-c", "import pyarrow"], env),
+        label: ([*base, "-c", child], env),
     }
     for kind in kinds:
-        rows[f"first {kind}"] = _process([*base, "-c", child, "event", str(events[kind])], env, runs, cwd)
-    rows[f"first {QUERY}"] = _process([*base, "-c", child, "query", str(events["query"])], env, runs, cwd)
-    return {"rows": rows, "importtime": _importtime([*base, "-c", child, "query", str(events["query"])], env, cwd)}
+        out[f"first {kind}"] = ([*base, "-c", child, "event", str(events[kind])], env)
+    out[f"first {QUERY}"] = ([*base, "-c", child, "query", str(events["query"])], env)
+    return out
 
 
-def _peer(env: dict[str, str], runs: int, events: dict[str, Path], cwd: Path) -> dict[str, Any] | None:
-    """The peer SDK's figures, from its own venv (built from its lock if missing)."""
+def _peer() -> tuple[str, dict[str, str]] | None:
+    """The peer SDK's interpreter (its venv, built from its lock if missing) and versions."""
     from tests.servers.tool_venv import ensure
 
     try:
@@ -191,8 +202,7 @@ def _peer(env: dict[str, str], runs: int, events: dict[str, Path], cwd: Path) ->
     version = subprocess.run([str(python), "-c", "from importlib.metadata import version; "
                               "print(version('athena-federation'), version('pyarrow'))"],
                              capture_output=True, text=True, check=True).stdout.split()
-    result = measure(str(python), env, runs, events, cwd, handler=PEER, kinds=("Ping",))
-    return {"interpreter": str(python), "athena_federation": version[0], "pyarrow": version[1], **result}
+    return str(python), {"interpreter": str(python), "athena_federation": version[0], "pyarrow": version[1]}
 
 
 def _bundle(work: Path) -> tuple[str, Path, dict[str, Any]] | None:
@@ -230,20 +240,27 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
                "default": os.environ["default"], "AFQ_LOCAL_SPILL_DIR": str(work / "spill")}
-        result: dict[str, Any] = {"runs": args.runs, "table_rows": TABLE_ROWS,
-                                  "dev": measure(sys.executable, env, args.runs, events, work)}
+        result: dict[str, Any] = {"runs": args.runs, "table_rows": TABLE_ROWS, "dev": {}}
+        parts: dict[str, dict[str, Command]] = {"dev": commands(sys.executable, env, events)}
         if args.bundle:
             found = _bundle(work)
             if found is not None:
                 interpreter, root, info = found
                 bundle_env = {**env, "PYTHONPATH": str(root), "LAMBDA_TASK_ROOT": str(root)}
                 result["bundle"] = {"interpreter": interpreter, "zip": info["zip"],
-                                    "unzipped_bytes": info["unzipped_bytes"],
-                                    **measure(interpreter, bundle_env, args.runs, events, work, ("-S",))}
-        if not args.no_peer:
-            peer = _peer(env, args.runs, events, work)
-            if peer is not None:
-                result["peer"] = peer
+                                    "unzipped_bytes": info["unzipped_bytes"]}
+                parts["bundle"] = commands(interpreter, bundle_env, events, ("-S",))
+        peer = None if args.no_peer else _peer()
+        if peer is not None:
+            result["peer"] = peer[1]
+            parts["peer"] = commands(peer[0], env, events, handler=PEER, kinds=("Ping",))
+        # One pool, round-robin: this project's and the peer's processes are measured in the same minutes.
+        measured = _round_robin({(part, label): command for part, rows in parts.items()
+                                 for label, command in rows.items()}, args.runs, work)
+        for part, rows in parts.items():
+            query_command, query_env = rows[f"first {QUERY}"]
+            result[part].update({"rows": {label: measured[(part, label)] for label in rows},
+                                 "importtime": _importtime(query_command, query_env, work)})
         emit(result)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -398,7 +398,9 @@ def _profile_postgres(result: Mapping[str, Any] | None) -> str:
 
 def _cold(data: Mapping[str, Any]) -> list[str]:
     lines = ["## 3. Cold start", "",
-             f"`python -m bench.cold_start`: every figure is the median of {data.get('runs', '?')} fresh processes. "
+             f"`python -m bench.cold_start`: every figure is the median of {data.get('runs', '?')} fresh processes, "
+             "all processes of the section (this project's and the peer's) run round-robin so that load from other "
+             "jobs falls on all of them alike. "
              "*process* is the whole process as the parent sees it (interpreter start, imports, the call, exit); "
              "*import*, *first call* and *second call* are measured inside the process (the second call is the same "
              "request again: warm). *first query* answers Athena's whole sequence for one query (Ping, GetTable, "
@@ -448,7 +450,8 @@ def _cold(data: Mapping[str, Any]) -> list[str]:
             f"it. Deferring sqlglot in the access-control module (only row filters need it) was tried and measured "
             f"at ~10 ms, within noise, since the adapter module loads sqlglot anyway; it was not kept.",
             f"- Warm requests take {_n(dev['first Ping'].get('second_ms'), 1)} ms (Ping) to "
-            f"{_n(dev['first ReadRecords'].get('second_ms'), 1)} ms (an inline ReadRecords of 1,000 rows).",
+            f"{_n(dev['first ReadRecords'].get('second_ms'), 1)} ms (an inline ReadRecords of "
+            f"{data.get('table_rows', 1000):,} rows).",
             "- On Lambda the runtime's own start (its Python, awslambdaric, the bundle on a slower file system) comes "
             "on top; the slim bundle's byte-compiled files keep imports at the figures above (see `sar/README.md`: "
             "without `.pyc` the same imports take about twice as long).",
