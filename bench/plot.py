@@ -24,7 +24,7 @@ LEGEND = {"raw": "raw driver (reference: darker edge)", "raw-rows": "raw driver,
 
 
 def _short(label: str) -> str:
-    return label if len(label) <= 58 else label[:55] + "..."
+    return label if len(label) <= 52 else label[:49] + "..."
 
 
 def draw(results: dict[str, Any], out: Path) -> None:
@@ -41,6 +41,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 0.32 * sum(heights) + 1.1 * len(panels)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     shown: set[str] = set()
+    every = [r["rows_per_s"] for _, _, source in panels for r in source["results"] if r["rows_per_s"]]
     for ax, (_, title, source) in zip(axes[:, 0], panels, strict=True):
         rows = [r for r in source["results"] if r["rows_per_s"]]
         labels = [_short(r["label"]) for r in rows]
@@ -55,7 +56,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
-        ax.set_xlim(min(values) / 2, max(values) * 8)
+        ax.set_xlim(min(every) / 2, max(every) * 8)  # one scale for every panel: shapes compare by eye
         ax.set_title(f"{title}: {source['rows']:,} rows ({source['arrow_bytes'] / 1e6:,.0f} MB of Arrow)",
                      fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
