@@ -14,11 +14,11 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless default-jdk-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
 # A tool that needs another Python says so on the first line of its .in file (`# requires python 3.12`).
-TOOL_LOCKS := tests/servers/requirements-fakesnow sar/requirements-sam bench/requirements-peer bench/requirements-plot
+TOOL_LOCKS := $(basename $(shell find tests sar bench -name 'requirements-*.in'))
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock \
+.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock tpcds \
 	jdbc-helper
 
 venv: $(STAMP)
@@ -88,6 +88,13 @@ bench: $(STAMP) apt jdbc-helper bench-venvs
 # Every benchmark at small sizes (a few minutes): checks they run; bench/README.md is left as it is.
 bench-quick: $(STAMP) apt jdbc-helper bench-venvs
 	$(BIN)/python -m bench.run --quick
+
+# The 99 TPC-DS queries through afq over SQLite and PostgreSQL (SF 0.01, data generated once into .tpcds-cache/
+# by DuckDB's tpcds extension in .venv-tpcds), each compared with DuckDB's answer; `make test` runs a subset on
+# SQLite. TPCDS_SF=0.1 for more data; the summary is in bench/tpcds/results.json and docs/local-athena.md.
+TPCDS_SF ?= 0.01
+tpcds: $(STAMP) apt
+	$(BIN)/python -u -m bench.tpcds.run --source all --sf $(TPCDS_SF) --json bench/tpcds/results.json
 
 # Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
 ADAPTERS ?= sqlite generic oracle snowflake teradata

@@ -4,7 +4,8 @@ The fast path hands the values to pyarrow as they are. When that fails because t
 differently (SQLite's ISO text for timestamps and dates, 0/1 for booleans), Arrow's own parser converts the
 whole column if it accepts every value - it accepts a strict subset of what the slow path does and gives the
 same values for it. Only then does the slow path coerce value by value - and a value that cannot be
-represented exactly is an error naming the column and the value, never a silent NULL or a rounded number.
+represented exactly is an error naming the column and the value (not the value while a restricted caller reads:
+``connector.access.withhold``), never a silent NULL or a rounded number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
 
 _FLOAT_DIGITS = Context(prec=15)  # a double holds 15 significant decimal digits reliably
@@ -40,12 +42,14 @@ def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
         try:
             out.append(coerce(v, t))
         except (ValueError, TypeError, ArithmeticError, InvalidOperation) as e:
-            shown = repr(v)[:80]
-            raise SourceError(f"column {column!r}: value {shown} cannot be read as {t} ({e})") from None
+            if withholding():  # neither the value nor the reason (which may quote it) for a restricted caller
+                raise SourceError(f"column {column!r}: a value cannot be read as {t} {WITHHELD}") from None
+            raise SourceError(f"column {column!r}: value {shown(v)} cannot be read as {t} ({e})") from None
     try:
         return pa.array(out, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-        raise SourceError(f"column {column!r}: values cannot be read as {t} ({str(e).splitlines()[0]})") from None
+        reason = WITHHELD if withholding() else f"({str(e).splitlines()[0]})"
+        raise SourceError(f"column {column!r}: values cannot be read as {t} {reason}") from None
 
 
 def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:

@@ -4,11 +4,14 @@
 form and ``adapters.oracle_dialect`` for what is pushed to Oracle and why.
 
 * Metadata comes from the ALL_ dictionary views, so it is owner-aware and sees views and tables of every schema
-  the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only). Table lists are paged in
-  SQL. Names resolve to upper case by default (Oracle's unquoted names); ``casing_mode=case_insensitive_search``
-  looks tables *and views* up case-insensitively.
-* Types never truncate: NUMBER(p,0) is bigint only when p <= 18, unconstrained NUMBER is decimal(38, s) with s
-  from ``default_scale`` (10), and a value needing more scale fails loudly.
+  the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only), and synonyms (private
+  ones in their owner's schema, PUBLIC ones in ``public``), which resolve to the table or view they name. Table
+  lists are paged in SQL. Names resolve to upper case by default (Oracle's unquoted names);
+  ``casing_mode=case_insensitive_search`` looks tables, views and synonyms up case-insensitively.
+* Types never truncate: NUMBER(p,0) is bigint only when p <= 18; a NUMBER without precision is read as Oracle's
+  text and converted exactly to decimal(38, s) (s from ``default_scale``, 10) - a value that does not fit is an
+  error - or kept as text (``oracle_unconstrained_number=varchar``). Column collations (12.2+) are read.
+* Oracle Database 12.1 and later: python-oracledb thin mode refuses older servers (DPY-3010, reported as such).
 * Splits: one per partition or sub-partition (names checked against the dictionary, quoted); unpartitioned
   tables with at least ``oracle_split_min_rows`` rows (ALL_TABLES.NUM_ROWS) are read in ``oracle_splits``
   ORA_HASH(ROWID) buckets - disjoint and together complete by construction.
@@ -27,6 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar
 
@@ -52,9 +56,10 @@ from adapters.oracle_dialect import (
     fetch_type,
     kind_of,
     prepare,
+    unbounded_number,
 )
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
-from adapters.types import ColumnInfo
+from adapters.types import ColumnInfo, normalize
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
@@ -71,7 +76,7 @@ from connector.errors import (
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, plan_select
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
 from connector.redact import register_secret
 
 log = logging.getLogger("afq.oracle")
@@ -81,11 +86,28 @@ SUBPARTITION_KEY = "subpartition"
 BUCKET_KEY = "bucket"
 BUCKETS_KEY = "buckets"
 MAX_SPLITS = 4096
-# Tables and views of one owner. Recycle-bin, nested, secondary (domain index) and IOT overflow tables are not
-# queryable on their own and are left out.
+# Tables and views of one owner, and its synonyms (PUBLIC's for the PUBLIC schema) for a table or view the user
+# can see - on this database, of a schema Oracle does not maintain itself. Recycle-bin, nested, secondary
+# (domain index) and IOT overflow tables are not queryable on their own and are left out.
 _OBJECTS = ("SELECT TABLE_NAME AS NAME FROM ALL_TABLES WHERE OWNER = :owner AND NESTED = 'NO' AND SECONDARY = 'N' "
             "AND DROPPED = 'NO' AND (IOT_TYPE IS NULL OR IOT_TYPE <> 'IOT_OVERFLOW') "
-            "UNION ALL SELECT VIEW_NAME AS NAME FROM ALL_VIEWS WHERE OWNER = :owner")
+            "UNION ALL SELECT VIEW_NAME AS NAME FROM ALL_VIEWS WHERE OWNER = :owner "
+            "UNION ALL SELECT S.SYNONYM_NAME AS NAME FROM ALL_SYNONYMS S WHERE S.OWNER = :owner AND S.DB_LINK IS NULL "
+            "AND S.TABLE_OWNER NOT IN (SELECT USERNAME FROM ALL_USERS WHERE ORACLE_MAINTAINED = 'Y') "
+            "AND (EXISTS (SELECT 1 FROM ALL_TABLES T WHERE T.OWNER = S.TABLE_OWNER AND T.TABLE_NAME = S.TABLE_NAME) "
+            "OR EXISTS (SELECT 1 FROM ALL_VIEWS V WHERE V.OWNER = S.TABLE_OWNER AND V.VIEW_NAME = S.TABLE_NAME) "
+            "OR EXISTS (SELECT 1 FROM ALL_SYNONYMS C WHERE C.OWNER = S.TABLE_OWNER AND C.SYNONYM_NAME = S.TABLE_NAME))")
+#: Schemas: the users, and PUBLIC when it has synonyms for tables or views of users' schemas.
+_SCHEMAS = ("SELECT USERNAME FROM ALL_USERS UNION SELECT 'PUBLIC' FROM DUAL WHERE EXISTS (SELECT 1 FROM "
+            "ALL_SYNONYMS S WHERE S.OWNER = 'PUBLIC' AND S.DB_LINK IS NULL AND S.TABLE_OWNER IN (SELECT USERNAME "
+            "FROM ALL_USERS WHERE ORACLE_MAINTAINED = 'N')) ORDER BY 1")
+#: A synonym's target, one hop (a synonym may name another synonym).
+_SYNONYM = ("SELECT TABLE_OWNER, TABLE_NAME FROM ALL_SYNONYMS WHERE OWNER = :owner AND SYNONYM_NAME = :name "
+            "AND DB_LINK IS NULL")
+_MAX_SYNONYM_HOPS = 8
+#: ALL_TAB_COLUMNS; COLLATION exists from 12.2 (data-bound collation) on.
+_COLUMNS = ("SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, DATA_TYPE_OWNER{collation} "
+            "FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID")
 
 
 @cache
@@ -98,14 +120,6 @@ def catalog_sql(kind: str) -> str:
     elif kind == "page":
         tree = (exp.select(name).from_(objects).order_by(name.copy())
                 .offset(exp.Placeholder(this="skip")).limit(exp.Placeholder(this="take")))
-    elif kind == "page_rownum":
-        numbered = exp.select(name, exp.alias_(exp.Window(this=exp.RowNumber(), order=exp.Order(
-            expressions=[exp.Ordered(this=name.copy())])), "RN")).from_(objects)
-        rn = exp.column("RN")
-        tree = (exp.select(name.copy()).from_(numbered.subquery())
-                .where(exp.and_(exp.GT(this=rn, expression=exp.Placeholder(this="skip")),
-                                exp.LTE(this=rn.copy(), expression=exp.Placeholder(this="last"))))
-                .order_by(rn.copy()))
     else:
         tree = exp.select(name).from_(objects).where(exp.EQ(this=exp.Upper(this=name.copy()),
                                                             expression=exp.Upper(this=exp.Placeholder(this="name"))))
@@ -147,10 +161,16 @@ class OracleAdapter(SqlAdapter):
         self.split_count = int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
         self.split_min_rows = int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
         self.fetch_size = int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
-        self.limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
-        if self.limit_style not in ("auto", "fetch", "rownum"):
-            raise ConfigurationError(f"oracle_limit_style={self.limit_style!r} must be auto, fetch (12c and "
-                                     f"later: FETCH FIRST n ROWS ONLY) or rownum (11g)")
+        limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
+        if limit_style not in ("auto", "fetch"):
+            raise ConfigurationError(f"oracle_limit_style={limit_style!r}: only FETCH FIRST n ROWS ONLY (auto, "
+                                     f"fetch) is generated - python-oracledb thin mode connects to Oracle 12.1 "
+                                     f"and later only, so the 11g ROWNUM form could never run")
+        self.number_text = (env.get("oracle_unconstrained_number") or "decimal").strip().lower()
+        if self.number_text not in ("decimal", "varchar"):
+            raise ConfigurationError(f"oracle_unconstrained_number={self.number_text!r} must be decimal (decimal(38, "
+                                     f"default_scale), a value that does not fit is an error) or varchar (Oracle's "
+                                     f"exact text of every value)")
         self._session: dict[str, Any] = {}  # what the first connection learned: server version, charset
         self._partitions: dict[tuple[str, str], tuple[float, tuple[list[str], list[str]]]] = {}
 
@@ -220,41 +240,39 @@ class OracleAdapter(SqlAdapter):
 
     @property
     def oracle_dialect(self) -> OracleDialect:
-        """The dialect for this database: FETCH FIRST or ROWNUM, and whether string order is code point order."""
+        """The dialect for this database: whether string order is code point order, which text it can hold."""
         dialect = self._session.get("dialect")
         if dialect is None:
-            style = self.limit_style
-            if style == "auto":
-                major = self._session.get("version", "").split(".")[0]
-                style = "rownum" if major.isdigit() and int(major) < 12 else "fetch"
             charset = self._session.get("charset", "AL32UTF8")
-            dialect = OracleDialect(limit_style=style, binary_string_order=charset.upper() == "AL32UTF8")
+            dialect = OracleDialect(binary_string_order=charset.upper() == "AL32UTF8", charset=charset)
             if "charset" in self._session:
                 self._session["dialect"] = dialect
         assert isinstance(dialect, OracleDialect)
         return dialect
 
+    @property
+    def has_column_collations(self) -> bool:
+        """ALL_TAB_COLUMNS.COLLATION exists (12.2 and later)."""
+        parts = [int(p) if p.isdigit() else 0 for p in self._session.get("version", "").split(".")[:2]]
+        return tuple(parts + [0] * (2 - len(parts))) >= (12, 2)
+
     # ------------------------------------------------------------------------------------- catalog queries
 
     def query_schemas(self, connection: Any) -> list[str]:
-        return [r[0] for r in self.query(connection, "SELECT USERNAME FROM ALL_USERS ORDER BY USERNAME")]
+        return [r[0] for r in self.query(connection, _SCHEMAS)]
 
     def query_tables(self, connection: Any, schema: str) -> list[str]:
         return [r[0] for r in self.query(connection, catalog_sql("tables"), {"owner": schema})]
 
     def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
-        if self.oracle_dialect.limit_style == "fetch":
-            rows = self.query(connection, catalog_sql("page"), {"owner": schema, "skip": offset, "take": limit})
-        else:
-            rows = self.query(connection, catalog_sql("page_rownum"),
-                              {"owner": schema, "skip": offset, "last": offset + limit})
+        rows = self.query(connection, catalog_sql("page"), {"owner": schema, "skip": offset, "take": limit})
         return [r[0] for r in rows]
 
     def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
-        rows = self.query(connection, "SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, "
-                                      "DATA_TYPE_OWNER FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND "
-                                      "TABLE_NAME = :name ORDER BY COLUMN_ID", {"owner": schema, "name": table})
-        return [column_info(row, self.number_scale) for row in rows]
+        sql = _COLUMNS.format(collation=", COLLATION" if self.has_column_collations else "")
+        rows = self.query(connection, sql, {"owner": schema, "name": table})
+        scale = self.number_scale if self.number_text == "decimal" else None
+        return [column_info(row, scale) for row in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         rows = self.query(connection, "SELECT 1 FROM ALL_VIEWS WHERE OWNER = :owner AND VIEW_NAME = :name",
@@ -265,7 +283,8 @@ class OracleAdapter(SqlAdapter):
 
     def resolve_schema(self, connection: Any, schema: str) -> str:
         """One targeted dictionary lookup instead of listing every user."""
-        rows = self.query(connection, "SELECT USERNAME FROM ALL_USERS WHERE UPPER(USERNAME) = UPPER(:name)",
+        rows = self.query(connection, "SELECT USERNAME FROM ALL_USERS WHERE UPPER(USERNAME) = UPPER(:name) "
+                                      "UNION SELECT 'PUBLIC' FROM DUAL WHERE UPPER(:name) = 'PUBLIC'",
                           {"name": schema})
         found = self._pick(schema, [r[0] for r in rows], "schema", "")
         if found is None:
@@ -273,14 +292,29 @@ class OracleAdapter(SqlAdapter):
         return found
 
     def resolve_table(self, connection: Any, table: TableName) -> tuple[str, str]:
-        """Tables and views alike (the Java connector's case-insensitive search missed views)."""
+        """Tables, views and synonyms alike (the Java connector's case-insensitive search missed views, and
+        nothing saw synonyms). A synonym resolves to the table or view it names, which is then read."""
         schema = self.resolve_schema(connection, table.schema)
         rows = self.query(connection, catalog_sql("lookup"), {"owner": schema, "name": table.table})
         candidates = [r[0] for r in rows]
         found = self._pick(table.table, candidates, "table", f" in {schema}")
         if found is None:
             raise TableNotFound(f"table {table} not found in Oracle (casing_mode={self.casing.value})")
-        return schema, found
+        return self.synonym_target(connection, schema, found)
+
+    def synonym_target(self, connection: Any, schema: str, name: str) -> tuple[str, str]:
+        """(owner, name) of the table or view that a synonym names, through chains of synonyms; the name itself
+        when it is no synonym."""
+        seen = {(schema, name)}
+        for _ in range(_MAX_SYNONYM_HOPS):
+            rows = self.query(connection, _SYNONYM, {"owner": schema, "name": name})
+            if not rows:
+                return schema, name
+            schema, name = str(rows[0][0]), str(rows[0][1])
+            if (schema, name) in seen:
+                break
+            seen.add((schema, name))
+        raise TableNotFound(f"synonym chain from {sorted(seen)[0]} does not end in a table or view")
 
     # ------------------------------------------------------------------------------------- splits
 
@@ -372,7 +406,8 @@ class OracleAdapter(SqlAdapter):
                                   lambda compiler: self.split_where(source, split, compiler))
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
-        if query.columns and all(kind_of(c.source_type).name in ARROW_NATIVE_KINDS for c in query.columns):
+        if query.columns and all(kind_of(c.source_type).name in ARROW_NATIVE_KINDS and not object_type(c)
+                                 for c in query.columns):
             yield from self.fetch_arrow(connection, query)
         else:
             yield from self.fetch_rows(connection, query)
@@ -410,6 +445,9 @@ class OracleAdapter(SqlAdapter):
             cursor.close()
 
     def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
+        if unbounded_number(column):  # selected as TO_CHAR text
+            return number_text_to_arrow(pa.array([None if v is None else str(v) for v in values], pa.string()),
+                                        column)
         return super().column_to_arrow([python_value(v, column.type) for v in values], column)
 
     # ------------------------------------------------------------------------------------- passthrough
@@ -454,7 +492,9 @@ def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.R
         arrays = []
         for column, fetched in zip(columns, table.columns, strict=True):
             array = fetched
-            if array.type != column.type:
+            if unbounded_number(column):
+                array = number_text_to_arrow(array, column)
+            elif array.type != column.type:
                 try:
                     array = array.cast(column.type, safe=True)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
@@ -464,10 +504,63 @@ def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.R
         yield from pa.Table.from_arrays(arrays, names=names).combine_chunks().to_batches()
 
 
+def number_text_to_arrow(array: pa.Array | pa.ChunkedArray, column: SourceColumn) -> pa.Array:
+    """Oracle's text of NUMBER values (``TO_CHAR(n, 'TM9')``) as the column's type, exactly: decimal(38, s) when
+    every value fits it, else an error naming a value that does not; as varchar, the plain decimal notation.
+
+    Checked value by value in Python: pyarrow's own string/decimal casts to a larger scale wrap around silently
+    when the rescaled value overflows 128 bits (pyarrow 26: '12345678901234567890123456789012345678' cast to
+    decimal128(38, 10) gives 4650928448601668034595970762.1945210880).
+    """
+    text = array.cast(pa.string())
+    values = text.to_pylist()
+    if is_string(column.type):
+        return pa.array([None if v is None else _plain(v) for v in values], pa.string())
+    t = column.type
+    numbers: list[Decimal | None] = []
+    for value in values:
+        if value is None:
+            numbers.append(None)
+            continue
+        number = Decimal(value)
+        exponent = number.as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        integer_digits = max(number.adjusted() + 1, 0) if not number.is_zero() else 0
+        if decimals > t.scale or integer_digits > t.precision - t.scale:
+            reason = (f"has more than {t.scale} decimal places" if decimals > t.scale else
+                      f"has more than {t.precision - t.scale} integer digits")
+            raise SourceError(
+                f"column {column.name!r} is an Oracle NUMBER without precision, read as {t}; it holds "
+                f"{_plain(value)[:60]}, which {reason}. Set oracle_unconstrained_number=varchar to read such "
+                f"columns as exact text, raise default_scale (0-38), or give the column a precision (NUMBER(p,s), "
+                f"or a CAST in a view)")
+        numbers.append(number)
+    return pa.array(numbers, t)
+
+
+def _plain(text: str) -> str:
+    """Oracle's number text (``.5``, ``1E+126``) in plain decimal notation (``0.5``, ``1000...``)."""
+    return format(Decimal(text), "f")
+
+
+def object_type(column: SourceColumn) -> bool:
+    """A user-defined object or collection type (``MDSYS.SDO_GEOMETRY``, a VARRAY...) or BFILE: read through
+    DB-API and mapped to text (``python_value``), never through the Arrow fetch."""
+    return "." in column.source_type or normalize(column.source_type) in ("BFILE", "XMLTYPE", "ANYDATA")
+
+
 def python_value(value: Any, t: pa.DataType) -> Any:
-    """A DB-API value as the declared logical type expects it (the strict conversion happens afterwards)."""
+    """A DB-API value as the declared logical type expects it (the strict conversion happens afterwards).
+
+    Object types become JSON of their attributes (``{"SDO_GTYPE": 2001, ...}``), collections JSON arrays, a
+    BFILE its locator ``BFILENAME('DIR', 'file')`` - never a Python repr."""
     if value is None:
         return None
+    if pa.types.is_string(t) and _is_db_object(value):
+        return json.dumps(_object_value(value), default=str, sort_keys=False)
+    if pa.types.is_string(t) and _is_bfile(value):
+        directory, name = value.getfilename()
+        return f"BFILENAME('{directory}', '{name}')"
     if pa.types.is_timestamp(t) and isinstance(value, dt.datetime) and value.microsecond % 1000:
         # Athena's timestamps are milliseconds: truncate as the Arrow path does (floor).
         return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
@@ -480,20 +573,28 @@ def python_value(value: Any, t: pa.DataType) -> Any:
     return value
 
 
-def column_info(row: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE) -> ColumnInfo:
-    """An ALL_TAB_COLUMNS row (COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, DATA_TYPE_OWNER).
+def column_info(row: Sequence[Any], number_scale: int | None = DEFAULT_NUMBER_SCALE) -> ColumnInfo:
+    """An ALL_TAB_COLUMNS row (COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, DATA_TYPE_OWNER
+    [, COLLATION]).
 
-    An unconstrained NUMBER (precision and scale NULL) gets the configured scale; user-defined types
-    (DATA_TYPE_OWNER set) keep their name so they fall through to varchar with a warning.
+    An unconstrained NUMBER (precision and scale NULL) keeps the type name ``NUMBER`` and gets the configured
+    scale (None: read as varchar); a constrained one is named ``NUMBER(p,s)`` / ``NUMBER(*,s)``. User-defined
+    types (DATA_TYPE_OWNER set) keep their qualified name (read as JSON text).
     """
     name, data_type, precision, scale, nullable = row[0], str(row[1]), row[2], row[3], row[4]
     p = int(precision) if precision is not None else None
     s = int(scale) if scale is not None else None
-    if data_type == "NUMBER" and p is None and s is None:
-        s = number_scale
+    type_name = data_type
+    if data_type == "NUMBER":
+        if p is None and s is None:
+            s = number_scale
+        else:
+            type_name = f"NUMBER({'*' if p is None else p},{s or 0})"
     owner = row[5] if len(row) > 5 else None
-    type_name = f"{owner}.{data_type}" if owner and owner not in ("SYS", "PUBLIC") else data_type
-    return ColumnInfo(str(name), type_name, p, s, nullable != "N")
+    if owner and owner not in ("SYS", "PUBLIC"):
+        type_name = f"{owner}.{data_type}"
+    collation = row[6] if len(row) > 6 and row[6] else None
+    return ColumnInfo(str(name), type_name, p, s, nullable != "N", None if collation is None else str(collation))
 
 
 def description_info(d: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE) -> ColumnInfo:
@@ -505,11 +606,36 @@ def description_info(d: Sequence[Any], number_scale: int = DEFAULT_NUMBER_SCALE)
             if precision:
                 return ColumnInfo(d[0], "FLOAT")
             return ColumnInfo(d[0], "NUMBER", None, number_scale)
-        return ColumnInfo(d[0], "NUMBER", precision or None, scale)
+        return ColumnInfo(d[0], f"NUMBER({precision or '*'},{scale or 0})", precision or None, scale)
     if type_name == "DB_TYPE_TIMESTAMP":
         return ColumnInfo(d[0], f"TIMESTAMP({scale if scale is not None else 6})")
     return ColumnInfo(d[0], _STATEMENT_TYPES.get(type_name, type_name.removeprefix("DB_TYPE_")))
 
 
-__all__ = ["OracleAdapter", "arrow_batches", "column_info", "description_info", "plan_oracle_select",
-           "python_value"]
+def _is_db_object(value: Any) -> bool:
+    return hasattr(value, "type") and hasattr(value, "asdict") and hasattr(value, "aslist")
+
+
+def _is_bfile(value: Any) -> bool:
+    return callable(getattr(value, "getfilename", None))
+
+
+def _object_value(value: Any) -> Any:
+    """A DbObject as plain data: attributes by name (objects), elements in order (collections), recursively."""
+    if _is_db_object(value):
+        if value.type.iscollection:
+            return [_object_value(v) for v in value.aslist()]
+        return {k: _object_value(v) for k, v in value.asdict().items()}
+    if isinstance(value, dict):
+        return {k: _object_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_object_value(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else str(value)
+    return value
+
+
+__all__ = ["OracleAdapter", "arrow_batches", "column_info", "description_info", "number_text_to_arrow",
+           "plan_oracle_select", "python_value"]

@@ -24,6 +24,7 @@ from typing import Any
 
 from connector.connection import SECRET_PLACEHOLDER
 from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
+from connector.redact import scrub
 
 PREFIX = "jdbc:oracle:thin:"
 DEFAULT_PORT = 1521
@@ -185,6 +186,10 @@ def connection_error(error: BaseException, url: OracleUrl, user: str | None) -> 
                             f"username and password")
     if code in ("ORA-12514", "ORA-12505"):
         return ConfigurationError(f"Oracle at {where}: {code} {_ORA_MESSAGES[code]}; check the connection string")
+    if "DPY-3010" in str(error):  # raised inside DPY-6005 when the listener accepts with a pre-12.1 protocol
+        return ConfigurationError(f"Oracle at {where} is a version this connector cannot reach: python-oracledb "
+                                  f"thin mode connects to Oracle Database 12.1 and later only (DPY-3010); "
+                                  f"upgrade the database or query it through another connector")
     if code in ("DPY-6005", "DPY-6000", "DPY-4011", "ORA-12541", "ORA-12170"):
         detail = _cause(error)
         kind = SourceTimeout if "timed out" in detail.lower() else SourceError
@@ -206,7 +211,7 @@ def _cause(error: BaseException) -> str:
 
 
 def _redact(text: str, url: OracleUrl) -> str:
-    return text.replace(url.password, "***") if url.password else text
+    return scrub(text, (url.password,))
 
 
 def connect_within(connect: Callable[[], Any], seconds: float, where: str) -> Any:

@@ -20,6 +20,15 @@ Oracle differs from Athena in ways that silently change answers if SQL is pushed
 * String ordering is binary only with NLS_COMP/NLS_SORT = BINARY (set on every session) and an AL32UTF8
   database character set (checked): then byte order is code point order, as in Athena. NCHAR/NVARCHAR2
   (AL16UTF16) order differently for supplementary characters, so only equality is pushed for them.
+* A column collation (12.2+: ``COLLATE BINARY_CI``, a schema's DEFAULT_COLLATION, a linguistic one) overrides
+  the session's NLS settings: =, IN, LIKE, ranges and ORDER BY on such a column stay in the connector.
+* A string value the database character set cannot hold (a WE8MSWIN1252 database, say) is converted to a
+  replacement character when bound, and would then match the rows holding that character: comparisons with
+  such values stay in the connector (NCHAR columns included: the value is bound in the database charset).
+* A NUMBER whose precision the dictionary does not give may hold 40 digits, 1E-130 or 1E126: it is read as
+  Oracle's text (``TO_CHAR(n, 'TM9')``, decimal point pinned) and converted exactly, never through the driver's
+  Arrow decimal conversion (which wraps values with more integer digits than decimal(38, s) holds, and fails on
+  more decimals). Read as varchar (``oracle_unconstrained_number=varchar``), it is not compared at the source.
 * CLOB/BLOB/LONG and unknown types are never compared at the source.
 """
 
@@ -62,10 +71,13 @@ TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.FF6"
 def number_type(c: ColumnInfo) -> pa.DataType:
     """NUMBER(p,s) from ALL_TAB_COLUMNS' DATA_PRECISION/DATA_SCALE; never narrower than the column.
 
-    ``query_columns`` fills the scale of an unconstrained NUMBER (both NULL) with the configured default, so
-    here a NULL precision means "up to 38 digits": NUMBER(*,s) and INTEGER (= NUMBER(*,0)).
+    ``query_columns`` fills the scale of an unconstrained NUMBER (both NULL) with the configured default unless
+    such columns are read as text (both stay NULL: varchar); otherwise a NULL precision means "up to 38
+    digits": NUMBER(*,s) and INTEGER (= NUMBER(*,0)).
     """
     p, s = c.precision, c.scale
+    if p is None and s is None:
+        return VARCHAR  # oracle_unconstrained_number=varchar: Oracle's exact text
     if p is None or p <= 0:
         return pa.decimal128(38, min(max(s or 0, 0), 38))
     s = s or 0
@@ -88,7 +100,16 @@ ORACLE_TYPES = TypeMap({
     "CLOB": VARCHAR, "NCLOB": VARCHAR, "LONG": VARCHAR,
     "RAW": pa.binary(), "BLOB": pa.binary(), "LONG RAW": pa.binary(),
     "BOOLEAN": pa.bool_(),
-}, source="oracle")
+    "BFILE": VARCHAR,  # the locator, BFILENAME('DIR', 'file') (the file itself is outside the database)
+}, fallback=lambda c: _other_type(c), source="oracle")
+
+
+def _other_type(c: ColumnInfo) -> pa.DataType:
+    """Object and collection types (``MDSYS.SDO_GEOMETRY``...) are read as JSON text of their attributes."""
+    if "." not in c.type_name:
+        logging.getLogger("afq.types").warning(
+            "oracle column %r has type %r, which has no declared mapping; it is read as varchar", c.name, c.type_name)
+    return VARCHAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +153,46 @@ ARROW_NATIVE_KINDS = frozenset({"number", "float", "binary_float", "binary_doubl
                                 "timestamp_tz", "char", "nchar", "lob", "raw", "boolean"})
 
 
+def unbounded_number(column: SourceColumn) -> bool:
+    """A NUMBER of unknown precision (``NUMBER``, a view's computed column): any of Oracle's values may be there."""
+    t = column.type
+    return (kind_of(column.source_type).name == "number" and "(" not in column.source_type
+            and (is_string(t) or (pa.types.is_decimal(t) and t.precision == 38)))
+
+
+#: Column collations that compare as BINARY in the connector's sessions (NLS_COMP = NLS_SORT = BINARY).
+BINARY_COLLATIONS = frozenset({"", "BINARY", "USING_NLS_COMP", "USING_NLS_SORT", "USING_NLS_SORT_CS"})
+
+
+def binary_collation(column: SourceColumn) -> bool:
+    return column.collation.strip().upper() in BINARY_COLLATIONS
+
+
+#: Oracle database character sets -> the Python codec that holds the same characters. The Unicode sets hold
+#: every character (None); an unlisted set is assumed to hold ASCII only.
+CHARSET_CODECS: dict[str, str | None] = {
+    "AL32UTF8": None, "UTF8": None, "AL16UTF16": None, "UTFE": None,
+    "US7ASCII": "ascii", "WE8ISO8859P1": "latin-1", "WE8ISO8859P15": "iso8859_15", "WE8MSWIN1252": "cp1252",
+    "EE8ISO8859P2": "iso8859_2", "EE8MSWIN1250": "cp1250", "CL8ISO8859P5": "iso8859_5", "CL8MSWIN1251": "cp1251",
+    "CL8KOI8R": "koi8_r", "EL8ISO8859P7": "iso8859_7", "EL8MSWIN1253": "cp1253", "IW8ISO8859P8": "iso8859_8",
+    "IW8MSWIN1255": "cp1255", "AR8ISO8859P6": "iso8859_6", "AR8MSWIN1256": "cp1256", "TR8MSWIN1254": "cp1254",
+    "WE8ISO8859P9": "iso8859_9", "BLT8MSWIN1257": "cp1257", "BLT8ISO8859P13": "iso8859_13",
+    "VN8MSWIN1258": "cp1258", "TH8TISASCII": "tis_620", "JA16SJIS": "shift_jis", "JA16EUC": "euc_jp",
+    "ZHS16GBK": "gbk", "ZHS32GB18030": "gb18030", "ZHT16BIG5": "big5", "ZHT16MSWIN950": "cp950",
+    "KO16MSWIN949": "cp949", "KO16KSC5601": "euc_kr",
+}
+
+
+def charset_codec(charset: str) -> str | None:
+    name = charset.strip().upper()
+    return CHARSET_CODECS.get(name, "ascii")
+
+
 def fetch_type(column: SourceColumn) -> pa.DataType:
     """The Arrow type to request from python-oracledb for a column (then cast to the logical type)."""
     kind = kind_of(column.source_type).name
+    if unbounded_number(column):
+        return pa.large_string()  # read as TO_CHAR text (select_expression), converted exactly afterwards
     if kind == "timestamp_tz":
         return pa.timestamp("ms")  # SYS_EXTRACT_UTC gives a plain TIMESTAMP holding the UTC instant
     if kind == "lob":
@@ -152,12 +210,11 @@ class OracleDialect(SqlDialect):
     like_escape = "!"
     sub_millisecond_timestamps = True  # TIMESTAMP(n > 3); see sub_millisecond
 
-    def __init__(self, *, limit_style: str = "fetch", binary_string_order: bool = True,
+    def __init__(self, *, binary_string_order: bool = True, charset: str = "AL32UTF8",
                  row_key: exp.Expression | None = None) -> None:
-        if limit_style not in ("fetch", "rownum"):
-            raise ValueError(f"limit_style must be fetch or rownum, not {limit_style!r}")
-        self.limit_style = limit_style
         self.binary_string_order = binary_string_order
+        #: Python codec holding the database character set's characters (None: all of Unicode).
+        self.text_codec = charset_codec(charset)
         #: What ORA_HASH splits hash: the ROWID pseudo-column.
         self.row_key = row_key if row_key is not None else exp.column("ROWID")
 
@@ -167,6 +224,13 @@ class OracleDialect(SqlDialect):
             return self.binary_string_order or not ordering
         return super().can_compare(t, ordering=ordering)
 
+    def can_compare_column(self, column: SourceColumn, *, ordering: bool) -> bool:
+        # ``prepare`` already keeps these constraints out; said here too for any caller of plan_select.
+        return _compares_as_read(column) and super().can_compare_column(column, ordering=ordering)
+
+    def can_like_column(self, column: SourceColumn) -> bool:
+        return _compares_as_read(column) and super().can_like_column(column)
+
     def can_compute(self, function: str, result: pa.DataType, arguments: Any) -> bool:
         # NUMBER arithmetic is decimal, Athena's double arithmetic is IEEE (and NaN compares differently).
         if any(pa.types.is_floating(t) for t in (result, *arguments)):
@@ -175,6 +239,14 @@ class OracleDialect(SqlDialect):
 
     def sub_millisecond(self, column: SourceColumn) -> bool:
         return kind_of(column.source_type).sub_millisecond
+
+    def can_bind_text(self, value: str) -> bool:
+        """The value reaches Oracle unchanged: the database character set holds every character of it."""
+        try:
+            value.encode(self.text_codec or "utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
 
     # ------------------------------------------------------------------------------- rendering
     def column_expression(self, column: SourceColumn) -> exp.Expression:
@@ -189,6 +261,15 @@ class OracleDialect(SqlDialect):
         if kind == "rowid":
             return exp.Anonymous(this="ROWIDTOCHAR", expressions=[plain])
         return plain
+
+    def select_expression(self, column: SourceColumn) -> exp.Expression:
+        if unbounded_number(column):
+            # Oracle's own text of the value (TM9: as few characters as it takes), with '.' as the decimal point
+            # whatever NLS_NUMERIC_CHARACTERS says.
+            return exp.Anonymous(this="TO_CHAR", expressions=[
+                self.column_expression(column), exp.Literal.string("TM9"),
+                exp.Literal.string("NLS_NUMERIC_CHARACTERS='.,'")])
+        return self.column_expression(column)
 
     def bind_value(self, value: Any, t: pa.DataType) -> Any:
         if isinstance(value, dt.datetime):
@@ -208,11 +289,7 @@ class OracleDialect(SqlDialect):
         return exp.Anonymous(this="MOD", expressions=[a, b])
 
     def apply_limit(self, select: exp.Select, limit: int) -> exp.Select:
-        if self.limit_style == "fetch":
-            return select.limit(limit)  # FETCH FIRST n ROWS ONLY (12c+)
-        # 11g: ROWNUM is assigned before ORDER BY, so order in a subquery and count outside.
-        return (exp.select(exp.Star()).from_(select.subquery())
-                .where(exp.LTE(this=exp.column("ROWNUM"), expression=exp.Literal.number(limit))))
+        return select.limit(limit)  # FETCH FIRST n ROWS ONLY (12c+; thin mode reaches nothing older)
 
     def nan_guard(self, column: SourceColumn) -> exp.Expression:
         """``col IS NULL OR NOT col IS NAN``: keeps NaN out of a range filter, as Athena's comparisons do."""
@@ -282,14 +359,27 @@ def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[s
     return Prepared(pushed, kept, tuple(guards))
 
 
+def _compares_as_read(column: SourceColumn) -> bool:
+    """Oracle compares the column's values as Athena compares what the connector reads: not for a NUMBER read
+    as text, nor for text under a non-binary column collation."""
+    kind = kind_of(column.source_type).name
+    if kind == "number":
+        return not is_string(column.type)
+    if kind in ("char", "nchar"):
+        return binary_collation(column)
+    return True
+
+
 def _equality_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
     return kind_of(column.source_type).name in (
         "number", "float", "binary_float", "binary_double", "date", "timestamp", "timestamp_tz", "char",
-        "nchar", "boolean")
+        "nchar", "boolean") and _compares_as_read(column)
 
 
 def _ordering_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
     kind = kind_of(column.source_type).name
+    if not _compares_as_read(column):
+        return False
     if kind == "char":
         return dialect.binary_string_order
     return kind in ("number", "float", "binary_float", "binary_double", "date", "timestamp", "timestamp_tz",
@@ -309,7 +399,7 @@ def _value_set(dialect: OracleDialect, column: SourceColumn, value_set: ValueSet
     """The value set to push (maybe rewritten), or None to keep it in the connector."""
     if isinstance(value_set, AllOrNoneValueSet):
         return value_set
-    if not _equality_ok(dialect, column) or any(_unsafe_value(v) for v in _values(value_set)):
+    if not _equality_ok(dialect, column) or any(_unsafe_value(dialect, v) for v in _values(value_set)):
         return None
     if isinstance(value_set, EquatableValueSet):
         return value_set
@@ -334,10 +424,11 @@ def _values(value_set: ValueSet) -> Iterable[Any]:
                     yield m.value
 
 
-def _unsafe_value(value: Any) -> bool:
-    """'' is NULL in Oracle; NaN and infinities have no NUMBER bind."""
+def _unsafe_value(dialect: OracleDialect, value: Any) -> bool:
+    """'' is NULL in Oracle; text the database charset cannot hold is altered when bound; NaN and infinities
+    have no NUMBER bind."""
     if isinstance(value, str):
-        return value == ""
+        return value == "" or not dialect.can_bind_text(value)
     return isinstance(value, float) and not math.isfinite(value)
 
 
@@ -346,15 +437,15 @@ def _expression_ok(dialect: OracleDialect, e: Expression, columns: Mapping[str, 
         column = columns.get(name)
         if column is None or not _in_expressions_ok(dialect, column):
             return False
-    return _constants_ok(e)
+    return _constants_ok(dialect, e)
 
 
-def _constants_ok(e: Expression) -> bool:
+def _constants_ok(dialect: OracleDialect, e: Expression) -> bool:
     if isinstance(e, Constant):
-        return not any(_unsafe_value(v) for v in e.values)
+        return not any(_unsafe_value(dialect, v) for v in e.values)
     if isinstance(e, Variable):
         return True
-    if not all(_constants_ok(a) for a in e.arguments):
+    if not all(_constants_ok(dialect, a) for a in e.arguments):
         return False
     if e.name == "$modulus":  # MOD(a, 0) is a in Oracle, an error in Athena: only non-zero constants
         divisor = e.arguments[1] if len(e.arguments) == 2 else None

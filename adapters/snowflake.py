@@ -34,10 +34,13 @@ Types, the dialect and result conversion: ``adapters.snowflake_dialect``; split 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
 from adapters.snowflake_batches import QUERY_ID, group_batches, is_query_id, parse_split, parse_token, split_page
 from adapters.snowflake_config import SnowflakeUrl, connect_arguments, parse_snowflake_url
@@ -94,6 +97,8 @@ class SnowflakeAdapter(SqlAdapter):
         self.split_bytes = int_setting(env, "snowflake_split_bytes", 128 << 20)
         self.split_rows = int_setting(env, "snowflake_split_rows", 4_000_000)
         self.max_splits = int_setting(env, "snowflake_max_splits", 1000)
+        self.session_check_seconds = int_setting(env, "snowflake_session_check_seconds", 600, 0, 86_400)
+        self._checked: dict[int, float] = {}  # id(connection) -> when it was last known to be alive
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -103,9 +108,12 @@ class SnowflakeAdapter(SqlAdapter):
         arguments = connect_arguments(self.spec, self.url)
         secrets = [v for k, v in arguments.items() if k in ("password", "private_key") and v]
         try:
-            return snowflake.connector.connect(**arguments)
+            connection = snowflake.connector.connect(**arguments)
         except Exception as e:
             raise self._login_error(e, arguments["user"], secrets) from None
+        with self._lock:
+            self._checked[id(connection)] = time.monotonic()
+        return connection
 
     def _login_error(self, error: Exception, user: str, secrets: Sequence[Any]) -> ConnectorError:
         errno = getattr(error, "errno", None)
@@ -117,11 +125,29 @@ class SnowflakeAdapter(SqlAdapter):
         return SourceError(f"cannot connect to Snowflake {where}: {message}")
 
     def is_alive(self, connection: Any) -> bool:
-        # The connector renews session tokens itself; a round trip per request would only add latency.
+        """Closed sessions and sessions whose master token expired (the driver cannot renew them: a statement
+        would fail with 390114) are replaced. The driver renews session tokens itself, so a fresh session
+        needs no round trip; one idle longer than ``snowflake_session_check_seconds`` is probed once, since the
+        server may have ended it (idle timeout, a dropped or altered user)."""
         try:
-            return not connection.is_closed()
+            if connection.is_closed() or connection.is_expired():
+                return False
         except Exception:
             return False
+        now = time.monotonic()
+        with self._lock:
+            checked = self._checked.get(id(connection))
+        if checked is not None and now - checked < self.session_check_seconds:
+            with self._lock:
+                self._checked[id(connection)] = now
+            return True
+        alive = super().is_alive(connection)
+        with self._lock:
+            if alive:
+                self._checked[id(connection)] = now
+            else:
+                self._checked.pop(id(connection), None)
+        return alive
 
     #: 000625: "... aborted because the number of waiters for this lock exceeds the N statements limit".
     throttle_errors = frozenset({"625"})
@@ -150,23 +176,19 @@ class SnowflakeAdapter(SqlAdapter):
         return [r[0] for r in self.query(connection, self._TABLES, (schema, schema))]
 
     def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
-        return [r[0] for r in self.query(connection, self._TABLES + " LIMIT ? OFFSET ?", (schema, schema, limit,
-                                                                                         offset))]
+        # Snowflake rejects a bound LIMIT/OFFSET in some statements ("Invalid row count '?'"): the page bounds
+        # are validated integers, written as sqlglot literals.
+        return [r[0] for r in self.query(connection, tables_page_sql(limit, offset), (schema, schema))]
 
     def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
         rows = self.query(connection,
                           "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, IS_NULLABLE, "
                           "COLLATION_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
                           "ORDER BY ORDINAL_POSITION", (schema, table))
-        out = []
-        for name, data_type, precision, scale, nullable, collation in rows:
-            type_name = str(data_type).upper()
-            if collation and type_name in ("TEXT", "VARCHAR", "CHAR", "STRING") and str(collation).lower() not in (
-                    "", "utf8", "binary"):
-                type_name = f"{type_name} COLLATE {collation}"
-            out.append(ColumnInfo(name, type_name, None if precision is None else int(precision),
-                                  None if scale is None else int(scale), str(nullable).upper() != "NO"))
-        return out
+        return [ColumnInfo(name, str(data_type).upper(), None if precision is None else int(precision),
+                           None if scale is None else int(scale), str(nullable).upper() != "NO",
+                           str(collation) if collation else None)
+                for name, data_type, precision, scale, nullable, collation in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         rows = self.query(connection, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.VIEWS WHERE TABLE_SCHEMA = ? AND "
@@ -266,11 +288,7 @@ class SnowflakeAdapter(SqlAdapter):
                 if len(available) != count:
                     raise InvalidRequest(f"split names {count} result batches but Snowflake query {query_id} has "
                                          f"{len(available)}")
-                for batch in available[first : last + 1]:
-                    try:
-                        result = batch.to_arrow(connection)
-                    except Exception as e:
-                        raise self.source_error(e) from None
+                for result in batch_tables(available[first : last + 1], connection, self.source_error):
                     yield from self._select(result, query.columns)
             except BaseException as e:
                 close(e)
@@ -288,16 +306,21 @@ class SnowflakeAdapter(SqlAdapter):
         yield from result_batches(result, columns, [index[c.source_name] for c in columns])
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
-        """Arrow straight from the driver: ``fetch_arrow_batches`` chunk by chunk, converted once."""
+        """Arrow straight from the driver, one result chunk at a time, each decoded with its own schema.
+
+        Not ``fetch_arrow_batches``: the 5.x driver reads every chunk of a result as one Arrow stream typed by the
+        first chunk, and a server picks a NUMBER column's integer width per chunk (int8 where the values fit),
+        so a later, wider chunk would be misread."""
         cursor = self.execute(connection, query.sql, query.params)
         try:
             try:
-                for table in cursor.fetch_arrow_batches():
-                    yield from result_batches(table, query.columns)
-            except ConnectorError:
-                raise
+                batches = cursor.get_result_batches()
             except Exception as e:
                 raise self.source_error(e, query.sql) from None
+            if batches is None:
+                raise SourceError("Snowflake returned a result without result batches")
+            for table in batch_tables(batches, connection, self.source_error):
+                yield from result_batches(table, query.columns)
         finally:
             cursor.close()
 
@@ -324,6 +347,34 @@ class SnowflakeAdapter(SqlAdapter):
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+_MAX_PAGE_BOUND = 10**9
+
+
+def tables_page_sql(limit: int, offset: int) -> str:
+    """``SnowflakeAdapter._TABLES`` with one page's LIMIT and OFFSET written as integer literals."""
+    for name, value in (("limit", limit), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_PAGE_BOUND:
+            raise InvalidRequest(f"table page {name} {value!r} is not a whole number between 0 and {_MAX_PAGE_BOUND}")
+    tree = sqlglot.parse_one(SnowflakeAdapter._TABLES, read="snowflake")
+    assert isinstance(tree, exp.Union)
+    tree.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
+    tree.set("offset", exp.Offset(expression=exp.Literal.number(offset)))
+    return tree.sql("snowflake")
+
+
+def batch_tables(batches: Sequence[Any], connection: Any,
+                 source_error: Callable[[Exception], ConnectorError]) -> Iterator[pa.Table]:
+    """Result batches as Arrow tables, NUMBER(p, s > 0) as decimals. The 5.x driver lists a batch for a chunk
+    that carries no rows (a schema-only first chunk) and its ``to_arrow()`` is None: nothing to read there."""
+    for batch in batches:
+        try:
+            table = batch.to_arrow(connection, number_to_decimal=True)
+        except Exception as e:
+            raise source_error(e) from None
+        if table is not None:
+            yield table
 
 
 def _first_line(error: Exception, secrets: Sequence[Any]) -> str:

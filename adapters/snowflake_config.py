@@ -209,6 +209,20 @@ def _load(loader: Any, password: bytes | None) -> Any:
 # ------------------------------------------------------------------------------------------ connect()
 
 
+#: Session parameters pinned on every connection, because an account, user or role may set them otherwise and
+#: each would change answers (a session parameter overrides the account's and the user's):
+SESSION_PARAMETERS: dict[str, Any] = {
+    # TIMESTAMP_LTZ values and wall-clock bindings are read and compared in UTC, as Athena's are.
+    "TIMEZONE": "UTC",
+    # 0 = no limit. Any other value cuts every result short without an error.
+    "ROWS_PER_RESULTSET": 0,
+    # Quoted names are case-sensitive, so "Id" and "ID" stay two columns and a quoted name means that exact one.
+    "QUOTED_IDENTIFIERS_IGNORE_CASE": False,
+    # NULLs sort as the largest value (Snowflake's default). Pushed ORDER BY keys also spell NULLS FIRST/LAST out.
+    "DEFAULT_NULL_ORDERING": "LAST",
+}
+
+
 def connect_arguments(spec: ConnectionSpec, url: SnowflakeUrl, cache: SecretCache | None = None) -> dict[str, Any]:
     """Keyword arguments for ``snowflake.connector.connect`` (credentials resolved now, not cached here)."""
     arguments: dict[str, Any] = {
@@ -218,8 +232,11 @@ def connect_arguments(spec: ConnectionSpec, url: SnowflakeUrl, cache: SecretCach
         "application": url.application or "athena-federation-py",
         "client_session_keep_alive": False,
         "enable_server_session_keep_alive_auto_detection": False,
-        "session_parameters": {"TIMEZONE": "UTC", **({"STATEMENT_TIMEOUT_IN_SECONDS": url.query_timeout}
-                                                   if url.query_timeout is not None else {})},
+        # NUMBER(p, s > 0) arrives as scaled integers; without this the driver divides them into float64
+        # (NUMBER(18,2) 1234567890123456.78 would read as ...456.75). With it: decimal128(38, s), exact.
+        "arrow_number_to_decimal": True,
+        "session_parameters": {**SESSION_PARAMETERS, **({"STATEMENT_TIMEOUT_IN_SECONDS": url.query_timeout}
+                                                       if url.query_timeout is not None else {})},
     }
     if url.network_timeout is not None:
         arguments["network_timeout"] = url.network_timeout

@@ -1,7 +1,7 @@
 """What Snowflake evaluates exactly as Athena does, Snowflake's types, and results as Athena's logical types.
 
-* Collated text, TIME, VARIANT and the other semi-structured types are read as text and never compared at the
-  source (``split_constraints`` keeps their filters for the framework).
+* Text with a collation (``SourceColumn.collation``), TIME, VARIANT and the other semi-structured types are
+  read as text and never compared at the source (``split_constraints`` keeps their filters for the framework).
 * Floating-point comparisons stay in the framework (Snowflake finds NaN = NaN and NaN above every number), as do
   MOD and integer division (``7/2`` is 3.5 there).
 * Timestamps keep nanoseconds: the framework's millisecond grid applies, and values are floored to milliseconds
@@ -65,9 +65,15 @@ def _collated(c: ColumnInfo) -> pa.DataType:
     return VARCHAR
 
 
-def is_native(source_type: str) -> bool:
-    """Whether pushing a comparison on a column of this source type is exact (collated text is not)."""
-    return bool(source_type) and "COLLATE" not in source_type.upper() and normalize(source_type) in _NATIVE
+#: Collation specifications that compare as Snowflake does without one (byte order of UTF-8 = code point order).
+BINARY_COLLATIONS = frozenset({"", "utf8"})
+
+
+def is_native(source_type: str, collation: str = "") -> bool:
+    """Whether pushing a comparison on a column of this source type is exact: not for text with a collation
+    (``en-ci``, ``upper``, ``rtrim``... from COLUMNS.COLLATION_NAME; ``TEXT COLLATE x`` in older schemas)."""
+    return (bool(source_type) and "COLLATE" not in source_type.upper() and normalize(source_type) in _NATIVE
+            and collation.strip().lower() in BINARY_COLLATIONS)
 
 
 # ------------------------------------------------------------------------------------------ dialect
@@ -80,6 +86,8 @@ class SnowflakeDialect(SqlDialect):
     # can cross an integer: integer division stays with the framework.
     integer_division_truncates = False
     like_escape = "!"
+    # DEFAULT_NULL_ORDERING (account, user or session) moves NULLs: every pushed key says where they go.
+    explicit_null_ordering = True
     # TIMESTAMP_NTZ/LTZ/TZ default to nanoseconds: ranges go on the millisecond grid, other timestamp
     # comparisons (and ORDER BY one before another key) stay with the framework.
     sub_millisecond_timestamps = True
@@ -100,7 +108,7 @@ class SnowflakeDialect(SqlDialect):
 
 def split_constraints(constraints: Constraints, columns: dict[str, SourceColumn]) -> tuple[Constraints, Constraints]:
     """(what may be compiled for Snowflake, what the framework must apply whatever the compiler does)."""
-    held = {n for n, c in columns.items() if not is_native(c.source_type)}
+    held = {n for n, c in columns.items() if not is_native(c.source_type, c.collation)}
     summary: dict[str, ValueSet] = {}
     kept_summary: dict[str, ValueSet] = {}
     for name, value_set in constraints.summary.items():

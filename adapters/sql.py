@@ -52,6 +52,7 @@ log = logging.getLogger("afq.sql")
 SOURCE_TABLE_KEY = b"afq.source_table"
 SOURCE_NAME_KEY = b"afq.source_name"
 SOURCE_TYPE_KEY = b"afq.source_type"
+SOURCE_COLLATION_KEY = b"afq.source_collation"
 PAGE_TOKEN_PREFIX = "offset:"
 
 
@@ -319,7 +320,8 @@ class SqlAdapter(Adapter):
             if lower in columns:
                 raise SourceError(f"table {table}: columns {columns[lower].source_name!r} and {info.name!r} "
                                   f"differ only in case, which Athena cannot tell apart")
-            columns[lower] = SourceColumn(lower, info.name, self.type_map.to_arrow(info), info.type_name)
+            columns[lower] = SourceColumn(lower, info.name, self.type_map.to_arrow(info), info.type_name,
+                                          info.collation or "")
         resolved = SourceTable(schema, name, tuple(columns.values()), self.query_is_view(connection, schema, name))
         self._tables[(table.schema, table.table)] = (time.monotonic(), resolved)
         return resolved
@@ -334,10 +336,10 @@ class SqlAdapter(Adapter):
     def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
         with self.connection() as connection:
             source_schema = self.resolve_schema(connection, schema)
-            if page_size < 0:
-                names = self.query_tables(connection, source_schema)
+            if page_size < 0:  # -1: every table from the token on (Java continues from the token too)
+                names = self.query_tables(connection, source_schema)[_offset(next_token):]
                 token = None
-            else:
+            else:  # 0 answers an empty page carrying the same position, as Java's manual pagination does
                 offset = _offset(next_token)
                 names = self.query_tables_page(connection, source_schema, page_size + 1, offset)
                 token = f"{PAGE_TOKEN_PREFIX}{offset + page_size}" if len(names) > page_size else None
@@ -351,7 +353,9 @@ class SqlAdapter(Adapter):
 
     def arrow_schema(self, source: SourceTable) -> pa.Schema:
         fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
-                                                     SOURCE_TYPE_KEY: c.source_type.encode()})
+                                                     SOURCE_TYPE_KEY: c.source_type.encode(),
+                                                     **({SOURCE_COLLATION_KEY: c.collation.encode()}
+                                                        if c.collation else {})})
                   for c in source.columns]
         return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
 
@@ -376,7 +380,8 @@ class SqlAdapter(Adapter):
             source_type = metadata.get(SOURCE_TYPE_KEY, b"").decode()
             if not source_type and self.source_types_required:
                 return None  # a schema from elsewhere: look the table up rather than guess its types
-            columns.append(SourceColumn(f.name, source_name, f.type, source_type))
+            collation = metadata.get(SOURCE_COLLATION_KEY, b"").decode()
+            columns.append(SourceColumn(f.name, source_name, f.type, source_type, collation))
         return SourceTable(source_schema, source_table, tuple(columns))
 
     # ------------------------------------------------------------------------------------- splits

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
+from adapters.sqlite_guard import open_read_only
 from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decimal, parse_arguments
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
@@ -123,7 +124,7 @@ class SqliteAdapter(SqlAdapter):
 
     def connect(self) -> sqlite3.Connection:
         try:
-            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            connection = open_read_only(self.path)  # no statement, passthrough included, can write or persist
             connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         except sqlite3.Error as e:
             raise ConfigurationError(f"cannot open SQLite database {self.path}: {e}") from None

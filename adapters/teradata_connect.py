@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from connector.connection import SECRET_PLACEHOLDER
 from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
+from connector.redact import scrub
 
 log = logging.getLogger("afq.teradata")
 
@@ -52,6 +53,21 @@ def _port(value: str) -> str:
     return text
 
 
+#: Session character sets teradatasql speaks. The Teradata JDBC driver's default, ASCII, and the other JDBC
+#: charsets (LATIN1_0A, KANJISJIS_0S...) fail in teradatasql (errors 557, 451) although existing JDBC URLs carry
+#: them; the session is then UTF8, which reads the same characters (the database converts server-side).
+DRIVER_CHARSETS = ("UTF8", "UTF16")
+
+
+def _charset(value: str) -> str:
+    text = value.strip().upper()
+    if text in DRIVER_CHARSETS:
+        return text
+    log.warning("ignoring Teradata connection parameter CHARSET=%s: teradatasql supports UTF8 and UTF16 only; "
+                "the session uses UTF8", text[:40])
+    return "UTF8"
+
+
 def _one_of(*options: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         text = value.strip().upper()
@@ -76,7 +92,7 @@ class Parameter:
 #: never leak into a Teradata logon (the Java connector's issue #723).
 PARAMETERS: dict[str, Parameter] = {
     "account": Parameter("account"),
-    "charset": Parameter("charset", _upper),
+    "charset": Parameter("charset", _charset),
     "connect_failure_ttl": Parameter("connect_failure_ttl", _whole),
     "connect_timeout": Parameter("connect_timeout", _whole),
     "cop": Parameter("cop", _boolean),
@@ -253,7 +269,9 @@ def _split_parameters(text: str) -> tuple[list[tuple[str, str]], bool]:
 
 _ERROR = re.compile(r"\[Error (\d+)\](?:\s*\[SQLState (\w+)\])?\s*(.*)")
 _CONNECT_CODES = frozenset({301, 394, 444, 445, 446})
-_PARAMETER_CODES = frozenset({169, 191, 557})
+#: The driver refusing a connection parameter: unparsable parameters (169), an invalid value for LOGMECH (176),
+#: SSLCRC (186), SSLMODE (188), OIDC_SSLMODE (189), 191, an invalid CHARSET (451, 557).
+_PARAMETER_CODES = frozenset({169, 176, 186, 188, 189, 191, 451, 557})
 _LOGON_CODES = frozenset({8017, 8018, 8019, 8024, 8025, 8030})
 _ACCESS_CODES = frozenset({3523, 3524, 5315})
 _TIMEOUT_CODES = frozenset({3110, 2646})
@@ -277,10 +295,7 @@ def _root_cause(error: BaseException) -> str:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for value in secrets:
-        if value and len(value) >= 3:
-            text = text.replace(value, "***")
-    return text
+    return scrub(text, secrets)
 
 
 def teradata_error(error: BaseException, url: TeradataUrl, secrets: Iterable[str]) -> ConnectorError | None:

@@ -71,11 +71,15 @@ def split_predicates(properties: Mapping[str, str]) -> list[exp.Expression]:
     raise InvalidRequest(f"unknown Teradata split kind {kind[:40]!r}")
 
 
-def _split_int(text: str, low: int, high: int | None = None) -> int:
-    if not re.fullmatch(r"\d{1,18}", text or ""):
+#: Largest row-partition number: 8-byte (multilevel) partitioning numbers partitions up to 2^63 - 1.
+MAX_PARTITION = 2**63 - 1
+
+
+def _split_int(text: str, low: int, high: int = MAX_PARTITION) -> int:
+    if not re.fullmatch(r"\d{1,19}", text or ""):
         raise InvalidRequest(f"split property {text[:40]!r} must be a whole number")
     value = int(text)
-    if value < low or (high is not None and value > high):
+    if value < low or value > high:
         raise InvalidRequest(f"split property {value} is out of range")
     return value
 

@@ -32,6 +32,8 @@ class ColumnInfo:
     precision: int | None = None
     scale: int | None = None
     nullable: bool = True
+    #: The column's collation as the catalog names it (None: the source's binary/default comparison).
+    collation: str | None = None
 
 
 Rule: TypeAlias = pa.DataType | Callable[[ColumnInfo], pa.DataType]

@@ -75,6 +75,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
+        if (env.get("glue_connection") or "").strip():  # Athena's console keeps the settings in a Glue connection
+            from connector.glue_connection import with_glue_connection
+
+            env = with_glue_connection(env)
         return cls(
             spill_bucket=(env.get("spill_bucket") or "").strip() or None,
             spill_prefix=(env.get("spill_prefix") or "").strip().strip("/") or DEFAULT_SPILL_PREFIX,

@@ -49,11 +49,10 @@ class ConnectionSpec:
         return text[:-1] if text.endswith("?") else text
 
     def redacted(self) -> str:
-        """Safe to log: placeholders kept, anything that looks like an inline password masked."""
-        text = re.sub(r"(?i)(password|pwd)=([^,;&]*)", r"\1=***", self.url)
-        # A quoted password may itself contain '@' (thin:user/"p@ss"@host): mask up to the closing quote.
-        text = re.sub(r'(?i)(thin:)([^@/${}]+)/("[^"]*"|[^@]+)@', r"\1\2/***@", text)
-        return f"{self.engine}://{text}"
+        """Safe to log: ``${...}`` placeholders kept, every inline credential form masked (``connector.redact``)."""
+        from connector.redact import scrub
+
+        return scrub(f"{self.engine}://{self.url}")
 
     def __repr__(self) -> str:
         return f"ConnectionSpec(engine={self.engine!r}, catalog={self.catalog!r})"
@@ -90,3 +89,30 @@ def connection_string_for(catalog: str, env: Mapping[str, str], function_name: s
     raise ConfigurationError(
         f"catalog {name!r} is not configured: set the environment variable {lookup}_connection_string or "
         f"default{via}{hint}")
+
+
+def connection_identity(kind: str, name: str, env: Mapping[str, str], function_name: str | None = None) -> str | None:
+    """The connection a catalog (``kind`` "catalog") or a connection variable (``kind`` "connection": ``default``
+    or the ``<name>`` of ``<name>_connection_string``) reads: its engine and URL, compared - never shown - by the
+    access policy. Catalogs resolve exactly as ``connection_string_for`` resolves them for the adapters, so
+    ``lambda:<function>`` and every catalog without its own variable read ``default``. None: nothing configured.
+    """
+    if kind == "catalog":
+        try:
+            spec = connection_string_for(name, env, function_name)
+        except ConfigurationError:
+            return None
+        return f"{spec.engine}://{spec.url.strip()}"
+    lookup = name.strip().lower()
+    if lookup == "default":
+        value = env.get("default")
+    else:
+        value = next((v for k, v in env.items() if k.lower().endswith(_CONNECTION_SUFFIX)
+                      and k[: -len(_CONNECTION_SUFFIX)].lower() == lookup), None)
+    if not value:
+        return None
+    try:
+        spec = parse_connection_string(value, lookup)
+    except ConfigurationError:
+        return None
+    return f"{spec.engine}://{spec.url.strip()}"

@@ -57,9 +57,9 @@ class SecretCache:
     def client(self) -> Any:
         if self._client is not None:
             return self._client
-        from connector.aws import client  # boto3 loads only when a connection string names a secret
+        from connector.aws import caller_access, client  # boto3 loads only when a connection string names a secret
 
-        return client("secretsmanager")
+        return client("secretsmanager", caller=caller_access())  # managed mode: the caller's, as the Java SDK
 
     def get(self, name: str) -> dict[str, str]:
         now = time.monotonic()

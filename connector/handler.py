@@ -46,5 +46,16 @@ def reset() -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Handle one Athena federation request; returns the response as a dict (never a JSON string)."""
-    return service().handle(event, context)
+    """Handle one Athena federation request; returns the response as a dict (never a JSON string).
+
+    A ``ConnectorError`` leaves under the Java SDK's class name (``errors.as_java``): the runtime reports it as
+    ``errorType``, which is what Athena matches. Unexpected exceptions (bugs) keep their Python names.
+    """
+    from connector.errors import ConnectorError, as_java
+
+    try:
+        return service().handle(event, context)
+    except ConnectorError as e:
+        if type(e).__name__ == e.java_type:
+            raise
+        raise as_java(e) from e

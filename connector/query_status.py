@@ -28,6 +28,9 @@ class QueryStatusChecker:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.state: str | None = None
+        from connector.aws import caller_access
+
+        self._caller = caller_access()  # read on the request's thread: the poll thread does not see it
 
     def is_running(self) -> bool:
         """False once Athena reports a terminal state. Starts the poll on first use."""
@@ -44,7 +47,7 @@ class QueryStatusChecker:
         if self._client is None:
             from connector.aws import client
 
-            self._client = client("athena")
+            self._client = client("athena", caller=self._caller)
         return self._client
 
     def _poll(self) -> None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from connector.batching import concat, cut_to_size, message_size
 from connector.errors import ResultTooLarge
 from connector.protocol import ipc
-from connector.protocol.block import Block
+from connector.protocol.block import Block, SchemaMessage
 from connector.protocol.messages import (
     ReadRecordsRequest,
     ReadRecordsResponse,
@@ -49,7 +49,7 @@ SpillerFactory = Callable[[ReadRecordsRequest], BlockSpiller]
 
 def inline_budget(request: ReadRecordsRequest) -> int:
     """Largest records message that keeps the inline JSON response under ``MAX_RESPONSE_BYTES``."""
-    envelope = ReadRecordsResponse(request.catalog_name, Block(request.schema.data, b"")).to_wire()
+    envelope = ReadRecordsResponse(request.catalog_name, Block(_schema_bytes(request), b"")).to_wire()
     overhead = len(json.dumps(envelope, separators=(",", ":")).encode())
     base64_room = MAX_RESPONSE_BYTES - overhead - 64
     return min(request.max_inline_block_size - 1, base64_room // 4 * 3)
@@ -59,7 +59,6 @@ def respond(request: ReadRecordsRequest, rows: Iterable[pa.RecordBatch], *, max_
             spiller_factory: SpillerFactory | None) -> ReadRecordsResponse | RemoteReadRecordsResponse:
     """Build the response from logical batches that already match the request schema."""
     wire_schema = request.schema.wire_schema("schema")
-    legacy = request.schema.is_legacy
     wire = (batch_to_wire(b, wire_schema) for b in rows)
     budget = inline_budget(request)
 
@@ -74,12 +73,14 @@ def respond(request: ReadRecordsRequest, rows: Iterable[pa.RecordBatch], *, max_
         if size > budget:
             break
     else:
-        if not buffered:
-            return ReadRecordsResponse(request.catalog_name, Block(request.schema.data, b""))
-        merged = concat(buffered)
-        message = ipc.batch_message(merged, legacy=legacy)
-        if len(message) <= budget:
-            return ReadRecordsResponse(request.catalog_name, Block(request.schema.data, message))
+        # maxInlineBlockSize <= 0 spills everything, even nothing (Java's spiller reports "spilled" for any block
+        # of at least that size, the empty one included, and answers with zero remote blocks).
+        if not buffered and (budget >= 0 or spiller_factory is None):
+            return ReadRecordsResponse(request.catalog_name, Block(_schema_bytes(request), b""))
+        if buffered:
+            message = ipc.batch_message(concat(buffered))
+            if len(message) <= budget:
+                return ReadRecordsResponse(request.catalog_name, Block(_schema_bytes(request), message))
         stream = iter(())
 
     if spiller_factory is None:
@@ -94,5 +95,10 @@ def respond(request: ReadRecordsRequest, rows: Iterable[pa.RecordBatch], *, max_
     except BaseException:
         spiller.abort()
         raise
-    return RemoteReadRecordsResponse(request.catalog_name, request.schema, tuple(locations),
+    return RemoteReadRecordsResponse(request.catalog_name, SchemaMessage(_schema_bytes(request)), tuple(locations),
                                      request.split.encryption_key)
+
+
+def _schema_bytes(request: ReadRecordsRequest) -> bytes:
+    """The request's own schema message, in the modern framing Java answers every serde version with."""
+    return ipc.to_modern(request.schema.data)

@@ -1,8 +1,17 @@
 """Keep secrets out of logs and error messages, whatever code path tries to print them.
 
-Secret values (passwords, private keys, spill keys) are registered here the moment they are read; the log
-filter and ``scrub`` replace any registered value - and obvious ``password=...`` patterns - with ``***``. The
-first line of defence is not to format secrets at all; this is the second.
+Secret values (passwords, private keys, spill keys, forward-access credentials) are registered here the moment
+they are read; ``scrub`` replaces any registered value - and every credential form a connection string or a
+driver message can carry - with ``***``. It is the one redaction path: the log filter and JSON formatter, the
+error message returned to Athena (``connector.service``), ``--trace`` files, ``ConnectionSpec.redacted`` and
+the adapters' error translations all go through it. The first line of defence is not to format secrets at all;
+this is the second.
+
+Forms covered: ``key=value`` / ``key: value`` / ``"key": "value"`` for every key naming a password, secret,
+token (``accessToken``, ``securityToken``, ``fas_token``...), private key (``privateKey``, ``OAuthPvtKey``...),
+passphrase, API key or credential, with the value bare, quoted or in ODBC braces (``PWD={a;b}``); URL user
+info (``scheme://user:password@host``); Oracle's ``thin:user/password@``; PEM private keys; protocol
+encryption keys.
 """
 
 from __future__ import annotations
@@ -10,17 +19,27 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
 _MIN_LENGTH = 4  # shorter values would redact ordinary words
 _MAX_SECRETS = 256  # a warm Lambda re-reads rotated secrets; keep the newest few hundred
 _secrets: dict[str, None] = {}
 _lock = threading.Lock()
+_SECRET_KEY = (r"(?:password|passwd|pwd|secret|token|private_?key|pvt_?key|passphrase|api_?key|credentials?"
+               r"|auth_?key)")
 _PATTERNS = (
-    re.compile(r"(?i)((?:password|passwd|pwd|secret|token|private_key|passphrase)\s*[=:]\s*)"
-               r"(\"[^\"]*\"|'[^']*'|[^\s,;&)]+)"),
+    # key=value and key: value (the key may sit inside a longer name: accessToken, OAuthPvtKey; paging tokens
+    # - nextToken, continuationToken - are not secrets).
+    re.compile(rf"""(?i)((?<!next)(?<!continuation){_SECRET_KEY}\s*[=:]\s*)(\{{[^}}]*\}}|"[^"]*"|'[^']*'|[^\s,;&)'"]+)"""),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
     # An encryption key as the protocol writes it ("key"/"nonce" holding base64), in JSON or a dict's repr.
     re.compile(r"""(["'](?:key|nonce|Plaintext)["']\s*:\s*)(?:b?["'][A-Za-z0-9+/]{16,}={0,2}["'])"""),
+    # URL user info: scheme://user:password@host (the password may itself hold '@' or ':').
+    re.compile(r"""(?i)([a-z][a-z0-9+.-]*://[^\s/:@"']*:)([^\s/"']+)(@)"""),
+    # Oracle: thin:user/password@... (password possibly quoted).
+    re.compile(r'(?i)(thin:[^\s/@"]+/)("[^"]*"|[^\s@]+)(@)'),
+    # JSON or a dict's repr: "key": "value" (string values only: null, numbers and objects stay as they are).
+    re.compile(rf"""(?i)((?<!next)(?<!continuation){_SECRET_KEY}["']\s*:\s*)("[^"]*"|'[^']*')"""),
 )
 
 
@@ -36,15 +55,40 @@ def register_secret(value: str | bytes | None) -> None:
                 del _secrets[next(iter(_secrets))]
 
 
-def scrub(text: str) -> str:
+def scrub(text: str, also: Iterable[str | None] = ()) -> str:
+    """``text`` without any registered secret, any of ``also`` (secrets known only to the caller) or any
+    credential form listed in the module docstring."""
     with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
+        known = list(_secrets)
+    extra = [a for a in also if a and len(a) >= 3]
+    for secret in sorted({*known, *extra}, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
-    text = _PATTERNS[0].sub(lambda m: m.group(1) + "***", text)
+    text = _PATTERNS[1].sub("***PRIVATE KEY***", text)
+    text = _PATTERNS[0].sub(lambda m: m.group(1) + _masked(m.group(2)), text)
     text = _PATTERNS[2].sub(lambda m: m.group(1) + '"***"', text)
-    return _PATTERNS[1].sub("***PRIVATE KEY***", text)
+    text = _PATTERNS[3].sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    text = _PATTERNS[4].sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return _PATTERNS[5].sub(lambda m: m.group(1) + _masked(m.group(2)), text)
+
+
+def _masked(value: str) -> str:
+    """``***`` in the value's own quotes or braces, so scrubbed JSON stays JSON."""
+    return {'"': '"***"', "'": "'***'", "{": "{***}"}.get(value[:1], "***")
+
+
+def scrub_exception(error: BaseException) -> BaseException:
+    """``error`` with its message scrubbed in place (its class and traceback kept): what Lambda reports to
+    Athena as ``errorMessage`` is ``str(error)``."""
+    if error.args:
+        cleaned = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
+        if any(isinstance(a, str) for a in error.args) and cleaned != error.args:
+            error.args = cleaned
+        elif not any(isinstance(a, str) for a in error.args):
+            text = str(error)
+            if scrub(text) != text:
+                error.args = (scrub(text),)
+    return error
 
 
 class RedactingFilter(logging.Filter):

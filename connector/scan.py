@@ -11,32 +11,55 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
+from connector.access.withhold import WITHHELD, withholding
 from connector.adapter import Scan
 from connector.errors import SourceError
+from connector.protocol import zones
 from connector.protocol.constraints import Expression, OrderByField, ValueSet
 from connector.protocol.types import empty_batch
 from connector.pushdown.evaluate import filter_mask, sort_indices
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """Select ``schema``'s columns from ``batch`` by name, in order, cast to their types."""
+    """Select ``schema``'s columns from ``batch`` by name, in order, cast to their types.
+
+    A TIMESTAMP WITH TIME ZONE column with a companion ``zones.zone_column`` comes out packed with each value's
+    own zone, its field flagged ``zones.PACKED_KEY`` so the codec keeps the keys.
+    """
     if not len(schema):
         return empty_batch(batch.num_rows, schema)
     columns = []
+    fields = []
     for field in schema:
         index = batch.schema.get_field_index(field.name)
         if index < 0:
             raise SourceError(f"the source returned no column {field.name!r} (it returned "
                               f"{', '.join(batch.schema.names) or 'no columns'})")
         column = batch.column(index)
+        zones_index = batch.schema.get_field_index(zones.zone_column(field.name))
+        if zones_index >= 0 and pa.types.is_timestamp(field.type) and field.type.tz and field.type.unit == "ms":
+            columns.append(_packed(field, column, batch.column(zones_index)).view(field.type))
+            fields.append(field.with_metadata({**(field.metadata or {}), zones.PACKED_KEY: b"1"}))
+            continue
         if column.type != field.type:
             try:
                 column = column.cast(field.type, safe=True)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                reason = WITHHELD if withholding() else f"({str(e).splitlines()[0][:200]})"  # Arrow quotes values
                 raise SourceError(f"column {field.name!r}: cannot convert {column.type} to {field.type} "
-                                  f"without losing data ({str(e).splitlines()[0][:200]})") from None
+                                  f"without losing data {reason}") from None
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+        fields.append(field)
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
+
+
+def _packed(field: pa.Field, column: pa.Array, zone_ids: pa.Array) -> pa.Array:
+    """The column's instants packed with each value's own zone (int64; ``conform`` flags the field)."""
+    try:
+        instants = column.cast(pa.timestamp("ms", "UTC"), safe=True).cast(pa.int64())
+        return zones.pack_each(instants, zone_ids, field.type.tz)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+        raise SourceError(f"column {field.name!r}: {str(e).splitlines()[0][:200]}") from None
 
 
 def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -47,9 +70,9 @@ def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         if residual.summary or residual.expression:
             batches = _filtered(batches, residual.summary, residual.expression)
         if residual.order_by:
-            batches = _top_n(batches, residual.order_by, residual.limit)
+            batches = top_n(batches, residual.order_by, residual.limit)
         elif residual.has_limit:
-            batches = _limited(batches, residual.limit)
+            batches = limited(batches, residual.limit)
         for batch in batches:
             if batch.num_rows:
                 yield conform(batch, schema)
@@ -65,7 +88,7 @@ def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet]
         yield batch.filter(mask)
 
 
-def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+def limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
     remaining = limit
     if remaining <= 0:
         return
@@ -77,7 +100,7 @@ def _limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.Recor
             return
 
 
-def _top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
+def top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
            limit: int) -> Iterator[pa.RecordBatch]:
     """Sort in memory; only reached when the source cannot sort the way Athena does.
 

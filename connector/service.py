@@ -8,6 +8,7 @@ partition pruning, split spill locations and keys, residual filtering, inline-or
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import itertools
 import logging
 import random
@@ -18,20 +19,23 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import aws
 from connector.access.enforce import (
     AccessControl,
+    Authorized,
     authorize,
     filter_columns,
     grant_for,
     guard_rows,
+    list_visible_tables,
     refuse_passthrough,
     restrict_definition,
     sign_splits,
     verify_split,
     visible_schemas,
-    visible_tables,
 )
-from connector.access.policy import CallerAccess, TableGrant
+from connector.access.policy import CallerAccess
+from connector.access.withhold import values_withheld, withheld_error
 from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
 from connector.capabilities import PASSTHROUGH_ARGUMENT, PASSTHROUGH_SIGNATURE
 from connector.config import Settings
@@ -45,9 +49,9 @@ from connector.errors import (
     SourceError,
     SourceThrottled,
 )
+from connector.forward_access import FAS_TOKEN, ForwardAccess
 from connector.logs import request_context
 from connector.protocol.block import Block, SchemaMessage
-from connector.protocol.constraints import Constraints
 from connector.protocol.messages import (
     CAPABILITIES,
     SERDE_VERSION,
@@ -79,6 +83,7 @@ from connector.protocol.types import check_supported
 from connector.pushdown.evaluate import summary_mask
 from connector.query_status import QueryStatusChecker
 from connector.records import BlockSpiller, SpillerFactory, respond
+from connector.redact import scrub_exception
 from connector.registry import adapter_class
 from connector.scan import rows_of
 from connector.udf import UdfRegistry
@@ -150,15 +155,20 @@ class FederationService:
                   "catalog": getattr(request, "catalog_name", None), "table": _table_of(request)}
         token = _deadline.set(Deadline.from_context(context))
         try:
-            with request_context(**fields):
+            with request_context(**fields), aws.acting_for(_forward_access(request)):
                 try:
                     try:
                         response = self._dispatch[type(request)](request)
                     except SourceThrottled as e:  # metadata calls too: Athena backs off and retries them
                         raise FederationThrottleException(f"the source asked to slow down: {e}") from None
                 except ConnectorError as e:
+                    scrub_exception(e)  # what Lambda hands Athena is str(e): the same scrubber as the logs
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
-                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__}})
+                                extra={"afq": {"ms": _ms(started), "error_type": type(e).__name__,
+                                                "error_code": e.error_code}})
+                    raise
+                except Exception as e:
+                    scrub_exception(e)
                     raise
                 log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
                 return response.to_wire()
@@ -173,13 +183,14 @@ class FederationService:
 
     def _caller(self, request: Any) -> CallerAccess | None:
         """The caller's access under the policy (None: no policy configured, everything is visible)."""
-        return self.access.caller(request.identity, getattr(request, "catalog_name", ""))
+        return self.access.caller(request.identity, getattr(request, "catalog_name", ""),
+                                  getattr(request, "query_id", ""))
 
     def _authorize(self, request: Any, ctx: RequestContext, adapter: Adapter, caller: CallerAccess,
-                   requested: pa.Schema) -> tuple[TableGrant, Constraints, pa.Schema]:
+                   requested: pa.Schema) -> tuple[Authorized, pa.Schema]:
+        grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
         full = adapter.get_table(ctx, request.table_name).schema
-        grant, constraints = authorize(caller, request.table_name, full, requested, request.constraints)
-        return grant, constraints, full
+        return authorize(caller, request.table_name, full, requested, request.constraints), full
 
     # ------------------------------------------------------------------------------------------ metadata
 
@@ -209,8 +220,13 @@ class FederationService:
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
         ctx, adapter = self._context(request)
-        if request.page_size == 0 or request.page_size < -1:
-            raise InvalidRequest(f"pageSize must be -1 (all) or positive, got {request.page_size}")
+        if request.page_size < -1:  # as Java's PaginationHelper: -1 is "the rest", 0 an empty page
+            raise InvalidRequest(f"pageSize must be -1 (all) or 0 or more, got {request.page_size}")
+        caller = self._caller(request)
+        if caller is not None:  # filtered before paging: hidden tables shift no page and count in none
+            tables, token = list_visible_tables(caller, adapter, ctx, request.schema_name, request.next_token,
+                                                request.page_size)
+            return ListTablesResponse(tables, request.catalog_name, token)
         schemas = [request.schema_name] if request.schema_name else list(adapter.list_schemas(ctx))
         if len(schemas) == 1:
             page = adapter.list_tables(ctx, schemas[0], request.next_token, request.page_size)
@@ -219,9 +235,6 @@ class FederationService:
             tables = tuple(t for s in schemas for t in adapter.list_tables(ctx, s, None, -1).tables)
             token = None
         _check_lower_case("table", [t.table for t in tables])
-        caller = self._caller(request)
-        if caller is not None:
-            tables = visible_tables(caller, tables)
         return ListTablesResponse(tables, request.catalog_name, token)
 
     def get_table(self, request: GetTableRequest) -> GetTableResponse:
@@ -263,7 +276,7 @@ class FederationService:
             if constraints.is_passthrough:
                 refuse_passthrough(caller)
             else:
-                _, constraints, _ = self._authorize(request, ctx, adapter, caller, definition.schema)
+                constraints = self._authorize(request, ctx, adapter, caller, definition.schema)[0].constraints
         if constraints.is_passthrough:
             partitions = pa.table({"partitionId": pa.array([1], pa.int32())})
         else:
@@ -278,7 +291,7 @@ class FederationService:
         batch = partitions.combine_chunks().to_batches()[0] if partitions.num_rows else pa.RecordBatch.from_pylist(
             [], schema=partitions.schema)
         return GetTableLayoutResponse(request.catalog_name, request.table_name,
-                                      Block.from_logical(batch, legacy=request.schema.is_legacy))
+                                      Block.from_logical(batch))  # modern framing, as Java answers v2 too
 
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
         ctx, adapter = self._context(request)
@@ -291,7 +304,7 @@ class FederationService:
                 refuse_passthrough(caller)
             else:
                 requested = pa.schema([])  # GetSplits carries no projection; constraints are what matter
-                _, constraints, _ = self._authorize(request, ctx, adapter, caller, requested)
+                constraints = self._authorize(request, ctx, adapter, caller, requested)[0].constraints
         if constraints.is_passthrough:
             properties = [dict(constraints.passthrough)]
             token = None
@@ -309,7 +322,20 @@ class FederationService:
     # ------------------------------------------------------------------------------------------ records
 
     def read_records(self, request: ReadRecordsRequest) -> Message:
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
+        caller = self._caller(request)
+        if caller is None or caller.unrestricted:
+            return self._read_records(request, ctx, adapter, caller)
+        # A restricted caller: no message about this read may carry a source value, whatever fails where.
+        with values_withheld():
+            try:
+                return self._read_records(request, ctx, adapter, caller)
+            except Exception as e:
+                raise withheld_error(e, adapter.source_type, request.table_name) from None
+
+    def _read_records(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
+                      caller: CallerAccess | None) -> Message:
         max_block = self.settings.max_block_size or request.max_block_size
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
@@ -317,7 +343,7 @@ class FederationService:
             scan: Scan | None = None
             try:
                 # Opening the scan connects: "too many connections" arrives here, so it is inside the try.
-                scan, rows = self._open_rows(request, ctx, adapter)
+                scan, rows = self._open_rows(request, ctx, adapter, caller)
                 watched = _watch(rows, ctx.deadline, status, f"reading {request.table_name}")
                 return respond(request, watched, max_block_size=max_block, spiller_factory=spiller)
             except SourceThrottled as e:
@@ -341,10 +367,9 @@ class FederationService:
         enabled = self.settings.env.get("enable_query_status_check", "true").strip().lower() != "false"
         return QueryStatusChecker(query_id) if enabled and self.settings.in_lambda else None
 
-    def _open_rows(self, request: ReadRecordsRequest, ctx: RequestContext,
-                   adapter: Adapter) -> tuple[Scan, Iterable[pa.RecordBatch]]:
+    def _open_rows(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
+                   caller: CallerAccess | None) -> tuple[Scan, Iterable[pa.RecordBatch]]:
         schema = request.schema.logical_schema()
-        caller = self._caller(request)
         scan: Scan
         if request.constraints.is_passthrough:
             if caller is not None:
@@ -356,19 +381,22 @@ class FederationService:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
             rows = rows_of(scan, schema)
         else:
-            grant, constraints, full = self._authorize(request, ctx, adapter, caller, schema)
+            authorized, full = self._authorize(request, ctx, adapter, caller, schema)
             properties = verify_split(caller, request.identity, request.query_id, request.catalog_name,
                                       request.table_name, request.split.properties)
             split = Split(request.split.spill_location, request.split.encryption_key, properties)
-            # Read the row filter's columns too, so the filter is re-checked here whatever the adapter did.
-            extra = [full.field(c) for c in filter_columns(grant, request.table_name, full) if c not in schema.names]
-            wider = pa.schema([*schema, *extra], metadata=schema.metadata)
-            scan = adapter.read_split(ctx, request.table_name, wider, split, constraints)
-            rows = guard_rows(rows_of(scan, wider), grant, request.table_name, full, schema, caller.policy.secret)
+            # Read the row filter's columns (re-checked here whatever the adapter did) and those of the caller's
+            # expressions (applied here, after the row filter) too. Field descriptions are the adapter's own.
+            needed = filter_columns(authorized.grant, request.table_name, full) + sorted(authorized.after.columns())
+            extra = [full.field(c) for c in dict.fromkeys(needed) if c not in schema.names]
+            wider = pa.schema([*authorized.schema, *extra], metadata=authorized.schema.metadata)
+            scan = adapter.read_split(ctx, request.table_name, wider, split, authorized.constraints)
+            rows = guard_rows(rows_of(scan, wider), authorized, request.table_name, full, schema, caller.policy)
         return scan, rows
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
         """What the adapter would ask its source for this ReadRecords request, without reading (``--explain``)."""
+        request = _with_plan(request)
         ctx, adapter = self._context(request)
         if request.constraints.is_passthrough:
             return self._passthrough_arguments(request.constraints.passthrough, adapter)[PASSTHROUGH_ARGUMENT]
@@ -386,6 +414,12 @@ class FederationService:
 THROTTLE_ATTEMPTS = 5
 THROTTLE_FIRST_DELAY = 0.5
 THROTTLE_MAX_DELAY = 8.0
+def _forward_access(request: Any) -> ForwardAccess | None:
+    """The caller's forwarded credentials (managed mode), parsed only when the request carries a token."""
+    options = request.identity.config_options
+    return ForwardAccess.from_config_options(options) if FAS_TOKEN in options else None
+
+
 _deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("afq_deadline", default=None)
 
 
@@ -417,6 +451,17 @@ def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStat
         if status is not None:
             status.close()
         log.debug("%s: %d rows", doing, count)
+
+
+def _with_plan(request: ReadRecordsRequest) -> ReadRecordsRequest:
+    """The request with its v6 Substrait plan applied as constraints (the plan module loads only for plans)."""
+    constraints = request.constraints
+    if constraints.query_plan is None or constraints.is_passthrough:
+        return request
+    from connector.pushdown.plan import apply_plan
+
+    applied = apply_plan(constraints, request.table_name.table, request.schema.logical_schema())
+    return dataclasses.replace(request, constraints=applied)
 
 
 def _ms(started: float) -> int:

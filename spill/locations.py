@@ -39,7 +39,7 @@ def kms_encryption_key(key_id: str) -> EncryptionKey:
 
     from connector import aws
 
-    kms = aws.client("kms")
+    kms = aws.client("kms", caller=aws.caller_access())  # the caller's credentials in managed mode, as Java
     try:
         key = kms.generate_data_key(KeyId=key_id, KeySpec=KMS_KEY_SPEC)["Plaintext"]
         nonce = kms.generate_random(NumberOfBytes=NONCE_BYTES)["Plaintext"]

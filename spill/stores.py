@@ -109,10 +109,15 @@ def _attempt(call: Callable[[], T], retry: RetryPolicy, stop: threading.Event | 
 
 
 class S3Store:
-    """S3 over boto3; ``spill_put_request_headers`` are added to each PutObject before it is signed."""
+    """S3 over boto3; ``spill_put_request_headers`` are added to each PutObject before it is signed.
+
+    Built on the request's thread, it signs with the caller's forwarded credentials when Athena sent them
+    (managed mode, ``connector.aws``) - also from the upload threads, which do not see the request's context.
+    """
 
     def __init__(self, retry: RetryPolicy | None = None) -> None:
         self.retry = retry or DEFAULT_RETRY
+        self.caller = aws.caller_access()
 
     def client(self, headers: Mapping[str, str] | None = None) -> Any:
         extra = tuple(sorted((headers or {}).items()))
@@ -132,7 +137,7 @@ class S3Store:
             client.meta.events.register("before-sign.s3.PutObject", add_headers)
 
         # Retries are ours (below) so errors can name the object and aborts can cut the backoff short.
-        return aws.client("s3", variant=("put-headers", extra), configure=configure,
+        return aws.client("s3", caller=self.caller, variant=("put-headers", extra), configure=configure,
                           retries={"mode": "standard", "total_max_attempts": 1},
                           connect_timeout=5, read_timeout=60, max_pool_connections=16)
 

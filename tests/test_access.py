@@ -69,7 +69,8 @@ def policy_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def secured(lambda_env: Callable[..., None], demo_db: Path, policy_path: Path) -> Path:
-    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(policy_path))
+    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(policy_path),
+              access_identity_protection="unverified_local")
     return demo_db
 
 
@@ -201,14 +202,16 @@ def test_a_broken_policy_denies_everything(lambda_env: Callable[..., None], demo
                                            invoke: Invoke, content: str) -> None:
     path = tmp_path / "broken.json"
     path.write_text(content)
-    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(path))
+    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(path),
+              access_identity_protection="unverified_local")
     with pytest.raises(AccessDenied, match=f"access policy {path}"):
         call(invoke, ListSchemasRequest(ADMIN, "q", "c"))
 
 
 def test_an_unreachable_policy_denies_everything(lambda_env: Callable[..., None], demo_db: Path, aws_env: str,
                                                  invoke: Invoke) -> None:
-    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy="secretsmanager:no-such-policy")
+    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy="secretsmanager:no-such-policy",
+              access_identity_protection="unverified_local")
     with pytest.raises(AccessDenied, match="access policy secretsmanager:no-such-policy cannot be read"):
         call(invoke, ListSchemasRequest(ADMIN, "q", "c"))
 
@@ -218,7 +221,8 @@ def test_policy_from_secrets_manager(lambda_env: Callable[..., None], demo_db: P
     import boto3
 
     boto3.client("secretsmanager").create_secret(Name="afq-policy-test", SecretString=json.dumps(POLICY))
-    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy="secretsmanager:afq-policy-test")
+    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy="secretsmanager:afq-policy-test",
+              access_identity_protection="unverified_local")
     assert call(invoke, ListSchemasRequest(ANALYST, "q", "c")).schemas == ("main",)
     assert call(invoke, ListSchemasRequest(STRANGER, "q", "c")).schemas == ()
 

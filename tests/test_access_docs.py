@@ -32,7 +32,8 @@ def documented_policy(lambda_env: Callable[..., None], demo_db: Path, tmp_path: 
     (block,) = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
     path = tmp_path / "policy.yaml"
     path.write_text(block)
-    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(path))
+    lambda_env(default=f"sqlite://jdbc:sqlite:{demo_db}", access_policy=str(path),
+              access_identity_protection="unverified_local")
 
 
 def test_worked_policy(documented_policy: None) -> None:

@@ -378,7 +378,7 @@ def test_a_million_deep_json_text_is_a_protocol_error() -> None:
 
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("maxBlockSize", "0", "maxBlockSize"), ("maxBlockSize", "-5", "maxBlockSize"),
-    ("maxInlineBlockSize", "-1", "maxInlineBlockSize"), ("maxBlockSize", str(2**63), "maxBlockSize"),
+    ("maxInlineBlockSize", str(-(2**63) - 1), "maxInlineBlockSize"), ("maxBlockSize", str(2**63), "maxBlockSize"),
 ])
 def test_block_sizes_must_be_positive_64_bit_numbers(key: str, value: str, message: str) -> None:
     event = copy.deepcopy(next(e for e in SEEDS if e["@type"] == "ReadRecordsRequest"))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from connector.cli import main
+from connector.errors import ATHENA_CONNECTOR_EXCEPTION
 from connector.local.output import write_csv, write_jsonl, write_table
 from connector.local.progress import Progress
 
@@ -138,9 +139,9 @@ def test_trace_records_every_exchange_with_keys_redacted(capsys: pytest.CaptureF
 def test_trace_of_a_function_error(capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     code, _, err = afq(capsys, "query", "--quiet", "--trace", str(trace), "SELECT * FROM demo.main.missing")
-    assert code == 2 and "TableNotFound" in err
+    assert code == 2 and "main.missing not found" in err and ATHENA_CONNECTOR_EXCEPTION in err
     last = json.loads(trace.read_text().splitlines()[-1])
-    assert last["direction"] == "error" and last["message"]["errorType"] == "TableNotFound"
+    assert last["direction"] == "error" and last["message"]["errorType"] == ATHENA_CONNECTOR_EXCEPTION
 
 
 # ------------------------------------------------------------------------------------------ protocol versions
@@ -298,7 +299,7 @@ def test_invoke_sends_one_raw_event(capsys: pytest.CaptureFixture[str], demo: Pa
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"@type": "NoSuchRequest"}))
     code, out, _ = afq(capsys, "invoke", str(bad))
-    assert code == 2 and json.loads(out)["errorType"] == "ProtocolError"
+    assert code == 2 and json.loads(out)["errorType"] == ATHENA_CONNECTOR_EXCEPTION
     bad.write_text("{not json")
     code, _, err = afq(capsys, "invoke", str(bad))
     assert code == 2 and "is not JSON" in err

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
+from connector.errors import ATHENA_CONNECTOR_EXCEPTION
 from connector.local.engine import LocalAthena
 from connector.local.errors import LambdaFunctionError, ProtocolViolation
 from connector.local.runtime_api import API, Invocation, RuntimeTarget, _Endpoint
@@ -45,7 +46,7 @@ def test_function_errors_come_back_as_lambda_reports_them(demo: Path,
     target = runtime_target()
     with pytest.raises(LambdaFunctionError) as error:
         LocalAthena(target).run("SELECT * FROM demo.main.nope")
-    assert error.value.error_type == "TableNotFound"
+    assert error.value.error_type == ATHENA_CONNECTOR_EXCEPTION  # Java's name, as Athena sees it
     assert "main.nope" in error.value.message and error.value.request_type == "GetTableRequest"
     assert LocalAthena(target).run("SELECT count(*) AS n FROM demo.main.customers").table.to_pylist() == [{"n": 500}]
 
@@ -149,7 +150,7 @@ def test_a_deployed_function_through_boto3(demo: Path, lambda_invoke_api: Callab
     target = FunctionTarget("demo-connector")
     with pytest.raises(LambdaFunctionError) as error:
         LocalAthena(target).run("SELECT * FROM demo.main.nope")
-    assert error.value.error_type == "TableNotFound"
+    assert error.value.error_type == ATHENA_CONNECTOR_EXCEPTION  # Java's name, as Athena sees it
     with pytest.raises(LambdaFunctionError) as error:
         FunctionTarget("missing").invoke(PingRequest(Identity(), "demo", "q").to_wire())
     assert error.value.error_type == "ResourceNotFoundException"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -93,7 +94,8 @@ def test_a_connection_string_without_credentials_is_refused() -> None:
 
 def test_settings_are_validated() -> None:
     for env in ({"oracle_connect_timeout": "soon"}, {"default_scale": "39"}, {"oracle_splits": "0"},
-                {"oracle_limit_style": "top"}):
+                {"oracle_limit_style": "top"}, {"oracle_limit_style": "rownum"},
+                {"oracle_unconstrained_number": "float"}):
         with pytest.raises(ConfigurationError):
             adapter("jdbc:oracle:thin:u/p@//h:1521/svc", **env)
 
@@ -178,6 +180,33 @@ def test_a_silent_listener_times_out_instead_of_hanging(listener: tuple[int, lis
     with pytest.raises(SourceTimeout, match=r"did not complete the login within 0\.5 s"):
         ora.connect()
     assert time.monotonic() - started < 3.0
+
+
+def test_an_11g_listener_is_named_as_an_unsupported_version() -> None:
+    """Item 7. An Oracle 11g listener accepts the connect packet with TNS protocol version 314 (12.1 is 315);
+    the real driver then refuses the server (DPY-3010, inside DPY-6005), which must say so - not 'cannot
+    connect'."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def accept_as_11g() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)  # the driver's CONNECT packet
+            body = struct.pack(">HHH", 314, 0, 0) + bytes(24)  # ACCEPT: version, options, ...
+            connection.sendall(struct.pack(">HHBBH", 8 + len(body), 0, 2, 0, 0) + body)  # type 2 = ACCEPT
+            connection.recv(16)
+
+    thread = threading.Thread(target=accept_as_11g, daemon=True)
+    thread.start()
+    try:
+        ora = adapter(f"jdbc:oracle:thin:u/p@//127.0.0.1:{server.getsockname()[1]}/svc")
+        with pytest.raises(ConfigurationError, match=r"Oracle Database 12\.1 and later only \(DPY-3010\)"):
+            ora.connect()
+    finally:
+        thread.join(5)
+        server.close()
 
 
 @pytest.mark.parametrize(("code", "kind", "text"), [

@@ -27,14 +27,10 @@ from connector.adapter import Scan
 from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.protocol.constraints import (
-    Bound,
     Constant,
     Constraints,
     FunctionCall,
-    Marker,
-    OrderByField,
     Range,
-    SortDirection,
     SortedRangeSet,
     Variable,
 )
@@ -165,17 +161,6 @@ def test_pushdown_on_h2_matches_a_plain_python_evaluation(orders: H2, constraint
     rows = _visible_rows(orders, adapter)
     assume(not fails_in_athena(rows, constraints))
     check_split(rows, constraints, run_pushdown(orders, adapter, constraints), NAMES)
-
-
-def test_rownum_limit_form_runs_on_h2(orders: H2) -> None:
-    adapter = _adapter()
-    constraints = Constraints(summary={"qty": SortedRangeSet(I64, (Range(Marker(0, Bound.EXACTLY),
-                                                                          Marker.above_all()),), False)},
-                              order_by=(OrderByField("amount", SortDirection.DESC_NULLS_LAST),
-                                        OrderByField("id", SortDirection.ASC_NULLS_LAST)), limit=7)
-    got = run_pushdown(orders, adapter, constraints, H2Dialect(limit_style="rownum"))
-    check_split(_visible_rows(orders, adapter), constraints, got, NAMES)
-    assert len(got) == 7
 
 
 def test_sub_millisecond_timestamps_are_filtered_on_what_athena_sees(orders: H2) -> None:

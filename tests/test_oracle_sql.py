@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
+import adapters.oracle as oracle_adapter
 from adapters.oracle import catalog_sql
 from adapters.oracle_dialect import OracleDialect
 from connector.protocol.constraints import (
@@ -162,10 +163,11 @@ def test_golden_sql(name: str, constraints: Constraints, projection: tuple[str, 
     assert_parses(query.sql)
 
 
-def test_rownum_form_for_11g_orders_inside_and_counts_outside() -> None:
+def test_limits_are_fetch_first_only() -> None:
+    """Thin mode cannot reach Oracle 11g (DPY-3010): the ROWNUM form is gone, and asking for it is an error."""
     constraints = Constraints(order_by=(OrderByField("qty", SortDirection.ASC_NULLS_LAST),), limit=3)
-    query = plan(constraints, dialect=OracleDialect(limit_style="rownum"))
-    assert query.sql == 'SELECT * FROM (SELECT "ID" FROM "SALES"."ORDERS" ORDER BY "QTY" ASC) WHERE ROWNUM <= 3'
+    query = plan(constraints)
+    assert query.sql == 'SELECT "ID" FROM "SALES"."ORDERS" ORDER BY "QTY" ASC FETCH FIRST 3 ROWS ONLY'
     assert_parses(query.sql)
 
 
@@ -240,11 +242,15 @@ def test_strings_order_only_with_a_code_point_ordered_charset() -> None:
 
 
 def test_catalog_statements_parse() -> None:
-    for kind in ("tables", "page", "page_rownum", "lookup"):
+    for kind in ("tables", "page", "lookup"):
         tree = assert_parses(catalog_sql(kind))
         binds = {p.name for p in tree.find_all(exp.Placeholder)}
         assert "owner" in binds
     assert "OFFSET :skip ROWS FETCH FIRST :take ROWS ONLY" in catalog_sql("page")
+    assert "ALL_SYNONYMS" in catalog_sql("tables") and "DB_LINK IS NULL" in catalog_sql("tables")
+    for statement in (oracle_adapter._SCHEMAS, oracle_adapter._SYNONYM, oracle_adapter._COLUMNS.format(collation=""),
+                      oracle_adapter._COLUMNS.format(collation=", COLLATION")):
+        assert_parses(statement)
     assert "ALL_VIEWS" in catalog_sql("lookup") and "UPPER(NAME) = UPPER(:name)" in catalog_sql("lookup")
 
 
@@ -254,3 +260,15 @@ def test_every_value_is_a_bind_never_a_literal() -> None:
                              expression=(call("$like_pattern", var("name"), const(hostile, STR)),)))
     assert hostile not in query.sql and "'1'" not in query.sql
     assert hostile in query.params.values()  # type: ignore[union-attr]
+
+
+def test_collated_and_text_numbers_are_not_compared_by_the_dialect_either() -> None:
+    """The dialect hooks say what ``prepare`` decides, for any caller of plan_select."""
+    from connector.pushdown.sql import SourceColumn, plan_select
+
+    columns = {"ci": SourceColumn("ci", "CI", STR, "VARCHAR2", "BINARY_CI"),
+               "bin": SourceColumn("bin", "BIN", STR, "VARCHAR2", "USING_NLS_COMP"),
+               "n": SourceColumn("n", "N", STR, "NUMBER")}
+    constraints = Constraints(summary={c: ranges(STR, Range.equal("7")) for c in columns})
+    query = plan_select(OracleDialect(), exp.table_("T"), columns, ["bin"], constraints)
+    assert set(query.residual.summary) == {"ci", "n"} and '"BIN" = :p1' in query.sql

@@ -60,7 +60,7 @@ def test_tstz_packing_matches_the_spec_examples() -> None:
 
 @pytest.mark.parametrize(("zone", "key"), [("UTC", 0), ("Z", 0), ("+00:00", 0), ("-14:00", 1), ("-00:01", 840),
                                           ("+00:01", 841), ("+14:00", 1680), ("+05:30", 1170),
-                                          ("Africa/Abidjan", 1681), ("Europe/Berlin", 2054), ("America/Nuuk", 2230)])
+                                          ("Africa/Abidjan", 1681), ("Europe/Berlin", 2054), ("Europe/Paris", 2082)])
 def test_zone_keys(zone: str, key: int) -> None:
     assert zones.zone_key(zone) == key
 

@@ -24,7 +24,7 @@ SAR = Path(__file__).resolve().parents[1] / "sar"
 ADAPTERS = ("oracle", "snowflake", "teradata", "generic")
 ISSUE_PARAMETERS = {"LambdaFunctionName", "SecretNamePrefix", "SpillBucket", "SpillPrefix", "DefaultConnectionString",
                     "DisableSpillEncryption", "KmsKeyId", "SecurityGroupIds", "SubnetIds", "LambdaMemory",
-                    "LambdaTimeout", "PermissionsBoundaryARN"}
+                    "LambdaTimeout", "PermissionsBoundaryARN", "AccessPolicy"}
 ENGINE = {"oracle": "oracle", "snowflake": "snowflake", "teradata": "teradata", "generic": "sqlite"}
 CONNECTION = {"oracle": "oracle://jdbc:oracle:thin:${oracle/athena}@//db:1521/ORCLPDB1",
               "snowflake": "snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?warehouse=WH&${sf/athena}",
@@ -184,6 +184,32 @@ def test_spill_bucket_rejects_the_trianz_blog_form(value: str) -> None:
     assert not re.fullmatch(load_cached("teradata")["Parameters"]["SpillBucket"]["AllowedPattern"], value)
 
 
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_querying_principals_get_a_policy_that_invokes_through_athena_only(adapter: str) -> None:
+    template = resolve(load(adapter), parameters(adapter, vpc=False, kms=False))
+    policy = template["Resources"]["QueryingPrincipalPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": ["ConnectorFunction", "Arn"]}
+    assert statement["Condition"] == {"ForAnyValue:StringEquals": {"aws:CalledVia": "athena.amazonaws.com"}}
+    assert load(adapter)["Outputs"]["QueryingPrincipalPolicyArn"]["Value"] == {"Ref": "QueryingPrincipalPolicy"}
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_an_access_policy_is_deployed_with_its_identity_protection(adapter: str) -> None:
+    from connector.access.identity import IdentityProtection
+
+    values = parameters(adapter, vpc=False, kms=False, AccessPolicy="secretsmanager:db/athena-policy")
+    env = resolve(load(adapter), values)["Resources"]["ConnectorFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["access_policy"] == "secretsmanager:db/athena-policy"
+    on_lambda = Settings.from_env({**env, "AWS_LAMBDA_FUNCTION_NAME": "my-connector"})
+    assert IdentityProtection.of(on_lambda) is IdentityProtection.CALLED_VIA_ATHENA
+    without = resolve(load(adapter), parameters(adapter, vpc=False, kms=False))
+    variables = without["Resources"]["ConnectorFunction"]["Properties"]["Environment"]["Variables"]
+    assert "access_policy" not in variables and "access_identity_protection" not in variables
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 
 _CACHE: dict[str, Any] = {}
@@ -202,7 +228,7 @@ def parameters(adapter: str, *, vpc: bool, kms: bool, **overrides: Any) -> dict[
         "DisableSpillEncryption": "false", "KmsKeyId": KEY_ID if kms else "",
         "SecurityGroupIds": ["sg-1"] if vpc else [""], "SubnetIds": ["subnet-1", "subnet-2"] if vpc else [""],
         "LambdaMemory": 3008, "LambdaTimeout": 900, "LayerArns": [""], "AthenaCatalogName": "",
-        "PermissionsBoundaryARN": "arn:aws:iam::123456789012:policy/boundary",
+        "PermissionsBoundaryARN": "arn:aws:iam::123456789012:policy/boundary", "AccessPolicy": "",
     }
     values.update(overrides)
     return values

@@ -35,7 +35,7 @@ TS = pa.timestamp("ms")
 COLUMNS = {
     "id": SourceColumn("id", "ID", pa.int64(), "NUMBER"),
     "s": SourceColumn("s", "S", pa.string(), "TEXT"),
-    "ci": SourceColumn("ci", "CI", pa.string(), "TEXT COLLATE en-ci"),
+    "ci": SourceColumn("ci", "CI", pa.string(), "TEXT", "en-ci"),
     "t": SourceColumn("t", "T", pa.string(), "TIME"),
     "v": SourceColumn("v", "V", pa.string(), "VARIANT"),
     "ts": SourceColumn("ts", "TS", TS, "TIMESTAMP_NTZ"),
@@ -62,6 +62,8 @@ def test_type_map_rules() -> None:
 def test_native_types() -> None:
     assert is_native("NUMBER") and is_native("TEXT") and is_native("TIMESTAMP_TZ")
     assert not any(is_native(t) for t in ("TIME", "VARIANT", "TEXT COLLATE en-ci", "", "GEOGRAPHY"))
+    assert is_native("TEXT", "utf8") and is_native("TEXT", "UTF8") and is_native("TEXT", "")
+    assert not any(is_native("TEXT", c) for c in ("en-ci", "upper", "utf8-rtrim", "en_US-trim", "binary"))
 
 
 def test_columns_that_do_not_compare_natively_stay_with_the_framework() -> None:
@@ -108,7 +110,7 @@ def test_timestamps_are_compared_on_the_millisecond_grid() -> None:
                                      OrderByField("id", SortDirection.ASC_NULLS_LAST)), limit=3)
     assert planned(ts_first)[2].order_by == ts_first.order_by
     ts_last = Constraints(order_by=ts_first.order_by[::-1], limit=3)
-    assert planned(ts_last)[0] == ' ORDER BY "ID" ASC, "TS" ASC LIMIT 3'
+    assert planned(ts_last)[0] == ' ORDER BY "ID" ASC NULLS LAST, "TS" ASC NULLS LAST LIMIT 3'
 
 
 def test_merge_residual_keeps_both_parts() -> None:
@@ -148,3 +150,22 @@ def test_to_logical_floors_timestamps_and_refuses_lossy_casts() -> None:
         to_logical(pa.array([2**63 - 1], pa.uint64()).cast(pa.decimal128(20, 0)).cast(pa.float64()), COLUMNS["id"])
     nested = pa.array([{"a": 1}, None], pa.struct([("a", pa.int64())]))
     assert to_logical(nested, COLUMNS["v"]).to_pylist() == ['{"a": 1}', None]
+
+
+def test_a_columns_collation_travels_with_the_table_schema() -> None:
+    """The collation read from COLUMNS.COLLATION_NAME survives the round trip through Athena's schema, so the
+    ReadRecords plan still keeps comparisons on the collated column in the framework."""
+    from adapters.snowflake import SnowflakeAdapter
+    from adapters.sql import SourceTable
+    from connector.config import Settings
+    from connector.connection import parse_connection_string
+    from connector.protocol.messages import TableName
+
+    spec = parse_connection_string("snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?db=D&user=u&password=p")
+    adapter = SnowflakeAdapter(spec, Settings.from_env({}))
+    source = SourceTable("S", "T", (COLUMNS["s"], COLUMNS["ci"]))
+    back = adapter.table_from_schema(TableName("s", "t"), adapter.arrow_schema(source))
+    assert back is not None and back.column_map()["ci"].collation == "en-ci" and back.column_map()["s"].collation == ""
+    eq = EquatableValueSet(pa.string(), ("x",), True, False)
+    pushed, kept = split_constraints(Constraints(summary={"ci": eq, "s": eq}), back.column_map())
+    assert set(pushed.summary) == {"s"} and set(kept.summary) == {"ci"}

@@ -85,10 +85,24 @@ def test_credentials_from_a_secret_fail_the_same_way_without_leaking(aws_env: st
 
 
 def test_driver_parameter_errors_are_configuration_errors() -> None:
-    """A value the driver rejects (CHARSET needing CLIENT_CHARSET) reaches the driver and is reported."""
-    td = adapter(f"jdbc:teradata://127.0.0.1/DBS_PORT={closed_port()},CHARSET=ASCII")
-    with pytest.raises(ConfigurationError, match=r"teradatasql rejected the connection parameters \(error 557"):
+    """A value the driver rejects (an unknown LOGMECH) reaches the driver and is reported."""
+    td = adapter(f"jdbc:teradata://127.0.0.1/DBS_PORT={closed_port()},LOGMECH=NOPE")
+    with pytest.raises(ConfigurationError, match=r"teradatasql rejected the connection parameters \(error 176"):
         td.connect()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("charset", ["ASCII", "LATIN1_0A", "kanjisjis_0s"])
+def test_jdbc_charsets_are_accepted_and_the_session_is_utf8(charset: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Item 10. CHARSET=ASCII (the Teradata JDBC default, common in existing URLs) and the other JDBC charsets
+    fail in teradatasql (557, 451) before any network I/O; they are ignored with a warning. The real driver
+    then gets to the network: a closed port's error 444 shows it accepted every parameter."""
+    td = adapter(f"jdbc:teradata://127.0.0.1/DBS_PORT={closed_port()},CHARSET={charset},USER=u,"
+                 f"PASSWORD={PASSWORD}")
+    with caplog.at_level(logging.WARNING, logger="afq"), pytest.raises(SourceError, match=r"driver error 444"):
+        td.connect()
+    assert f"CHARSET={charset.upper()}" in caplog.text and "UTF8" in caplog.text
+    assert td.connect_parameters()["charset"] == "UTF8"
 
 
 def database_error(code: int, text: str) -> Exception:

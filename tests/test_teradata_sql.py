@@ -288,6 +288,22 @@ def test_partition_ranges_cover_every_partition_number_exactly_once(defined: int
     assert max(sizes) - min(sizes) <= 1  # balanced over the defined partitions
 
 
+def test_eight_byte_partition_numbers_are_valid_split_bounds() -> None:
+    """Item 10. Multilevel PPI with 8-byte partitioning numbers combined partitions up to 2^63 - 1 (>= 10^18):
+    every split the planner makes must pass the split parser, and bounds past 2^63 - 1 are still refused."""
+    defined = 2**63 - 1
+    splits = partition_splits(defined, 4)
+    assert max(len(s["partition_high"]) for s in splits) == 19
+    for properties in splits:
+        conditions = split_predicates(dict(properties))
+        for condition in conditions:
+            assert int(condition.expression.this) <= defined
+    assert [c.sql("teradata") for c in split_predicates(dict(splits[-1]))] == [
+        f"PARTITION >= {splits[-1]['partition_low']}"]
+    with pytest.raises(InvalidRequest, match="out of range"):
+        split_predicates({"split": "partition", "partition_low": str(2**63)})
+
+
 def test_partition_predicates_executed_select_each_partition_once() -> None:
     rows = [(p,) for p in range(40)]  # partitions 1..30 defined; 0 and > 30 must still be read
     fake = FakeTeradata([TdTable("S", "T", [TdColumn("P", "I")], rows, partition_of=lambda r: r[0])],

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -20,31 +21,63 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from connector.access.policy import CallerAccess, Mask, PolicyError, TableGrant
+from connector.access.identity import PROTECTION_SETTING, IdentityProtection, IdentityVerifier
+from connector.access.policy import MASK_KEY, SPLIT_KEY, CallerAccess, Mask, Policy, PolicyError, TableGrant
 from connector.access.source import DEFAULT_TTL_SECONDS, PolicySource
-from connector.adapter import TableDefinition
+from connector.adapter import Adapter, RequestContext, TableDefinition
 from connector.config import Settings
-from connector.errors import AccessDenied, TableNotFound
+from connector.connection import connection_identity
+from connector.errors import AccessDenied, ConnectorError, InvalidRequest, SchemaNotFound, TableNotFound
 from connector.protocol.constraints import Constraints, Expression, columns_of
 from connector.protocol.messages import Identity, TableName
 from connector.protocol.types import empty_batch
-from connector.pushdown.evaluate import expression_mask
+from connector.pushdown.evaluate import expression_mask, filter_mask
 from connector.pushdown.sql_expressions import ExpressionBuilder
+from connector.scan import limited, top_n
 
 SIGNATURE_PROPERTY = "afq.signature"
 
 
 class AccessControl:
+    """The policy (if ``access_policy`` is set) and the identity protection the deployment declared for it.
+
+    Built once per process: a policy without a valid ``access_identity_protection`` is a configuration error,
+    so the connector does not start.
+    """
+
     def __init__(self, settings: Settings) -> None:
         location = (settings.env.get("access_policy") or "").strip()
         ttl = settings.env.get("access_policy_ttl_seconds")
+        self.settings = settings
         self.source = PolicySource(location, float(ttl) if ttl else DEFAULT_TTL_SECONDS) if location else None
+        self.protection = IdentityProtection.of(settings) if location else None
+        self.verifier = IdentityVerifier(self.protection) if self.protection else None
 
-    def caller(self, identity: Identity, catalog: str) -> CallerAccess | None:
-        if self.source is None:
+    def caller(self, identity: Identity, catalog: str, query_id: str = "") -> CallerAccess | None:
+        if self.source is None or self.verifier is None:
             return None
+        self.verifier.check(identity, query_id)  # a forged or unprovable identity never reaches the policy
         policy = self.source.get()
-        return CallerAccess(policy, policy.rule_for(identity), catalog)
+        if self.protection is IdentityProtection.FAS_VERIFIED and policy.unverifiable_rules():
+            raise PolicyError(f"access policy {policy.source}: rule(s) {policy.unverifiable_rules()} match on tags "
+                              f"or groups, which {PROTECTION_SETTING}=fas_verified cannot prove (only the ARN and "
+                              f"account are); match on arn/account, or use called_via_athena")
+        env, function = self.settings.env, self.settings.function_name
+
+        def resolve(kind: str, name: str) -> str | None:
+            return connection_identity(kind, name, env, function)
+
+        return CallerAccess(policy, policy.rule_for(identity), catalog, resolve)
+
+
+def check_names(table: TableName, requested: pa.Schema | None = None, constraints: Constraints | None = None) -> None:
+    """Athena sends lower-case names only; with a policy anything else is a crafted request. Refusing it means
+    the policy and the adapter (which resolves names case-insensitively) always see the same names."""
+    names = [table.schema, table.table, *(requested.names if requested is not None else ()),
+             *(constraints.columns() if constraints is not None else ())]
+    bad = [n for n in names if n != n.lower() or n != n.strip()]
+    if bad:
+        raise AccessDenied(f"names must be lower case without surrounding blanks, as Athena sends them: {bad[:5]}")
 
 
 # ---------------------------------------------------------------------------------------------- metadata
@@ -54,10 +87,52 @@ def visible_schemas(access: CallerAccess, schemas: Iterable[str]) -> tuple[str, 
 
 
 def visible_tables(access: CallerAccess, tables: Iterable[TableName]) -> tuple[TableName, ...]:
+    """Only the granted tables (names are lower case: adapters return them so, the service checks it)."""
     return tuple(t for t in tables if access.grant(t.schema, t.table) is not None)
 
 
+_PAGE_PREFIX = "offset:"
+
+
+def list_visible_tables(access: CallerAccess, adapter: Adapter, ctx: RequestContext, schema: str | None,
+                        next_token: str | None, page_size: int) -> tuple[tuple[TableName, ...], str | None]:
+    """ListTables for a restricted caller: every table listed, filtered, *then* paged - so neither a page's
+    length nor a token's offset counts hidden tables - and a hidden schema answers exactly as a missing one."""
+    if schema is not None:
+        if schema != schema.lower() or not access.schema_visible(schema):
+            raise SchemaNotFound(_missing_schema(schema))
+        try:
+            listed = adapter.list_tables(ctx, schema, None, -1).tables
+        except SchemaNotFound:
+            raise SchemaNotFound(_missing_schema(schema)) from None
+    else:
+        schemas = visible_schemas(access, adapter.list_schemas(ctx))
+        listed = [t for s in schemas for t in adapter.list_tables(ctx, s, None, -1).tables]
+    bad = [t.table for t in listed if t.table != t.table.lower()]
+    if bad:
+        raise ConnectorError(f"the adapter returned table names that are not lower case: {bad[:5]}; Athena only "
+                             f"handles lower-case names")
+    tables = visible_tables(access, listed)
+    if schema is None:
+        return tables, None
+    start = 0
+    if next_token:
+        text = next_token.removeprefix(_PAGE_PREFIX)
+        if not (text.isascii() and text.isdigit()) or len(text) > 9:
+            raise InvalidRequest(f"invalid ListTables nextToken {next_token[:40]!r}")
+        start = int(text)
+    if page_size < 0:  # as Java: -1 is every table from the token on
+        return tables[start:], None
+    end = start + page_size  # 0: an empty page that keeps the position, as Java's pagination does
+    return tables[start:end], (f"{_PAGE_PREFIX}{end}" if end < len(tables) else None)
+
+
+def _missing_schema(schema: str) -> str:
+    return f"schema {schema[:200]!r} not found"
+
+
 def grant_for(access: CallerAccess, table: TableName) -> TableGrant:
+    check_names(table)
     grant = access.grant(table.schema, table.table)
     if grant is None:  # the same answer as for a table that does not exist: no existence leak
         raise TableNotFound(f"table {table} not found")
@@ -94,23 +169,59 @@ def refuse_passthrough(access: CallerAccess) -> None:
 
 # ---------------------------------------------------------------------------------------------- scans
 
+@dataclass(frozen=True)
+class Authorized:
+    """A scan the policy allows: what the adapter gets, and what the framework applies after the row filter."""
+
+    grant: TableGrant
+    #: For the adapter: the caller's value sets and the row filter (plus the caller's ORDER BY/LIMIT when nothing
+    #: else remains). Value sets compare a column with constants, which cannot fail on any row.
+    constraints: Constraints
+    #: The caller's own expressions (and then ORDER BY/LIMIT), applied in the framework to rows that passed the
+    #: row filter only: an error they raise can never come from a hidden row.
+    after: Constraints
+    #: The requested columns as the adapter itself describes them (its resolved source names, not the caller's).
+    schema: pa.Schema
+
+
 def authorize(access: CallerAccess, table: TableName, full_schema: pa.Schema, requested: pa.Schema,
-              constraints: Constraints) -> tuple[TableGrant, Constraints]:
-    """Refuse what would widen access; return the grant and the constraints with the row filter added."""
+              constraints: Constraints) -> Authorized:
+    """Refuse what would widen access; split the constraints so that the row filter is evaluated first."""
+    check_names(table, requested, constraints)
     grant = grant_for(access, table)
     hidden = [f.name for f in requested if not grant.column_visible(f.name)]
     if hidden:
         raise AccessDenied(f"access to column(s) {hidden} of {table} is denied ({access.who})")
+    unknown = [f.name for f in requested if full_schema.get_field_index(f.name) < 0]
+    if unknown:
+        raise AccessDenied(f"column(s) {unknown} are not columns of {table}")
+    if not access.unrestricted:
+        # A column read as another type fails on some values and not others: an oracle on the values.
+        confused = [f"{f.name} ({f.type}, is {full_schema.field(f.name).type})" for f in requested
+                    if f.type != full_schema.field(f.name).type]
+        if confused:
+            raise AccessDenied(f"column(s) of {table} requested with another type than the table has: "
+                               f"{', '.join(confused)}")
     used = constraints.columns()
     blocked = sorted(c for c in used if not grant.column_visible(c) or c in grant.masks)
     if blocked:
         raise AccessDenied(f"filtering or sorting on column(s) {blocked} of {table} is denied: they are hidden or "
                            f"masked for you ({access.who})")
+    # The adapter's own field descriptions (its resolved source names), with the requested types.
+    schema = pa.schema([full_schema.field(f.name).with_type(f.type) for f in requested], metadata=full_schema.metadata)
+    if access.unrestricted:
+        return Authorized(grant, constraints, Constraints(), schema)
     row_filter = compile_row_filter(grant, table, full_schema)
+    # Substrait plans are not checked column by column: a restricted caller's plan never reaches the adapter.
     if row_filter is None:
-        return grant, constraints
-    return grant, Constraints(constraints.summary, (*constraints.expression, row_filter), constraints.order_by,
-                              constraints.limit, constraints.passthrough, constraints.query_plan)
+        plain = Constraints(constraints.summary, constraints.expression, constraints.order_by, constraints.limit)
+        return Authorized(grant, plain, Constraints(), schema)
+    if not constraints.expression:
+        first = Constraints(constraints.summary, (row_filter,), constraints.order_by, constraints.limit)
+        return Authorized(grant, first, Constraints(), schema)
+    first = Constraints(constraints.summary, (row_filter,))
+    after = Constraints(expression=constraints.expression, order_by=constraints.order_by, limit=constraints.limit)
+    return Authorized(grant, first, after, schema)
 
 
 def compile_row_filter(grant: TableGrant, table: TableName, full_schema: pa.Schema) -> Expression | None:
@@ -143,20 +254,32 @@ def filter_columns(grant: TableGrant, table: TableName, full_schema: pa.Schema) 
     return [] if expression is None else sorted(columns_of(expression))
 
 
-def guard_rows(batches: Iterable[pa.RecordBatch], grant: TableGrant, table: TableName, full_schema: pa.Schema,
-               requested: pa.Schema, secret: str) -> Iterator[pa.RecordBatch]:
-    """Re-apply the row filter, drop helper columns and mask, whatever the adapter already did."""
+def guard_rows(batches: Iterable[pa.RecordBatch], authorized: Authorized, table: TableName,
+               full_schema: pa.Schema, requested: pa.Schema, policy: Policy) -> Iterator[pa.RecordBatch]:
+    """Re-apply the row filter (whatever the adapter did), then the caller's own expressions on the rows that
+    passed it, then ORDER BY/LIMIT; drop helper columns and mask."""
+    grant = authorized.grant
     row_filter = compile_row_filter(grant, table, full_schema)
-    for batch in batches:
-        kept = batch.filter(expression_mask([row_filter], batch)) if row_filter is not None else batch
+    batches = iter(batches)
+    if row_filter is not None:
+        batches = (b.filter(expression_mask([row_filter], b)) for b in batches)
+    after = authorized.after
+    if after.expression:
+        batches = (b.filter(filter_mask({}, after.expression, b)) for b in batches)
+    if after.order_by:
+        batches = top_n(batches, after.order_by, after.limit)
+    elif after.has_limit:
+        batches = limited(batches, after.limit)
+    key = policy.key(MASK_KEY)
+    for kept in batches:
         if not len(requested):
             yield empty_batch(kept.num_rows, requested)
             continue
-        columns = [mask_column(kept.column(f.name), grant.masks.get(f.name), secret) for f in requested]
+        columns = [mask_column(kept.column(f.name), grant.masks.get(f.name), key) for f in requested]
         yield pa.RecordBatch.from_arrays(columns, schema=requested)
 
 
-def mask_column(column: pa.Array, mask: Mask | None, secret: str) -> pa.Array:
+def mask_column(column: pa.Array, mask: Mask | None, key: bytes) -> pa.Array:
     if mask is None:
         return column
     if mask.kind == "null":
@@ -164,7 +287,6 @@ def mask_column(column: pa.Array, mask: Mask | None, secret: str) -> pa.Array:
     if mask.kind == "fixed":
         return pc.if_else(pc.is_null(column), pa.nulls(len(column), column.type),
                           pa.scalar(mask.value, column.type))
-    key = secret.encode()
     t = column.type
     out: list[Any] = []
     for value in column.to_pylist():
@@ -184,25 +306,25 @@ def mask_column(column: pa.Array, mask: Mask | None, secret: str) -> pa.Array:
 
 # ---------------------------------------------------------------------------------------------- splits
 
-def _split_digest(secret: str, identity: Identity, query_id: str, catalog: str, table: TableName,
+def _split_digest(key: bytes, identity: Identity, query_id: str, catalog: str, table: TableName,
                   properties: Mapping[str, str]) -> str:
     caller = [identity.arn, identity.account, sorted(identity.groups), sorted(identity.tags.items())]
     payload = json.dumps([caller, query_id, catalog, str(table), sorted(properties.items())], separators=(",", ":"))
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_splits(access: CallerAccess, identity: Identity, query_id: str, catalog: str, table: TableName,
                 splits: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     """Bind each split to this caller and query, so nobody can craft or replay one."""
-    return [{**p, SIGNATURE_PROPERTY: _split_digest(access.policy.secret, identity, query_id, catalog, table, p)}
-            for p in splits]
+    key = access.policy.key(SPLIT_KEY)
+    return [{**p, SIGNATURE_PROPERTY: _split_digest(key, identity, query_id, catalog, table, p)} for p in splits]
 
 
 def verify_split(access: CallerAccess, identity: Identity, query_id: str, catalog: str, table: TableName,
                  properties: Mapping[str, str]) -> dict[str, str]:
     given = properties.get(SIGNATURE_PROPERTY, "")
     plain = {k: v for k, v in properties.items() if k != SIGNATURE_PROPERTY}
-    expected = _split_digest(access.policy.secret, identity, query_id, catalog, table, plain)
+    expected = _split_digest(access.policy.key(SPLIT_KEY), identity, query_id, catalog, table, plain)
     if not hmac.compare_digest(given, expected):
         raise AccessDenied(f"the split for {table} was not issued to this caller for this query; refused")
     return plain

@@ -16,13 +16,21 @@ A policy is JSON (or YAML) like::
 
 Rules are tried in order and the first whose ``match`` fits the caller applies (every condition given must
 hold; a list means any of its values). A caller no rule matches sees nothing. Within a rule, the first table
-entry whose catalog/schema/table patterns (shell-style, lower case) fit the table applies.
+entry whose schema/table patterns (shell-style, lower case) fit the table applies - and whose ``catalog`` and
+``connection`` (literal names, default ``*``) read the same connection as the request: a catalog is compared by
+the connection string it resolves to, exactly as the adapters resolve it, so ``catalog: shop`` also covers
+``lambda:<function>`` when both read through ``default``.
+
+The ``secret`` is never used directly: one key per purpose is derived from it (hash masks, split signatures),
+so a value produced for one purpose is worthless for the other.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,24 +118,30 @@ class TableGrant:
     exclude: tuple[str, ...] = ()
     masks: Mapping[str, Mask] = field(default_factory=dict)
     row_filter: str | None = None
+    connection: str = "*"
 
     @classmethod
     def parse(cls, value: Any, path: str) -> TableGrant:
         obj = _object(value, path)
-        _only(obj, {"catalog", "schema", "table", "columns", "exclude", "masks", "row_filter"}, path)
+        _only(obj, {"catalog", "connection", "schema", "table", "columns", "exclude", "masks", "row_filter"}, path)
         masks = {str(k).lower(): Mask.parse(v, f"{path}.masks.{k}")
                  for k, v in _object(obj.get("masks", {}), f"{path}.masks").items()}
         row_filter = obj.get("row_filter")
         if row_filter is not None and (not isinstance(row_filter, str) or not row_filter.strip()):
             raise PolicyError(f"{path}.row_filter must be a non-empty SQL predicate")
-        patterns = {k: str(obj.get(k, "*")).lower() for k in ("catalog", "schema", "table")}
+        patterns = {k: str(obj.get(k, "*")).strip().lower() for k in ("catalog", "connection", "schema", "table")}
+        for k in ("catalog", "connection"):
+            if patterns[k] != "*" and any(c in patterns[k] for c in "*?[]"):
+                raise PolicyError(f"{path}.{k} must be one name or \"*\", not a pattern: a pattern could match "
+                                  f"one alias of a connection and miss another that reads the same data")
         columns = tuple(c.lower() for c in _strings(obj.get("columns", ["*"]), f"{path}.columns"))
         return cls(patterns["catalog"], patterns["schema"], patterns["table"], columns,
-                   tuple(c.lower() for c in _strings(obj.get("exclude"), f"{path}.exclude")), masks, row_filter)
+                   tuple(c.lower() for c in _strings(obj.get("exclude"), f"{path}.exclude")), masks, row_filter,
+                   patterns["connection"])
 
-    def covers(self, catalog: str, schema: str, table: str | None = None) -> bool:
-        return (fnmatch.fnmatchcase(catalog.lower(), self.catalog) and fnmatch.fnmatchcase(schema, self.schema)
-                and (table is None or fnmatch.fnmatchcase(table, self.table)))
+    def covers(self, schema: str, table: str | None = None) -> bool:
+        """The schema (and table) patterns fit these resolved, lower-case names."""
+        return fnmatch.fnmatchcase(schema, self.schema) and (table is None or fnmatch.fnmatchcase(table, self.table))
 
     def column_visible(self, column: str) -> bool:
         listed = "*" in self.columns or column in self.columns
@@ -164,12 +178,29 @@ class Rule:
                    tuple(u.lower() for u in _strings(obj.get("udfs"), f"{path}.udfs")))
 
 
+#: Purposes of the keys derived from the policy's secret.
+MASK_KEY = "hash-mask"
+SPLIT_KEY = "split-signature"
+
+
 @dataclass(frozen=True)
 class Policy:
-    secret: str
+    secret: str = field(repr=False)
     rules: tuple[Rule, ...]
     samples: tuple[Identity, ...] = ()
     source: str = "policy"
+
+    def key(self, purpose: str) -> bytes:
+        """The key for one purpose (``MASK_KEY``, ``SPLIT_KEY``): HMAC-SHA256 of a purpose label under the secret,
+        so a hash mask can never serve as a split signature, nor the reverse."""
+        if purpose not in (MASK_KEY, SPLIT_KEY):
+            raise ValueError(f"unknown key purpose {purpose!r}")
+        label = f"athena-federation-py/access-policy/{purpose}/v1".encode()
+        return hmac.new(self.secret.encode(), label, hashlib.sha256).digest()
+
+    def unverifiable_rules(self) -> list[str]:
+        """Rules that match on tags or groups, which forward-access credentials cannot prove."""
+        return [r.name for r in self.rules if r.match.tags or r.match.groups]
 
     @classmethod
     def parse(cls, value: Any, source: str) -> Policy:
@@ -195,6 +226,15 @@ class Policy:
         return next((r for r in self.rules if r.match.fits(identity)), None)
 
 
+#: (kind, name) -> the connection it reads (engine and URL), or None; kind is "catalog" or "connection".
+ConnectionResolver = Callable[[str, str], "str | None"]
+
+
+def _by_name(kind: str, name: str) -> str | None:
+    """Without an environment (offline reports): a catalog reads the connection of its own name."""
+    return name.lower()
+
+
 @dataclass(frozen=True)
 class CallerAccess:
     """What one caller may do in one catalog (``rule`` None: nothing)."""
@@ -202,6 +242,17 @@ class CallerAccess:
     policy: Policy
     rule: Rule | None
     catalog: str
+    resolve: ConnectionResolver = _by_name
+
+    def reads_here(self, grant: TableGrant) -> bool:
+        """The grant's catalog and connection read the connection the request's catalog resolves to."""
+        if grant.catalog == "*" and grant.connection == "*":
+            return True
+        here = self.resolve("catalog", self.catalog)
+        if here is None:
+            return False
+        return ((grant.catalog == "*" or self.resolve("catalog", grant.catalog) == here)
+                and (grant.connection == "*" or self.resolve("connection", grant.connection) == here))
 
     @property
     def unrestricted(self) -> bool:
@@ -212,7 +263,8 @@ class CallerAccess:
         return f"rule {self.rule.name!r}" if self.rule else "no rule of the access policy"
 
     def schema_visible(self, schema: str) -> bool:
-        return self.unrestricted or bool(self.rule and any(g.covers(self.catalog, schema) for g in self.rule.tables))
+        return self.unrestricted or bool(self.rule and any(g.covers(schema) and self.reads_here(g)
+                                                           for g in self.rule.tables))
 
     def grant(self, schema: str, table: str) -> TableGrant | None:
         """The grant for a table; a full grant for unrestricted callers; None if the table is not visible."""
@@ -220,7 +272,7 @@ class CallerAccess:
             return TableGrant(self.catalog, schema, table)
         if self.rule is None:
             return None
-        return next((g for g in self.rule.tables if g.covers(self.catalog, schema, table)), None)
+        return next((g for g in self.rule.tables if g.covers(schema, table) and self.reads_here(g)), None)
 
     def may_call_udf(self, name: str) -> bool:
         return self.unrestricted or bool(self.rule and name.lower() in self.rule.udfs)

@@ -37,6 +37,7 @@ from connector.local.session import (
     TableInfo,
 )
 from connector.local.targets import InProcessTarget, Target
+from connector.local.trino_semantics import install
 from connector.protocol.messages import Identity, ReadRecordsRequest, Split
 
 ROWS_PLACEHOLDER = "__afq_rows"  # DuckDB cannot scan an Arrow table without columns (count(*) reads none)
@@ -209,6 +210,7 @@ class LocalAthena:
                     self.progress.finish()
             for scan in scans:
                 con.register(scan.plan.source.name, scan.table())
+            install(con)
             try:
                 table = con.sql(plan.engine_sql).to_arrow_table()
             except duckdb.Error as e:

@@ -20,20 +20,20 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from connector.local import strict_sql
 from connector.local.domains import Domain, DomainBuilder
 from connector.local.errors import QueryError
 from connector.local.session import Capabilities
+from connector.local.trino_semantics import check_operators, follow_trino
 from connector.protocol.constraints import (
     Constraints,
     Expression,
@@ -118,10 +118,7 @@ class QueryPlan:
 
 def parse_query(sql: str, *, default_catalog: str | None = None, lake_catalog: str = LAKE_CATALOG,
                 lake_dir: str = ".") -> ParsedQuery:
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
-    except ParseError as e:
-        raise QueryError(f"cannot parse the query: {_first_line(e)}") from None
+    statements = strict_sql.parse(sql)
     if len(statements) != 1:
         raise QueryError(f"expected one SQL statement, got {len(statements)}")
     tree = statements[0]
@@ -270,9 +267,10 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
 
     schema = sqlglot_schema(parsed.sources)
     try:
-        tree = qualify(parsed.tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=True,
-                       quote_identifiers=True)
+        tree = qualify(_mark_unnamed(parsed.tree.copy()), schema=schema, dialect=DIALECT,
+                       validate_qualify_columns=True, quote_identifiers=True)
         tree = annotate_types(tree, schema=schema, dialect=DIALECT)
+        check_operators(tree)
     except (OptimizeError, ParseError) as e:
         raise QueryError(f"cannot resolve the query's columns: {_first_line(e)}") from None
     federated = {s.name: s for s in parsed.sources if s.kind == "federated"}
@@ -290,8 +288,8 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
         if isinstance(scope.expression, exp.Select):
             _limits(scope, scope.expression, states)
     _projections(tree, states)
-    _integer_sums(tree)
     _athena_column_names(tree)
+    follow_trino(tree)
     plans = [state.plan() for state in states.values()]
     lake = [s for s in parsed.sources if s.kind == "lake"]
     return QueryPlan(parsed, plans, lake, tree.sql(dialect="duckdb"))
@@ -570,23 +568,30 @@ def sql_literal(value: Any) -> str:
     return str(value)
 
 
-def _integer_sums(tree: exp.Expr) -> None:
-    """``sum`` of integers is BIGINT in Athena but HUGEINT (a 38-digit decimal in Arrow) in DuckDB: cast back."""
-    for node in list(tree.find_all(exp.Sum)):
-        if node.type is None or not node.type.is_type(*exp.DataType.INTEGER_TYPES):
-            continue
-        target = node.parent if isinstance(node.parent, exp.Window) else node
-        target.replace(exp.cast(target.copy(), exp.DataType.build("BIGINT")))
+_UNNAMED = "afq_unnamed"
+
+
+def _mark_unnamed(tree: exp.Expr) -> exp.Expr:
+    """Athena names an output column after a bare column or an alias only; mark the others before sqlglot's
+    qualify names them after what they contain (``CAST(qty AS bigint)`` would be ``qty``, ``1`` would be ``1``)."""
+    query = tree
+    while isinstance(query, exp.SetOperation | exp.Subquery):
+        query = query.this
+    if isinstance(query, exp.Select):
+        for e in query.selects:
+            if not isinstance(e, exp.Alias | exp.Column | exp.Star):
+                e.meta[_UNNAMED] = True
+    return tree
 
 
 def _athena_column_names(tree: exp.Expr) -> None:
-    """Unnamed output columns are ``_col0``, ``_col1``... in Athena (sqlglot names them ``_col_0``)."""
+    """Unnamed output columns are ``_col<position>`` in Athena: ``_col0``, ``_col1``..."""
     if not isinstance(tree, exp.Query):
         return
     renamed = {}
-    for e in tree.selects:
-        if isinstance(e, exp.Alias) and re.fullmatch(r"_col_\d+", e.alias) and not isinstance(e.this, exp.Column):
-            renamed[e.alias] = e.alias.replace("_col_", "_col")
+    for i, e in enumerate(tree.selects):
+        if isinstance(e, exp.Alias) and e.this.meta.get(_UNNAMED):
+            renamed[e.alias] = f"_col{i}"
             e.set("alias", exp.to_identifier(renamed[e.alias], quoted=True))
     order = tree.args.get("order")
     if renamed and order is not None:

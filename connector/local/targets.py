@@ -76,7 +76,7 @@ def function_error(payload: Any, request_type: str) -> LambdaFunctionError:
     stack = payload.get("stackTrace") or ()
     lines = tuple(str(s) for s in stack) if isinstance(stack, list) else ()
     return LambdaFunctionError(str(payload.get("errorType", "Unknown")), str(payload.get("errorMessage", "")),
-                               request_type, lines)
+                               request_type, lines, payload)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlglot import exp
 from connector.local.engine import ROWS_PLACEHOLDER, LocalAthena, QueryResult, TableScan, load_duckdb
 from connector.local.rows import Rows, row_counter, samples
 from connector.local.session import SplitResult, without_spill
+from connector.local.trino_semantics import follow_trino, install
 from connector.protocol.constraints import Constraints
 
 _TABLE = "__afq_verify"
@@ -62,6 +63,7 @@ def _verify_table(athena: LocalAthena, scan: TableScan, report: VerifyReport) ->
     session = athena.session(plan.source.catalog)
     duckdb = load_duckdb()
     con = duckdb.connect()
+    install(con)
     try:
         for index, returned in enumerate(scan.results, start=1):
             request = session.read_request(scan.info, read_columns, without_spill(returned.split, "verify"),
@@ -90,6 +92,7 @@ def _check_split(con: Any, scan: TableScan, index: int, returned: SplitResult, e
         select = exp.select(*(columns or [exp.Literal.number(1)])).from_(source)
         if plan.trusted:
             select = select.where(exp.and_(*[p.node.copy() for p in plan.trusted]))
+            follow_trino(select)  # the predicates mean what they mean in Athena (decimal division, dates...)
         expected = _rows(con.sql(select.sql("duckdb")).to_arrow_table(), bool(plan.columns))
         actual = _rows(_as_table(returned, plan.columns), bool(plan.columns))
         extra = actual - expected

@@ -338,7 +338,7 @@ class OrderByField:
 
 @dataclass(frozen=True, slots=True)
 class QueryPlan:
-    """A Substrait plan (serde v6). Carried, not interpreted: ``summary`` says the same for our purposes."""
+    """A Substrait plan (serde v6), base64. ReadRecords applies it (``connector.pushdown.plan``) on top of the rest."""
 
     substrait_version: str
     substrait_plan: str

@@ -3,6 +3,10 @@
 Two framings exist. Serde v2 (and every spilled block) uses the *legacy* framing: an int32 metadata length and
 then the flatbuffer. v3+ uses the *modern* framing with a ``0xFFFFFFFF`` continuation marker first. pyarrow
 reads both and writes the modern one; ``to_legacy`` rewrites the prefix for callers that want v2 bytes.
+
+Inline answers are always modern, whatever framing the request used: the Java SDK resolves a v2-shaped request
+to the newest serde that parses it (v3 for every request whose JSON did not change, v4 for GetTable), and those
+write the modern framing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ def is_legacy(message: bytes) -> bool:
 def to_legacy(message: bytes | pa.Buffer) -> bytes:
     """Rewrite a modern-framed message to the legacy framing (the body is unchanged)."""
     return b"".join(legacy_parts(message))
+
+
+def to_modern(message: bytes) -> bytes:
+    """Rewrite a legacy-framed message to the modern framing (the flatbuffer and body are unchanged)."""
+    if not is_legacy(message):
+        return message
+    length = int.from_bytes(message[:4], "little")
+    padding = (8 - length % 8) % 8  # modern: the body starts 8-aligned after 8 bytes of prefix
+    head = b"".join((_CONTINUATION, (length + padding).to_bytes(4, "little"), message[4 : 4 + length],
+                     b"\0" * padding))
+    return head + message[4 + length :]
 
 
 def legacy_parts(message: bytes | pa.Buffer) -> tuple[bytes, memoryview]:

@@ -183,11 +183,11 @@ def _int(key: str, attr: str, default: Any = ...) -> _Field:
     return _Field(key, attr, lambda o, k, p: get_int(o, k, p, default), _plain)
 
 
-def _size_as_string(key: str, attr: str) -> _Field:
+def _size_as_string(key: str, attr: str, *, positive: bool = True) -> _Field:
     # The Java SDK writes maxBlockSize / maxInlineBlockSize as JSON strings holding decimal longs.
     def read(o: Mapping[str, Any], k: str, p: str) -> int:
         value = get_int(o, k, p)
-        if value <= 0:
+        if positive and value <= 0:
             raise ProtocolError(join(p, k), f"must be a positive number of bytes, got {value}")
         return value
     return _Field(key, attr, read, lambda v, _: str(v))
@@ -381,7 +381,7 @@ class ReadRecordsRequest(Request):
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
              _obj("tableName", "table_name", TableName), _obj("schema", "schema", SchemaMessage),
              _obj("split", "split", Split), _constraints(), _size_as_string("maxBlockSize", "max_block_size"),
-             _size_as_string("maxInlineBlockSize", "max_inline_block_size"))
+             _size_as_string("maxInlineBlockSize", "max_inline_block_size", positive=False))
 
 
 @dataclass(frozen=True)

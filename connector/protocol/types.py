@@ -276,7 +276,10 @@ def _leaf_to_logical(array: pa.Array, target: pa.DataType) -> pa.Array:
 def batch_to_wire(batch: pa.RecordBatch, wire_schema: pa.Schema) -> pa.RecordBatch:
     """Convert a logical batch to the wire form of ``wire_schema`` (same column order and names)."""
     columns = []
-    for field, column in zip(wire_schema, batch.columns, strict=True):
+    for source, field, column in zip(batch.schema, wire_schema, batch.columns, strict=True):
+        if source.metadata and source.metadata.get(zones.PACKED_KEY):  # packed per value by scan.conform
+            columns.append(column.view(field.type))
+            continue
         columns.append(_rebuild(column, field.type, _leaf_to_wire) if _needs_conversion(column.type) else column)
     return pa.RecordBatch.from_arrays(columns, schema=wire_schema) if columns else _empty_batch(
         batch.num_rows, wire_schema)

@@ -44,6 +44,9 @@ class SourceColumn:
     source_name: str
     type: pa.DataType
     source_type: str = ""
+    #: The column's collation at the source ('' when it compares as the source does by default); dialects decide
+    #: in ``can_compare_column``/``can_like_column``/``compare_operand`` whether it matches Athena's.
+    collation: str = ""
 
 
 @dataclass(slots=True)
@@ -84,6 +87,9 @@ class SqlDialect:
     integer_division_truncates: ClassVar[bool] = True
     #: The dialect renders ``NULLS FIRST/LAST`` (sqlglot writes it only when the default differs).
     supports_null_ordering: ClassVar[bool] = True
+    #: Write ``NULLS FIRST/LAST`` on every ORDER BY key, even where sqlglot assumes it is the default: a source
+    #: whose default can be changed by a setting (Snowflake's DEFAULT_NULL_ORDERING) must be told every time.
+    explicit_null_ordering: ClassVar[bool] = False
     #: Longest IN list the database accepts; longer lists are split into OR-ed chunks.
     max_in_list: ClassVar[int] = 1000
     #: The ESCAPE character used to make LIKE patterns literal except ``%`` and ``_``.
@@ -175,6 +181,11 @@ class SqlDialect:
         """
         return exp.column(column.source_name, quoted=True)
 
+    def select_expression(self, column: SourceColumn) -> exp.Expression:
+        """How a column is read in the select list: ``column_expression`` unless reading it exactly needs another
+        form than comparing it (Oracle reads a NUMBER of unknown precision as text, converted exactly)."""
+        return self.column_expression(column)
+
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
 
@@ -239,7 +250,10 @@ class SqlDialect:
                 return "%s"
             return "?"
 
-        generator_cls = type(f"Bound{base.__name__}", (base,), {"placeholder_sql": placeholder_sql})
+        methods: dict[str, Any] = {"placeholder_sql": placeholder_sql}
+        if self.explicit_null_ordering:
+            methods["ordered_sql"] = _explicit_ordered_sql
+        generator_cls = type(f"Bound{base.__name__}", (base,), methods)
         sql = generator_cls(dialect=dialect).generate(tree, copy=False)
         params = [self.bind_value(values[i].value, values[i].type) for i in order]
         if style == "named":
@@ -250,8 +264,14 @@ class SqlDialect:
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
+def _explicit_ordered_sql(gen: Any, expression: exp.Ordered) -> str:
+    direction = "DESC" if expression.args.get("desc") else "ASC"
+    nulls = "FIRST" if expression.args.get("nulls_first") else "LAST"
+    return f"{gen.sql(expression, 'this')} {direction} NULLS {nulls}"
+
+
 def _select_item(dialect: SqlDialect, column: SourceColumn) -> exp.Expression:
-    item = dialect.column_expression(column)
+    item = dialect.select_expression(column)
     if isinstance(item, exp.Column) and item.name == column.source_name:
         return item
     return exp.Alias(this=item, alias=exp.to_identifier(column.source_name, quoted=True))

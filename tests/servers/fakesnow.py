@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ class FakeSnowflake:
     host: str
     port: int
     account: str
-    users: dict[str, dict[str, str]]
+    users: dict[str, dict[str, Any]]
     private_keys: dict[str, bytes]  # user -> PKCS#8 PEM (unencrypted) of the users registered with a key
 
     def connect_kwargs(self, user: str = "afq_user") -> dict[str, object]:
@@ -74,8 +75,16 @@ def running_server(directory: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[Fa
     """Start the emulator (free port, own directory), yield it, stop it by PID (also on failure)."""
     python = venv_python()
     private, public = _rsa_key()
-    users = {"afq_user": {"password": "correct horse battery staple"},
-             "afq_keypair": {"public_key": public}}
+    users: dict[str, dict[str, Any]] = {
+        "afq_user": {"password": "correct horse battery staple"},
+        "afq_keypair": {"public_key": public},
+        # An account admin's ALTER USER ... SET: parameters that change answers unless the session pins them.
+        "afq_tuned": {"password": "correct horse battery staple",
+                      "parameters": {"ROWS_PER_RESULTSET": 7, "DEFAULT_NULL_ORDERING": "FIRST",
+                                     "QUOTED_IDENTIFIERS_IGNORE_CASE": True}},
+        # Sessions whose tokens expire after one statement (a pooled session idle past its master token).
+        "afq_expiring": {"password": "correct horse battery staple", "session_queries": 1},
+    }
     users_file = directory / "users.json"
     users_file.write_text(json.dumps(users))
     port_file = directory / "port"

@@ -9,10 +9,22 @@ fakesnow emulates Snowflake's SQL on DuckDB; this wrapper adds what a real accou
   does (RS256 signature with the user's registered public key, ``iss`` = ``ACCOUNT.USER.SHA256:<fingerprint>``,
   ``sub`` = ``ACCOUNT.USER``, not expired). Failures answer with Snowflake's error codes (390100, 390144);
 * results larger than ``--chunk-rows`` are cut into chunks like Snowflake's: the first inline
-  (``rowsetBase64``), the rest served from ``/chunks/...`` URLs that require the ``chunkHeaders`` (as S3
+  (``rowsetBase64``, schema only), the rest served from ``/chunks/...`` URLs that require the ``chunkHeaders`` (as S3
   requires the SSE-C key headers on a real account);
+* result chunks carry a real server's encoding (``tests/servers/snowflake_wire.py``): NUMBER as scaled integers
+  of the narrowest width, TIMESTAMP_TZ structs with their ``byteLength`` - fakesnow's decimal128 would hide the
+  driver's float conversion of scaled numbers;
 * FIXED bindings with a fraction (how the connector binds ``Decimal``) are read as decimals;
-* ``GET /queries/<id>/result`` returns a finished query's result again, to the user who ran it only.
+* a bind parameter as a LIMIT or OFFSET row count is rejected ("Invalid row count '?'"), as Snowflake does;
+* ``GET /queries/<id>/result`` returns a finished query's result again, to the user who ran it only;
+* parameters set on a user (``"parameters"`` in the users file, as ``ALTER USER ... SET`` does) apply to its
+  sessions unless the login's session parameters override them, as on Snowflake: ``ROWS_PER_RESULTSET`` cuts
+  results short without an error, ``DEFAULT_NULL_ORDERING=FIRST`` puts NULLs first where no NULLS clause is
+  written; the login reply lists the session's parameters, as Snowflake's does (the driver reports them);
+* a user's ``"session_queries"`` bounds how many statements a session runs before its tokens expire (as a master
+  token does after 4 hours): the login reply then announces a master token validity of 0 s, which the driver
+  reports through ``is_expired()``, and the server answers later statements with 390114 "Authentication token has
+  expired".
 
 Usage: ``python -P fakesnow_app.py --port-file F [--users users.json] [--chunk-rows N]``; it binds a free
 loopback port itself and writes the port number to ``F`` once it listens.
@@ -24,8 +36,10 @@ import argparse
 import base64
 import gzip
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import secrets
 import socket
 import sys
@@ -49,6 +63,19 @@ from starlette.routing import Route
 CHUNK_KEY_HEADER = "x-amz-server-side-encryption-customer-key"
 
 
+def _load_wire() -> Any:
+    # The app runs with -P (no script directory on sys.path), so its sibling is loaded by path.
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snowflake_wire.py")
+    spec = importlib.util.spec_from_file_location("snowflake_wire", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load_wire()
+
+
 def _from_binding(binding: dict[str, str]) -> Any:
     """fakesnow reads FIXED bindings with int(); Snowflake also takes decimals ("12.34") as FIXED."""
     if binding.get("type") == "FIXED" and not str(binding.get("value", "")).lstrip("-").isdigit():
@@ -61,10 +88,17 @@ fs.from_binding = _from_binding  # type: ignore[assignment]
 
 
 @dataclass
+class Session:
+    user: str
+    parameters: dict[str, Any]
+    queries_left: int | None = None  # statements before the session's tokens expire (None: never)
+
+
+@dataclass
 class State:
-    users: dict[str, dict[str, str]] | None = None
+    users: dict[str, dict[str, Any]] | None = None
     chunk_rows: int = 0
-    sessions: dict[str, str] = field(default_factory=dict)  # session token -> user
+    sessions: dict[str, Session] = field(default_factory=dict)  # session token -> session
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # query id -> {"user", "data"}
     chunks: dict[tuple[str, int], tuple[bytes, str]] = field(default_factory=dict)  # -> (ipc bytes, key)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -136,10 +170,21 @@ async def login(request: Request) -> Response:
     response = await fs.login_request(request)
     payload = json.loads(bytes(response.body))
     if payload.get("success"):
+        entry = (state.users or {}).get(user.lower(), {})
+        asked = {str(k).upper(): v for k, v in (data.get("SESSION_PARAMETERS") or {}).items()}
+        parameters = {**{k.upper(): v for k, v in entry.get("parameters", {}).items()}, **asked}
+        queries = entry.get("session_queries")
         payload["data"].update(masterToken=secrets.token_urlsafe(24), validityInSeconds=3600,
-                               masterValidityInSeconds=14400, sessionId=secrets.randbelow(1 << 40))
+                               masterValidityInSeconds=0 if queries is not None else 14400,
+                               sessionId=secrets.randbelow(1 << 40))
+        token = payload["data"]["token"]
+        listed = {p["name"]: p for p in payload["data"].get("parameters", [])}
+        listed.update({k: {"name": k, "value": v} for k, v in parameters.items()})
+        payload["data"]["parameters"] = list(listed.values())
+        if str(parameters.get("DEFAULT_NULL_ORDERING", "LAST")).upper() == "FIRST":
+            fs.sessions[token]._duck_conn.execute("SET SESSION default_null_order = 'nulls_first'")
         with state.lock:
-            state.sessions[payload["data"]["token"]] = user.lower()
+            state.sessions[token] = Session(user.lower(), parameters, queries)
     return JSONResponse(payload, status_code=response.status_code)
 
 
@@ -148,14 +193,20 @@ def _token(request: Request) -> str:
 
 
 def _chunked(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-    """Cut an Arrow result into an inline first chunk and remote chunks, like Snowflake does."""
+    """Cut an Arrow result into an inline first chunk and remote chunks, like Snowflake does.
+
+    The inline part of a chunked result holds the schema and no rows, as a real server may send it: the 5.x
+    driver then lists a result batch of 0 rows whose ``to_arrow()`` is None (a reader must skip it)."""
     raw = data.get("rowsetBase64")
     if data.get("queryResultFormat") != "arrow" or not raw:
         return data
-    table = pa.ipc.open_stream(base64.b64decode(raw)).read_all()
+    # Each chunk is encoded from its own values, as a server writes chunks independently: the integer width of a
+    # NUMBER column may differ between the chunks of one result (so a reader must decode each with its own schema).
+    table = _valid_structs(pa.ipc.open_stream(base64.b64decode(raw)).read_all())
     if state.chunk_rows <= 0 or table.num_rows <= state.chunk_rows:
         return {**data, "rowsetBase64": base64.b64encode(_ipc(table)).decode()}
-    slices = [table.slice(i, state.chunk_rows) for i in range(0, table.num_rows, state.chunk_rows)]
+    slices = [table.slice(0, 0), *(table.slice(i, state.chunk_rows) for i in range(0, table.num_rows,
+                                                                                  state.chunk_rows))]
     ipc = _ipc
 
     query_id = data["queryId"]
@@ -173,11 +224,7 @@ def _chunked(request: Request, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ipc(part: pa.Table) -> bytes:
-    part = _valid_structs(part)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, part.schema) as writer:
-        writer.write_table(part)
-    return bytes(sink.getvalue())
+    return bytes(wire.ipc_bytes(wire.encode(part)))
 
 
 def _valid_structs(table: pa.Table) -> pa.Table:
@@ -197,21 +244,55 @@ def _valid_structs(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
+def _spend_query(token: str) -> Session | None:
+    """The session of a statement, counting it against the session's token lifetime; None once expired."""
+    with state.lock:
+        session = state.sessions.get(token)
+        if session is None or session.queries_left is None:
+            return session
+        if session.queries_left <= 0:
+            return None
+        session.queries_left -= 1
+        return session
+
+
+def _rows_per_resultset(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Snowflake's ROWS_PER_RESULTSET: the result is cut to ``limit`` rows, and nothing says so."""
+    raw = data.get("rowsetBase64")
+    if limit <= 0 or data.get("queryResultFormat") != "arrow" or not raw:
+        return data
+    table = pa.ipc.open_stream(base64.b64decode(raw)).read_all()
+    if table.num_rows <= limit:
+        return data
+    return {**data, "rowsetBase64": base64.b64encode(fs.to_ipc(table.slice(0, limit))).decode(), "total": limit,
+            "returned": limit}
+
+
 async def query(request: Request) -> Response:
+    session = _spend_query(_token(request))
+    if session is None and _token(request) in state.sessions:
+        return _error("390114", "Authentication token has expired.  The user must authenticate again.")
+    sql = str(_body(await request.body(), request.headers.get("Content-Encoding")).get("sqlText", ""))
+    bound = re.search(r"\b(LIMIT|OFFSET)\s+(\?|:\w+)", sql, re.IGNORECASE)
+    if bound:  # Snowflake wants a constant row count there, not a bind parameter
+        return _error("001003", f"SQL compilation error:\nInvalid row count '{bound.group(2)}' in "
+                                f"{bound.group(1).lower()} clause")
     response = await fs.query_request(request)
     payload = json.loads(bytes(response.body))
     data = payload.get("data")
     if payload.get("success") and isinstance(data, dict) and data.get("queryId"):
-        data = _chunked(request, data)
+        limit = int((session.parameters if session else {}).get("ROWS_PER_RESULTSET") or 0)
+        data = _chunked(request, _rows_per_resultset(data, limit))
         payload["data"] = data
         with state.lock:
-            state.results[data["queryId"]] = {"user": state.sessions.get(_token(request)), "data": data}
+            state.results[data["queryId"]] = {"user": session.user if session else None, "data": data}
     return JSONResponse(payload, status_code=response.status_code)
 
 
 async def query_result(request: Request) -> Response:
     with state.lock:
-        user = state.sessions.get(_token(request))
+        session = state.sessions.get(_token(request))
+        user = session.user if session else None
         result = state.results.get(request.path_params["query_id"])
     if user is None:
         return _error("390104", "User must login again to access the service.", 401)
@@ -250,7 +331,8 @@ app = Starlette(routes=routes)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port-file", required=True)
-    parser.add_argument("--users", help="JSON {user: {password?, public_key? (PEM)}}; omitted = accept anyone")
+    parser.add_argument("--users", help="JSON {user: {password?, public_key? (PEM), parameters?, session_queries?}}; "
+                                        "omitted = accept anyone")
     parser.add_argument("--chunk-rows", type=int, default=0)
     args = parser.parse_args()
     if args.users:
