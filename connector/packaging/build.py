@@ -127,9 +127,12 @@ def build_bundle(options: BuildOptions) -> BuildResult:
     os.utime(site)  # recently used: pruning keeps it
     trim_report = json.loads((site.parent / f"{site.name}.json").read_text(encoding="utf-8"))
 
+    artifacts = _artifacts(bundle)
     manifest = {"adapter": bundle.name, "summary": bundle.summary, "python": target.python,
                 "architecture": target.lambda_arch, "handler": "connector.handler.lambda_handler",
                 "builder": BUILDER_VERSION, "distributions": _checked_distributions(site, requirements)}
+    if artifacts:
+        manifest["artifacts"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(artifacts.items())}
     manifest_bytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     framework_hash = _framework_hash(packages)
     bundle_key = digest(site_key, framework_hash, manifest_bytes.decode())
@@ -144,7 +147,7 @@ def build_bundle(options: BuildOptions) -> BuildResult:
             if failures:
                 raise PackagingError("the framework does not compile with python" + target.python + ":\n" +
                                      "\n".join(failures[:10]))
-            write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes})
+            write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes, **artifacts})
     os.utime(cached_zip)
     _prune(cache, name)
 
@@ -211,6 +214,20 @@ def _build_site(site: Path, requirements: Sequence[str], target: Target, tool: l
             leftover.unlink()
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _artifacts(bundle: AdapterBundle) -> dict[str, bytes]:
+    """The files built for this bundle (the JDBC helper's jar...); the manifest records their hashes, so the
+    bundle's cache key follows them."""
+    files: dict[str, bytes] = {}
+    for reference in bundle.artifacts:
+        module, _, function = reference.partition(":")
+        try:
+            built = getattr(importlib.import_module(module), function)()
+        except Exception as e:  # a missing compiler, a failed build: the builder's message says which
+            raise PackagingError(f"cannot build {reference} for the {bundle.name} bundle: {e}") from None
+        files.update(built)
+    return files
 
 
 def _read_requirement_file(path: Path) -> str:
