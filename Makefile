@@ -10,13 +10,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless faketime
+DEMO_STAMP := $(VENV)/.installed-demo
+# default-jdk-headless: javac for the JDBC adapter's Java helper (adapters/java/, built by `make jdbc-helper`).
+APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless default-jdk-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
+# A tool that needs another Python says so on the first line of its .in file (`# requires python 3.12`).
 TOOL_LOCKS := $(basename $(shell find tests sar bench -name 'requirements-*.in'))
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock tpcds
+.PHONY: demo test check fuzz fuzz-atheris lint typecheck unit bench bench-quick package sam-validate clean apt venv lock tpcds \
+	jdbc-helper
 
 venv: $(STAMP)
 
@@ -41,14 +45,31 @@ lock: $(UV)
 	$(UV) export --frozen --only-group bootstrap --no-emit-project --no-header --format requirements-txt \
 	  -o .ci/requirements-uv.txt
 	@for f in $(TOOL_LOCKS); do \
-	  $(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version 3.11 \
+	  py=$$(sed -n '1s/^# *requires python \([0-9.]*\) *$$/\1/p' $$f.in); \
+	  $(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version $${py:-3.11} \
 	    --custom-compile-command "make lock" $$f.in -o $$f.txt || exit 1; \
 	done
 
 apt:
 	@./.ci/apt-packages $(APT_PACKAGES)
 
-demo: $(STAMP)
+# The JDBC adapter's Java helper (columnar reads), compiled with javac into the user cache ($$AFQ_CACHE_DIR/jdbc or
+# ~/.cache/afq/jdbc); the adapter also compiles it on first use, and `afq package generic` puts it in the bundle.
+jdbc-helper: $(STAMP) apt
+	@$(BIN)/python -m adapters.jdbc_helper >/dev/null
+
+
+# The demo needs only the SQLite path: the project, its [local] extra (DuckDB, boto3, cryptography) and the locked
+# setuptools that builds it - about a sixth of the full environment, from the same uv.lock. --inexact adds to
+# whatever .venv holds, so `make demo` and `make test` follow each other in either order; when the full
+# environment is installed from this very lock, there is nothing to add.
+$(DEMO_STAMP): $(UV) pyproject.toml uv.lock
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt uv.lock ] && [ $(STAMP) -nt pyproject.toml ]; then :; else \
+	  $(UV) sync --locked --inexact --quiet --no-default-groups --group build --extra local --no-install-project && \
+	  $(UV) sync --locked --inexact --quiet --no-default-groups --group build --extra local; fi
+	@touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/afq demo
 
 lint: $(STAMP)
@@ -57,7 +78,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apt lint typecheck fakesnow-venv
+test: $(STAMP) apt lint typecheck fakesnow-venv jdbc-helper
 	$(BIN)/pytest -q
 
 # Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible); the
@@ -74,11 +95,11 @@ fuzz-atheris: $(STAMP)
 check: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "not slow and not integration" -x
 
-bench: $(STAMP) apt
+bench: $(STAMP) apt jdbc-helper bench-venvs
 	$(BIN)/python -m bench.run
 
 # Every benchmark at small sizes (a few minutes): checks they run; bench/README.md is left as it is.
-bench-quick: $(STAMP) apt
+bench-quick: $(STAMP) apt jdbc-helper bench-venvs
 	$(BIN)/python -m bench.run --quick
 
 # The 99 TPC-DS queries through afq over SQLite and PostgreSQL (SF 0.01, data generated once into .tpcds-cache/
@@ -103,6 +124,13 @@ sam-validate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# bench/'s own tool venvs: the peer Python SDK (athena-federation on PyPI, Python 3.12) that bench/cold_start.py
+# compares with, and matplotlib for the report's plot (kept out of .venv: with numpy there, pyarrow imports it).
+.PHONY: bench-venvs
+bench-venvs: $(STAMP)
+	@$(BIN)/python -m tests.servers.tool_venv bench/requirements-peer.txt .venv-peer >/dev/null
+	@$(BIN)/python -m tests.servers.tool_venv bench/requirements-plot.txt .venv-plot >/dev/null
 
 # fakesnow (Snowflake emulator for tests) pins its own sqlglot/duckdb/connector: it lives in .venv-fakesnow.
 # The test fixture creates it on first use too; this target does it ahead of time.

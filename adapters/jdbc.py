@@ -19,13 +19,18 @@ Environment variables (``<catalog>_...`` wins over the plain name, so multiplexe
     The JVM always runs with ``-Duser.timezone=UTC``, as Lambda does.
 ``jdbc_fetch_size``
     Rows per round trip to the database (default 10000).
+``jdbc_fetch_mode``
+    How rows cross from the JVM: ``auto`` (default: in columnar batches through the Java helper, see
+    ``adapters.jdbc_columnar``, or value by value when the helper is neither built nor buildable), ``columnar``
+    (the helper or an error), ``values`` (one JPype call per value).
 ``key_range_splits``, ``key_range_column``
     Parallel reads by key ranges (see ``adapters.keyrange``).
 ``JAVA_HOME``
     Which JVM JPype loads (default: the system's).
 
-The JVM, driver loading and typed reads are in ``adapters.jdbc_driver``; what each database evaluates exactly,
-and its types, in ``adapters.jdbc_dialects``.
+The JVM, driver loading and per-value reads are in ``adapters.jdbc_driver``, columnar reads in
+``adapters.jdbc_columnar`` (the Java helper: ``adapters.jdbc_helper``); what each database evaluates exactly, and its
+types, in ``adapters.jdbc_dialects``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from adapters.jdbc_columnar import ColumnarReader
 from adapters.jdbc_dialects import JdbcColumnInfo, JdbcDialect, dialect_for, subprotocol_of
 from adapters.jdbc_driver import (
     DEFAULT_DRIVERS,
@@ -52,6 +58,7 @@ from adapters.jdbc_driver import (
     start_jvm,
     to_java,
 )
+from adapters.jdbc_helper import HelperUnavailable, helper_class
 from adapters.keyrange import KeyRangeSplits
 from adapters.sql import CasingMode, SqlAdapter
 from adapters.types import ColumnInfo, int_or_none
@@ -65,6 +72,9 @@ from connector.pushdown.sql import SourceColumn, SourceQuery
 log = logging.getLogger("afq.jdbc")
 
 DEFAULT_FETCH_SIZE = 10_000
+#: ``auto``: columnar through the Java helper when it is there or can be compiled, else value by value (logged);
+#: ``columnar``: the helper or a configuration error; ``values``: one JPype call per value (the old path).
+FETCH_MODES = ("auto", "columnar", "values")
 
 
 
@@ -91,6 +101,10 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             os.path.join(DEFAULT_JAR_DIR, default_jar) if default_jar else "")
         self.jvm_options = (settings.env.get("jdbc_jvm_options") or "").split()
         self.fetch_size = int_setting(settings.env, "jdbc_fetch_size", DEFAULT_FETCH_SIZE)
+        self.fetch_mode = (settings.env.get("jdbc_fetch_mode") or "auto").strip().lower()
+        if self.fetch_mode not in FETCH_MODES:
+            raise ConfigurationError(f"jdbc_fetch_mode={self.fetch_mode!r} must be one of {', '.join(FETCH_MODES)}")
+        self._warned_values = False
         self._driver: Any = None
         self._secret_values: tuple[str, ...] = ()
 
@@ -240,7 +254,8 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
     # ------------------------------------------------------------------------------------- records
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
-        """Typed getters straight into Arrow, streaming (``fetch_size`` rows per round trip)."""
+        """Typed getters straight into Arrow, streaming (``fetch_size`` rows per round trip): in columnar batches
+        through the Java helper, or value by value without it."""
         jconn = connection.jconn
         dialect: JdbcDialect = self.dialect
         in_transaction = False
@@ -255,7 +270,12 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             for i, value in enumerate(params, 1):
                 statement.setObject(i, to_java(value))
             result = statement.executeQuery()
-            yield from self._batches(result, query.columns)
+            reader_class = self._columnar_reader_class()
+            if reader_class is not None:
+                yield from ColumnarReader(reader_class, result, query.columns).batches(
+                    self.initial_fetch_rows, self.target_batch_bytes)
+            else:
+                yield from self._value_batches(result, query.columns)
         except ConnectorError:
             raise
         except Exception as e:
@@ -274,7 +294,22 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                 except Exception as e:  # the connection is broken: the pool drops it on validation
                     log.debug("ending a read transaction failed: %s", type(e).__name__)
 
-    def _batches(self, result: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
+    def _columnar_reader_class(self) -> Any:
+        """The Java helper class for columnar reads, or None to read value by value (``jdbc_fetch_mode``)."""
+        if self.fetch_mode == "values":
+            return None
+        try:
+            return helper_class()
+        except HelperUnavailable as e:
+            if self.fetch_mode == "columnar":
+                raise ConfigurationError(f"jdbc_fetch_mode=columnar: {e}") from None
+            if not self._warned_values:
+                self._warned_values = True
+                log.warning("reading JDBC values one at a time (slower): %s", e)
+            return None
+
+    def _value_batches(self, result: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
+        """One JPype call per value (two for nullable primitives): the path without the Java helper."""
         text = self.dialect.text_values
         readers = [make_reader(result, i, c.type, text=text) for i, c in enumerate(columns, 1)]
         next_row = result.next

@@ -216,6 +216,7 @@ class PostgresDialect(JdbcDialect):
 
     sqlglot_dialect = "postgres"
     exact_string_ordering = True
+    max_bind_parameters = 65535  # the protocol's limit; pgjdbc refuses more ("at most 65,535 parameters")
     stream_in_transaction = True
     text_values = True
     native_distinct = True
@@ -302,6 +303,7 @@ class H2Dialect(JdbcDialect):
     LIKE's ``_`` matches one UTF-16 unit, so string ordering and ``_`` patterns stay in the framework."""
 
     exact_string_ordering = False
+    max_bind_parameters = 65535  # H2 sets no limit of its own (100,000 measured); kept at PostgreSQL's
     native_distinct = True
     text_values = True
     type_names: ClassVar[dict[str, Any]] = {

@@ -28,6 +28,7 @@ from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.pushdown.sql import SourceColumn, SqlCompiler
+from connector.tokens import read_number
 
 KEY_COLUMN = "key_column"
 KEY_LOW = "key_low"
@@ -119,10 +120,9 @@ class KeyRangeSplits:
             text = split.properties.get(key, "")
             if not text:
                 continue
-            try:
-                value = int(text)
-            except ValueError:
-                raise InvalidRequest(f"split has a malformed key bound {key}={text[:40]!r}") from None
+            value = read_number(text, signed=True)
+            if value is None:
+                raise InvalidRequest(f"split has a malformed key bound {key}={text[:40]!r}")
             bound = Decimal(value) if pa.types.is_decimal(column.type) else value
             conditions.append(op(this=col.copy(), expression=compiler.bind(bound, column.type)))
         if not conditions:

@@ -78,6 +78,7 @@ from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
 from connector.redact import register_secret
+from connector.tokens import read_number
 
 log = logging.getLogger("afq.oracle")
 
@@ -369,12 +370,12 @@ class OracleAdapter(SqlAdapter):
         buckets, bucket = split.properties.get(BUCKETS_KEY), split.properties.get(BUCKET_KEY)
         if buckets is None and bucket is None:
             return []
-        if not (buckets or "").isdigit() or not (bucket or "").isdigit() or not (
-                0 <= int(bucket or 0) < int(buckets or 0) <= MAX_SPLITS):
-            raise InvalidRequest(f"split has a malformed hash bucket {bucket!r} of {buckets!r}")
+        count, index = read_number(buckets), read_number(bucket)
+        if count is None or index is None or not 0 <= index < count <= MAX_SPLITS:
+            raise InvalidRequest(f"split has a malformed hash bucket {str(bucket)[:40]!r} of {str(buckets)[:40]!r}")
         dialect = compiler.dialect
         assert isinstance(dialect, OracleDialect)
-        return [dialect.hash_bucket(int(buckets or 0), compiler.bind(int(bucket or 0), pa.int64()))]
+        return [dialect.hash_bucket(count, compiler.bind(index, pa.int64()))]
 
     def check_split(self, connection: Any, source: SourceTable, split: Split) -> None:
         """A (sub)partition named by a split must be one of the table's: the name came back through Athena."""

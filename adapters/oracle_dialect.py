@@ -207,6 +207,7 @@ class OracleDialect(SqlDialect):
     # Named binds (:p1) - sqlglot's Oracle parser reads them, and python-oracledb binds them by name.
     paramstyle = "named"
     max_in_list = 1000  # ORA-01795 beyond 1000 expressions in a list
+    max_bind_parameters = 65535  # ORA-01745 from the 65,536th placeholder
     like_escape = "!"
     sub_millisecond_timestamps = True  # TIMESTAMP(n > 3); see sub_millisecond
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connector.errors import InvalidRequest
+from connector.tokens import read_number
 
 QUERY_ID = "sf_query_id"
 FIRST = "sf_first_batch"
@@ -19,7 +20,7 @@ LAST = "sf_last_batch"
 COUNT = "sf_batch_count"
 #: Splits per GetSplits page; more come with a continuation token.
 PAGE_SIZE = 1000
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _MAX_BATCHES = 10_000_000
 
 
@@ -62,10 +63,10 @@ def split_page(query_id: str, groups: Sequence[tuple[int, int]], count: int,
 
 
 def _bounded_int(properties: Any, key: str) -> int:
-    text = properties.get(key)
-    if not isinstance(text, str) or not text.isdigit() or len(text) > 9 or int(text) >= _MAX_BATCHES:
+    value = read_number(properties.get(key))
+    if value is None or value >= _MAX_BATCHES:
         raise InvalidRequest(f"split property {key} is missing or not a valid batch number")
-    return int(text)
+    return value
 
 
 def parse_split(properties: Any) -> tuple[str, int, int, int]:
@@ -81,6 +82,7 @@ def parse_split(properties: Any) -> tuple[str, int, int, int]:
 
 def parse_token(token: str) -> tuple[str, int]:
     query_id, _, start = token.partition("/")
-    if not _UUID.match(query_id) or not start.isdigit() or len(start) > 9:
+    offset = read_number(start)
+    if not _UUID.match(query_id) or offset is None or offset >= _MAX_BATCHES:
         raise InvalidRequest("invalid Snowflake split continuation token")
-    return query_id, int(start)
+    return query_id, offset

@@ -36,6 +36,7 @@ from connector.connection import ConnectionSpec
 from connector.errors import (
     ConfigurationError,
     ConnectorError,
+    InvalidRequest,
     SchemaNotFound,
     SourceError,
     SourceThrottled,
@@ -46,6 +47,7 @@ from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
+from connector.tokens import read_number
 
 log = logging.getLogger("afq.sql")
 
@@ -123,6 +125,7 @@ class SqlAdapter(Adapter):
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
+        self._warned: set[tuple[str, str, str]] = set()
 
     @classmethod
     def from_connection(cls, spec: ConnectionSpec, settings: Settings) -> Adapter:
@@ -445,7 +448,19 @@ class SqlAdapter(Adapter):
                    constraints: Constraints) -> Scan:
         with self.connection() as connection:
             query = self.plan(connection, table, schema, split, constraints)
+            self.warn_unmapped(connection, table, set(schema.names) | constraints.columns())
         return self.scan(query)
+
+    def warn_unmapped(self, connection: Any, table: TableName, used: set[str]) -> None:
+        """Once per column and process: a column this query reads or filters has a type without a mapping."""
+        if not self.type_map.unmapped:
+            return
+        for column in self.source_table(connection, table).columns:
+            key = (table.schema, table.table, column.name)
+            if column.name in used and key not in self._warned and self.type_map.is_unmapped(column.source_type):
+                self._warned.add(key)
+                log.warning("%s column %s.%s has declared type %r with no defined mapping; it is read as varchar",
+                            self.type_map.source, table, column.name, column.source_type)
 
     def scan(self, query: SourceQuery) -> Scan:
         """Run a planned query on a pooled connection and stream its rows as Arrow batches."""
@@ -572,9 +587,10 @@ def _offset(token: str | None) -> int:
     if not token:
         return 0
     text = token[len(PAGE_TOKEN_PREFIX):] if token.startswith(PAGE_TOKEN_PREFIX) else token
-    if not text.isdigit():
-        raise ConnectorError(f"invalid continuation token {token[:40]!r}")
-    return int(text)
+    offset = read_number(text)
+    if offset is None:
+        raise InvalidRequest(f"invalid continuation token {token[:40]!r}: this connector writes offset:<digits>")
+    return offset
 
 
 def _describe_residual(residual: Constraints) -> str:

@@ -28,7 +28,7 @@ of rowid range per split (default: one split per table).
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,11 +44,12 @@ from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decima
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
-from connector.errors import ConfigurationError, SourceError
+from connector.errors import ConfigurationError, InvalidRequest, SourceError
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.protocol.types import athena_type_name
 from connector.pushdown.sql import SourceColumn, SqlCompiler, SqlDialect, is_string
+from connector.tokens import read_number
 
 _MAX_SPLITS = 256
 _EXACT_DOUBLE_DIGITS = 15
@@ -71,9 +72,20 @@ def affinity(declared: str) -> str:
     return "NUMERIC"
 
 
+def _variable_limit() -> int:
+    """Bind parameters this build of SQLite accepts: 32,766 by default since 3.32, 999 before, 250,000 in Debian's.
+    More than 32,766 are not used even where allowed (the statement costs time to build and parse)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+            return min(32766, int(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)))
+    except (AttributeError, sqlite3.Error):  # no getlimit (Python < 3.11): the oldest default
+        return 999
+
+
 class SqliteDialect(SqlDialect):
     sqlglot_dialect = "sqlite"
     paramstyle = "qmark"
+    max_bind_parameters = _variable_limit()
     division_by_zero_errors = False  # x / 0 is NULL in SQLite
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
@@ -137,9 +149,9 @@ class SqliteColumnInfo(ColumnInfo):
     storage_classes: frozenset[str] = frozenset()
 
 
-def _affinity(c: ColumnInfo) -> pa.DataType:
+def _affinity(c: ColumnInfo) -> pa.DataType | None:
     """SQLite's own affinity rules for declared types the map does not list; the storage classes seen for a
-    column without a declared type."""
+    column without a declared type. None: NUMERIC affinity and no rule, read as varchar (SQLite's text)."""
     if not c.type_name.strip():
         return _undeclared(getattr(c, "storage_classes", frozenset()))
     kind = affinity(c.type_name)
@@ -149,11 +161,9 @@ def _affinity(c: ColumnInfo) -> pa.DataType:
         return pa.float64()
     if kind == "BLOB":
         return pa.binary()
-    if kind == "NUMERIC":
-        logging.getLogger("afq.types").warning(
-            "sqlite column %r has declared type %r with no defined mapping; it is read as varchar (SQLite's text "
-            "of each value)", c.name, c.type_name)
-    return VARCHAR
+    if kind == "TEXT":
+        return VARCHAR
+    return None
 
 
 def _undeclared(classes: frozenset[str]) -> pa.DataType:
@@ -271,10 +281,9 @@ class SqliteAdapter(SqlAdapter):
         start, stop = split.properties.get("rowid_from"), split.properties.get("rowid_to")
         if start is None or stop is None:
             return []
-        try:
-            low, high = int(start), int(stop)
-        except ValueError:
-            raise ConfigurationError(f"split has a malformed rowid range {start!r}..{stop!r}") from None
+        low, high = read_number(start, signed=True), read_number(stop, signed=True)
+        if low is None or high is None:
+            raise InvalidRequest(f"split has a malformed rowid range {start[:40]!r}..{stop[:40]!r}")
         rowid = exp.column("rowid")
         return [exp.GTE(this=rowid, expression=compiler.bind(low, pa.int64())),
                 exp.LT(this=rowid.copy(), expression=compiler.bind(high, pa.int64()))]

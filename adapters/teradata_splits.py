@@ -9,12 +9,12 @@ they are written as literals (Teradata eliminates partitions on literals only).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
 from connector.errors import InvalidRequest
+from connector.tokens import parse_count
 
 DEFAULT_SPLITS = 4
 MAX_SPLITS = 1024
@@ -76,10 +76,8 @@ MAX_PARTITION = 2**63 - 1
 
 
 def _split_int(text: str, low: int, high: int = MAX_PARTITION) -> int:
-    if not re.fullmatch(r"\d{1,19}", text or ""):
-        raise InvalidRequest(f"split property {text[:40]!r} must be a whole number")
-    value = int(text)
-    if value < low or value > high:
+    value = parse_count(text, "split property", high=high)  # ASCII digits only, within a Java long
+    if value < low:
         raise InvalidRequest(f"split property {value} is out of range")
     return value
 

@@ -106,19 +106,31 @@ def parse_arguments(type_name: str) -> tuple[int | None, int | None]:
 
 
 class TypeMap:
-    def __init__(self, rules: Mapping[str, Rule], *, fallback: Callable[[ColumnInfo], pa.DataType] | None = None,
-                 source: str = "source") -> None:
+    """Declared source types -> Arrow types. A type the rules do not list and the fallback declines (returns
+    None) is read as varchar and remembered in ``unmapped``: the adapter warns when such a column is read, not
+    every time the table's metadata is built. Without a fallback, such a type is warned about here."""
+
+    def __init__(self, rules: Mapping[str, Rule], *,
+                 fallback: Callable[[ColumnInfo], pa.DataType | None] | None = None, source: str = "source") -> None:
         self.rules = {normalize(k): v for k, v in rules.items()}
         self.fallback = fallback
         self.source = source
+        self.unmapped: set[str] = set()
 
     def to_arrow(self, column: ColumnInfo) -> pa.DataType:
         name = normalize(column.type_name)
         rule = self.rules.get(name)
         if rule is None and self.fallback is not None:
-            return self.fallback(column)
+            found = self.fallback(column)
+            if found is None:
+                self.unmapped.add(name)
+                return VARCHAR
+            return found
         if rule is None:
             log.warning("%s column %r has type %r, which has no declared mapping; it is read as varchar",
                         self.source, column.name, column.type_name)
             return VARCHAR
         return rule if isinstance(rule, pa.DataType) else rule(column)
+
+    def is_unmapped(self, type_name: str) -> bool:
+        return normalize(type_name) in self.unmapped

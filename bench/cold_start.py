@@ -1,17 +1,21 @@
-"""Cold start: handler import time and the first Ping / ListSchemas / ReadRecords of a fresh process.
+"""Cold start: handler import time, the first Ping / ListSchemas / ReadRecords and the first whole query of a fresh
+process, side by side with a fresh ``import pyarrow`` and with the peer Python SDK.
 
-    python -m bench.cold_start [--runs 7] [--bundle]
+    python -m bench.cold_start [--runs 7] [--bundle] [--no-peer]
 
 Each measurement is a new interpreter (median of ``runs``): the interpreter alone, ``import pyarrow`` alone
 (the floor every Arrow connector pays), ``import connector.handler``, and for each request kind a process that
-imports the handler and answers that request first, then the same request again (warm). The child measures
+imports the handler and answers that request first, then the same request again (warm). *first query* answers
+Athena's whole sequence for one query - Ping, GetTable, GetTableLayout, GetSplits, ReadRecords for every split -
+each request built from the previous responses as Athena does, each response JSON-encoded. The child measures
 its own import and call times with ``perf_counter``; the parent measures the whole process. A SQLite table of
-1,000 rows is the source (the ReadRecords answer is inline). ``-X importtime`` of the ReadRecords process says
+500 rows is the source (the ReadRecords answer is inline). ``-X importtime`` of the first-query process says
 which packages the time goes to.
 
 ``--bundle`` repeats the process measurements from the unzipped slim Lambda bundle of ``afq package sqlite``,
 run by the Lambda runtime's Python (3.12) with ``-S`` and only the bundle on ``PYTHONPATH``, as Lambda does.
-Prints one JSON line.
+The peer SDK (``athena-federation`` 0.1.6, ``bench/peer_connector.py`` in its own venv ``.venv-peer``, Python
+3.12) answers the same Ping and query from the same table; ``--no-peer`` leaves it out. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -32,45 +36,90 @@ from typing import Any
 
 from bench.common import REPO, emit
 
+TABLE_ROWS = 500
+PEER_LOCK = REPO / "bench" / "requirements-peer.txt"
+PEER_VENV = REPO / ".venv-peer"
+
 # Runs in the fresh process: only the standard library and the handler, never bench/ (absent from a bundle).
+# ``{handler}`` imports the handler as ``handle``.
 CHILD = r"""
 import json, sys, time
 start = time.perf_counter()
-from connector.handler import lambda_handler
+{handler}
 imported = time.perf_counter()
-event = json.loads(open(sys.argv[1]).read()) if len(sys.argv) > 1 else None
-out = {"import": imported - start}
-if event is not None:
-    t = time.perf_counter(); first = lambda_handler(event, None); out["first"] = time.perf_counter() - t
-    t = time.perf_counter(); lambda_handler(event, None); out["second"] = time.perf_counter() - t
-    out["type"] = first["@type"]
+out = {{"import": imported - start}}
+
+def call(event):
+    response = handle(event, None)
+    json.dumps(response, separators=(",", ":"))  # as the Lambda runtime encodes it
+    return response
+
+def query(events):
+    call(events["Ping"])
+    table = call(events["GetTable"])
+    layout = call({{**events["GetTableLayout"], "schema": table["schema"]}})
+    splits = call({{**events["GetSplits"], "partitions": layout.get("partitions")}})
+    return [call({{**events["ReadRecords"], "schema": table["schema"], "split": split}})["@type"]
+            for split in splits["splits"]]
+
+if len(sys.argv) > 2:
+    given = json.loads(open(sys.argv[2]).read())
+    run = (lambda: [call(given)["@type"]]) if sys.argv[1] == "event" else (lambda: query(given))
+    t = time.perf_counter(); kinds = run(); out["first"] = time.perf_counter() - t
+    t = time.perf_counter(); run(); out["second"] = time.perf_counter() - t
+    out["type"] = ",".join(sorted(set(kinds)))
 print(json.dumps(out))
 """
+OURS = "from connector.handler import lambda_handler as handle"
+PEER = f"sys.path.insert(0, {str(REPO / 'bench')!r}); from peer_connector import lambda_handler as handle"
 
 KINDS = ("Ping", "ListSchemas", "ReadRecords")
+QUERY = "query (Ping, GetTable, GetTableLayout, GetSplits, ReadRecords)"
 
 
 def _events(directory: Path) -> dict[str, Path]:
-    """A 1,000-row SQLite table and the three request events, built here with the protocol classes."""
+    """A 500-row SQLite table, the three single-request events and the query's event templates, built here with
+    the protocol classes (the child fills each template in from the previous responses)."""
     import sqlite3
 
     from bench.common import read_events, service
-    from connector.protocol import Identity, ListSchemasRequest, PingRequest, TableName
+    from connector.protocol import (
+        Constraints,
+        GetSplitsRequest,
+        GetTableLayoutRequest,
+        GetTableRequest,
+        Identity,
+        ListSchemasRequest,
+        PingRequest,
+        TableName,
+        parse_response,
+    )
 
     db = directory / "cold.db"
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, amount REAL, created TIMESTAMP)")
-        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                               ((i, f"name {i}", i * 0.5, f"2024-01-01 10:{i % 60:02d}:00") for i in range(1000)))
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", (
+            (i, f"name {i}", i * 0.5, f"2024-01-01 10:{i % 60:02d}:00") for i in range(TABLE_ROWS)))
     env = {"default": f"sqlite://jdbc:sqlite:{db}"}
     os.environ.update(env)
     svc = service(env)
-    read = read_events(svc.handle, TableName("main", "t"), query_id="cold-start")[0]
-    svc.pool.close()
     identity = Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/bench")
-    events = {"Ping": PingRequest(identity, "default", "cold-start").to_wire(),
-              "ListSchemas": ListSchemasRequest(identity, "cold-start", "default").to_wire(),
-              "ReadRecords": read}
+    table = TableName("main", "t")
+    read = read_events(svc.handle, table, query_id="cold-start")[0]
+    definition = parse_response(svc.handle(GetTableRequest(identity, "cold-start", "default", table).to_wire()))
+    layout = parse_response(svc.handle(GetTableLayoutRequest(identity, "cold-start", "default", table, Constraints(),
+                                                             definition.schema, ()).to_wire()))
+    svc.pool.close()
+    ping = PingRequest(identity, "default", "cold-start").to_wire()
+    events: dict[str, Any] = {
+        "Ping": ping, "ListSchemas": ListSchemasRequest(identity, "cold-start", "default").to_wire(),
+        "ReadRecords": read,
+        "query": {"Ping": ping, "GetTable": GetTableRequest(identity, "cold-start", "default", table).to_wire(),
+                  "GetTableLayout": GetTableLayoutRequest(identity, "cold-start", "default", table, Constraints(),
+                                                          definition.schema, ()).to_wire(),
+                  "GetSplits": GetSplitsRequest(identity, "cold-start", "default", table, layout.partitions, (),
+                                                Constraints(), None).to_wire(),
+                  "ReadRecords": read}}
     paths = {}
     for kind, event in events.items():
         paths[kind] = directory / f"{kind}.json"
@@ -78,26 +127,36 @@ def _events(directory: Path) -> dict[str, Path]:
     return paths
 
 
-def _process(command: list[str], env: dict[str, str], runs: int, cwd: Path) -> dict[str, Any]:
-    """Median wall time of the whole process, and the medians of what the child printed."""
-    walls, outputs = [], []
+Command = tuple[list[str], dict[str, str]]
+
+
+def _round_robin(commands: dict[tuple[str, str], Command], runs: int, cwd: Path) -> dict[tuple[str, str], Any]:
+    """Every command ``runs`` times, round-robin (a burst of load from other jobs hits all of them alike, as in
+    ``bench.common.interleaved``): the median wall time of the whole process, and the medians of what the
+    child printed."""
+    walls: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
+    outputs: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=cwd)
-        walls.append(time.perf_counter() - start)
-        if out.returncode != 0:
-            raise RuntimeError(f"{command[:3]} failed:\n{out.stderr[-3000:]}")
-        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-        if lines:
-            outputs.append(json.loads(lines[-1]))
-    result: dict[str, Any] = {"process_ms": round(statistics.median(walls) * 1000, 1)}
-    for key in ("import", "first", "second"):
-        values = [o[key] for o in outputs if key in o]
-        if values:
-            result[f"{key}_ms"] = round(statistics.median(values) * 1000, 1)
-    if outputs and "type" in outputs[-1]:
-        result["response"] = outputs[-1]["type"]
-    return result
+        for key, (command, env) in commands.items():
+            start = time.perf_counter()
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=cwd)
+            walls[key].append(time.perf_counter() - start)
+            if out.returncode != 0:
+                raise RuntimeError(f"{command[:3]} failed:\n{out.stderr[-3000:]}")
+            lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+            if lines:
+                outputs[key].append(json.loads(lines[-1]))
+    results: dict[tuple[str, str], Any] = {}
+    for key in commands:
+        result: dict[str, Any] = {"process_ms": round(statistics.median(walls[key]) * 1000, 1)}
+        for part in ("import", "first", "second"):
+            values = [o[part] for o in outputs[key] if part in o]
+            if values:
+                result[f"{part}_ms"] = round(statistics.median(values) * 1000, 1)
+        if outputs[key] and "type" in outputs[key][-1]:
+            result["response"] = outputs[key][-1]["type"]
+        results[key] = result
+    return results
 
 
 def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 12) -> list[dict[str, Any]]:
@@ -114,17 +173,36 @@ def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 1
     return [{"package": k, "ms": round(v / 1000, 1)} for k, v in ranked]
 
 
-def measure(python: str, env: dict[str, str], runs: int, events: dict[str, Path], cwd: Path,
-            flags: tuple[str, ...] = ()) -> dict[str, Any]:
+def commands(python: str, env: dict[str, str], events: dict[str, Path], flags: tuple[str, ...] = (),
+             handler: str = OURS, kinds: tuple[str, ...] = KINDS) -> dict[str, Command]:
+    """The processes measured for one interpreter and handler, by row label."""
     base = [python, *flags]
-    rows = {
-        "interpreter (python -c pass)": _process([*base, "-c", "pass"], env, runs, cwd),
-        "import pyarrow": _process([*base, "-c", "import pyarrow"], env, runs, cwd),
-        "import connector.handler": _process([*base, "-c", CHILD], env, runs, cwd),
+    child = CHILD.format(handler=handler)
+    label = "import connector.handler" if handler == OURS else "import the peer connector"
+    out: dict[str, Command] = {
+        "interpreter (python -c pass)": ([*base, "-c", "pass"], env),
+        "import pyarrow": ([*base, "-c", "import pyarrow"], env),
+        label: ([*base, "-c", child], env),
     }
-    for kind in KINDS:
-        rows[f"first {kind}"] = _process([*base, "-c", CHILD, str(events[kind])], env, runs, cwd)
-    return {"rows": rows, "importtime": _importtime([*base, "-c", CHILD, str(events["ReadRecords"])], env, cwd)}
+    for kind in kinds:
+        out[f"first {kind}"] = ([*base, "-c", child, "event", str(events[kind])], env)
+    out[f"first {QUERY}"] = ([*base, "-c", child, "query", str(events["query"])], env)
+    return out
+
+
+def _peer() -> tuple[str, dict[str, str]] | None:
+    """The peer SDK's interpreter (its venv, built from its lock if missing) and versions."""
+    from tests.servers.tool_venv import ensure
+
+    try:
+        python = ensure(PEER_LOCK, PEER_VENV)
+    except Exception as e:  # no Python 3.12, no registry: the report says so
+        print(f"no peer SDK measurement: {e}", file=sys.stderr)
+        return None
+    version = subprocess.run([str(python), "-c", "from importlib.metadata import version; "
+                              "print(version('athena-federation'), version('pyarrow'))"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    return str(python), {"interpreter": str(python), "athena_federation": version[0], "pyarrow": version[1]}
 
 
 def _bundle(work: Path) -> tuple[str, Path, dict[str, Any]] | None:
@@ -153,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--bundle", action="store_true")
+    parser.add_argument("--no-peer", action="store_true", help="leave out the peer SDK")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="afq-bench-cold-"))
     try:
@@ -161,15 +240,27 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
                "default": os.environ["default"], "AFQ_LOCAL_SPILL_DIR": str(work / "spill")}
-        result: dict[str, Any] = {"runs": args.runs, "dev": measure(sys.executable, env, args.runs, events, work)}
+        result: dict[str, Any] = {"runs": args.runs, "table_rows": TABLE_ROWS, "dev": {}}
+        parts: dict[str, dict[str, Command]] = {"dev": commands(sys.executable, env, events)}
         if args.bundle:
             found = _bundle(work)
             if found is not None:
                 interpreter, root, info = found
                 bundle_env = {**env, "PYTHONPATH": str(root), "LAMBDA_TASK_ROOT": str(root)}
                 result["bundle"] = {"interpreter": interpreter, "zip": info["zip"],
-                                    "unzipped_bytes": info["unzipped_bytes"],
-                                    **measure(interpreter, bundle_env, args.runs, events, work, ("-S",))}
+                                    "unzipped_bytes": info["unzipped_bytes"]}
+                parts["bundle"] = commands(interpreter, bundle_env, events, ("-S",))
+        peer = None if args.no_peer else _peer()
+        if peer is not None:
+            result["peer"] = peer[1]
+            parts["peer"] = commands(peer[0], env, events, handler=PEER, kinds=("Ping",))
+        # One pool, round-robin: this project's and the peer's processes are measured in the same minutes.
+        measured = _round_robin({(part, label): command for part, rows in parts.items()
+                                 for label, command in rows.items()}, args.runs, work)
+        for part, rows in parts.items():
+            query_command, query_env = rows[f"first {QUERY}"]
+            result[part].update({"rows": {label: measured[(part, label)] for label in rows},
+                                 "importtime": _importtime(query_command, query_env, work)})
         emit(result)
     finally:
         shutil.rmtree(work, ignore_errors=True)

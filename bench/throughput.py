@@ -1,24 +1,32 @@
 """ReadRecords throughput against the raw driver, same query, same run: SQLite, PostgreSQL (JDBC), Snowflake.
 
-    python -m bench.throughput sqlite|postgres|snowflake [--rows N] [--repeat 3] [--bucket B]
+    python -m bench.throughput sqlite|sqlite_wide|postgres|postgres_wide|snowflake [--rows N] [--repeat 3] [--bucket B]
 
-For one source, every path reads the same rows of the same table (best of ``repeat``):
+Two table shapes: *narrow* (``sqlite``, ``postgres``, ``snowflake``: 6-8 columns) and *wide*
+(``sqlite_wide``, ``postgres_wide``: 12 mixed-type columns - integers, doubles, text, DECIMAL(12,2), DATE,
+TIMESTAMP, booleans, blobs and NULL-heavy columns). For one source, every path reads the same rows of the same
+table (best of ``repeat``):
 
 * raw references: the driver alone, into Arrow where it can (``sqlite3`` ``fetchmany`` -> Arrow; ADBC
   ``fetch_arrow_table``, psycopg ``fetchmany`` -> Arrow, jaydebeapi and a JPype ``getString`` loop; Snowflake
-  ``fetch_arrow_all``);
-* ``adapter -> Arrow``: the adapter's ``read_split`` through ``connector.scan.rows_of`` (logical batches);
+  ``fetch_arrow_all``), and the same written as an Arrow IPC stream (``-> IPC``: what ReadRecords produces too);
+  the ratios are computed against the IPC one where it exists;
+* ``adapter -> Arrow``: the adapter's ``read_split`` through ``connector.scan.rows_of`` (logical batches); for
+  PostgreSQL also with ``jdbc_fetch_mode=values``, the JDBC adapter's value-by-value path of before the columnar
+  helper;
 * ``ReadRecords inline``: Athena's calls (GetTable, GetTableLayout, GetSplits, ReadRecords for every split)
   through ``FederationService.handle``, with splits small enough to be answered inline, each response
   JSON-encoded as the Lambda runtime does;
 * ``ReadRecords spill local`` / ``spill S3``: one split, the whole table, AES-GCM blocks of ``maxBlockSize``
-  16 MB to the local spill directory or to SeaweedFS S3 (``--bucket``, with ``AWS_ENDPOINT_URL_S3`` set);
+  16 MB to the local spill directory or to SeaweedFS S3 (``--bucket``, with ``AWS_ENDPOINT_URL_S3`` set; narrow
+  tables only);
 * ``framework only``: the same events answered from the adapter's batches prefetched into memory, so the
   figure is the framework's own cost (parse, residual, conform, wire types, cutting, IPC, encryption, JSON);
 * ``metadata calls only``: GetTable, GetTableLayout and GetSplits, the fixed cost included in every
   ReadRecords figure.
 
-Prints one JSON line (``bench.run`` puts it in the report).
+Where the raw reference builds the same Arrow types as the adapter, the two results are compared once before
+timing (``reference_matches_adapter``). Prints one JSON line (``bench.run`` puts it in the report).
 """
 
 from __future__ import annotations
@@ -60,16 +68,34 @@ class Source:
     raw: list[tuple[str, str, Callable[[], int]]] = field(default_factory=list)  # (label, kind, fn)
     reference: str = ""  # the raw path ratios are computed against
     notes: dict[str, str] = field(default_factory=dict)
+    shape: str = "narrow"
+    s3: bool = True  # also spill to S3 (when a bucket is given)
+    #: Other configurations of the same adapter, read the same way: (label, extra env).
+    adapter_variants: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: The raw reference's Arrow table (same types as the adapter's), for one comparison before timing.
+    reference_table: Callable[[], pa.Table] | None = None
+
+
+def ipc_stream(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> int:
+    """Write batches as one Arrow IPC stream in memory (what ReadRecords does with its blocks); rows written."""
+    sink = pa.BufferOutputStream()
+    rows = 0
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    sink.getvalue()
+    return rows
 
 
 # ------------------------------------------------------------------------------------------ SQLite
 
 
-def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int = 2048) -> Callable[[], int]:
+def sqlite_raw_batches(path: str, query: str, schema: pa.Schema, fetch_rows: int = 2048) -> Iterator[pa.RecordBatch]:
     """``sqlite3`` ``fetchmany`` -> Arrow, hand-written the fastest way found: fetches of 2048 rows (faster than
     larger ones: the rows stay in the CPU cache), columns by list comprehension (faster than ``zip(*rows)``),
     one typed ``pa.array`` per column and Arrow's vectorized casts where SQLite's storage differs from the
-    declared type (text timestamps and dates, 0/1 booleans)."""
+    declared type (text timestamps and dates, 0/1 booleans, REAL decimals)."""
     import sqlite3
 
     def storage(t: pa.DataType) -> pa.DataType:
@@ -77,26 +103,33 @@ def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema, fetch_rows: int =
             return pa.string()
         if pa.types.is_boolean(t):
             return pa.int64()
+        if pa.types.is_decimal(t):
+            return pa.float64()
         return t
 
     types = [(i, f.type, storage(f.type)) for i, f in enumerate(schema)]
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cursor = connection.execute(query)
+        while chunk := cursor.fetchmany(fetch_rows):
+            arrays = []
+            for i, wanted, stored in types:
+                array = pa.array([r[i] for r in chunk], stored)
+                arrays.append(array if stored == wanted else array.cast(wanted))
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    finally:
+        connection.close()
 
+
+def sqlite_raw_arrow(path: str, query: str, schema: pa.Schema) -> Callable[[], int]:
     def run() -> int:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            cursor = connection.execute(query)
-            rows = 0
-            while chunk := cursor.fetchmany(fetch_rows):
-                arrays = []
-                for i, wanted, stored in types:
-                    array = pa.array([r[i] for r in chunk], stored)
-                    arrays.append(array if stored == wanted else array.cast(wanted))
-                rows += pa.RecordBatch.from_arrays(arrays, schema=schema).num_rows
-            return rows
-        finally:
-            connection.close()
+        return sum(b.num_rows for b in sqlite_raw_batches(path, query, schema))
 
     return run
+
+
+def sqlite_raw_ipc(path: str, query: str, schema: pa.Schema) -> Callable[[], int]:
+    return lambda: ipc_stream(sqlite_raw_batches(path, query, schema), schema)
 
 
 def sqlite_raw_rows(path: str, query: str, fetch_rows: int = 2048) -> Callable[[], int]:
@@ -130,11 +163,60 @@ def sqlite_source(rows: int, work: Path) -> Iterator[Source]:
     yield Source(
         "sqlite", TableName("main", "events"), {"default": f"sqlite://jdbc:sqlite:{path}"},
         {"sqlite_rows_per_split": str(per_split)},
-        [("sqlite3 fetchmany -> Arrow", "raw", sqlite_raw_arrow(path, query, schema)),
+        [("sqlite3 fetchmany -> Arrow -> IPC", "raw", sqlite_raw_ipc(path, query, schema)),
+         ("sqlite3 fetchmany -> Arrow", "raw", sqlite_raw_arrow(path, query, schema)),
          ("sqlite3 fetchmany (tuples, no Arrow)", "raw-rows", sqlite_raw_rows(path, query))],
-        "sqlite3 fetchmany -> Arrow",
+        "sqlite3 fetchmany -> Arrow -> IPC",
         {"table": f"{rows:,} rows x 8 columns (integer, text, real, boolean as 0/1, timestamp and date as ISO "
-                  f"text, nullable text 0-110 chars, nullable blob); inline splits of {per_split:,} rows"})
+                  f"text, nullable text 0-110 chars, nullable blob); inline splits of {per_split:,} rows"},
+        reference_table=lambda: pa.Table.from_batches(list(sqlite_raw_batches(path, query, schema)), schema))
+
+
+WIDE_COLUMNS = ("id", "qty", "price", "ratio", "name", "note", "amount", "day", "created", "flag", "payload",
+                "maybe")
+WIDE_SCHEMA = pa.schema([("id", pa.int64()), ("qty", pa.int32()), ("price", pa.float64()), ("ratio", pa.float64()),
+                         ("name", pa.string()), ("note", pa.string()), ("amount", pa.decimal128(12, 2)),
+                         ("day", pa.date32()), ("created", pa.timestamp("ms")), ("flag", pa.bool_()),
+                         ("payload", pa.binary()), ("maybe", pa.int32())])
+#: SQLite's INT is a 64-bit integer.
+SQLITE_WIDE_SCHEMA = WIDE_SCHEMA.set(1, pa.field("qty", pa.int64())).set(11, pa.field("maybe", pa.int64()))
+WIDE_NOTE = ("12 columns: bigint id, int, double, double 90 % NULL, short text, text 0-79 chars 80 % NULL, "
+             "DECIMAL(12,2), DATE, TIMESTAMP (ms), boolean 1/7 NULL, blob 16-63 bytes 1/4 NULL, int 95 % NULL")
+
+
+@contextmanager
+def sqlite_wide_source(rows: int, work: Path) -> Iterator[Source]:
+    """The wide mixed-type table as SQLite stores it: ISO text dates and timestamps, 0/1 booleans, REAL decimals."""
+    import sqlite3
+
+    from connector.protocol import TableName
+
+    path = str(work / "wide.db")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE wide (id INTEGER PRIMARY KEY, qty INT, price REAL, ratio REAL, name TEXT, note TEXT, "
+                   "amount DECIMAL(12,2), day DATE, created TIMESTAMP, flag BOOLEAN, payload BLOB, maybe INT)")
+        db.execute(
+            "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?) "
+            "INSERT INTO wide SELECT i, i % 1000, i * 0.25, CASE WHEN i % 10 = 0 THEN i / 7.0 END, 'name ' || i, "
+            "CASE WHEN i % 5 = 0 THEN substr('lorem ipsum dolor sit amet consectetur adipiscing elit sed do "
+            "eiusmod tempor incididunt ut labore', 1, i % 80) END, round((i % 100000) * 0.37 - 1000, 2), "
+            "date('2020-01-01', '+' || (i % 3000) || ' days'), "
+            "strftime('%Y-%m-%d %H:%M:%f', 1577836800 + i + (i % 1000) / 1000.0, 'unixepoch'), "
+            "CASE WHEN i % 7 = 0 THEN NULL ELSE i % 2 END, CASE WHEN i % 4 = 0 THEN NULL ELSE "
+            "randomblob(16 + i % 48) END, CASE WHEN i % 20 = 0 THEN i END FROM g", (rows,))
+    query = f"SELECT {', '.join(WIDE_COLUMNS)} FROM wide"
+    per_split = 20_000
+    yield Source(
+        "sqlite_wide", TableName("main", "wide"), {"default": f"sqlite://jdbc:sqlite:{path}"},
+        {"sqlite_rows_per_split": str(per_split)},
+        [("sqlite3 fetchmany -> Arrow -> IPC", "raw", sqlite_raw_ipc(path, query, SQLITE_WIDE_SCHEMA)),
+         ("sqlite3 fetchmany -> Arrow", "raw", sqlite_raw_arrow(path, query, SQLITE_WIDE_SCHEMA))],
+        "sqlite3 fetchmany -> Arrow -> IPC",
+        {"table": f"{rows:,} rows x {WIDE_NOTE}, as SQLite stores them (dates and timestamps as ISO text, booleans "
+                  f"as 0/1, decimals as REAL); inline splits of {per_split:,} rows"},
+        shape="wide", s3=False,
+        reference_table=lambda: pa.Table.from_batches(list(sqlite_raw_batches(path, query, SQLITE_WIDE_SCHEMA)),
+                                                      SQLITE_WIDE_SCHEMA))
 
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
@@ -142,67 +224,127 @@ def sqlite_source(rows: int, work: Path) -> Iterator[Source]:
 PG_QUERY = 'SELECT "id", "f", "d", "s", "dt", "ts" FROM "public"."bench"'
 PG_SCHEMA = pa.schema([("id", pa.int64()), ("f", pa.float64()), ("d", pa.decimal128(12, 3)), ("s", pa.string()),
                        ("dt", pa.date32()), ("ts", pa.timestamp("ms"))])
+PG_WIDE_QUERY = f'SELECT {", ".join(WIDE_COLUMNS)} FROM "public"."wide"'
 
 
-def psycopg_arrow(conninfo: str) -> Callable[[], int]:
+def psycopg_batches(conninfo: str, query: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """psycopg 3 (binary protocol off: text is its default) ``fetchmany`` -> typed Arrow arrays per column."""
     import psycopg
 
-    def run() -> int:
-        with psycopg.connect(conninfo) as connection:
-            cursor = connection.cursor()
-            cursor.execute(PG_QUERY)
-            rows = 0
-            while chunk := cursor.fetchmany(10_000):
-                columns = list(zip(*chunk, strict=True))
-                arrays = [pa.array(values, f.type) for values, f in zip(columns, PG_SCHEMA, strict=True)]
-                rows += pa.RecordBatch.from_arrays(arrays, schema=PG_SCHEMA).num_rows
-            return rows
-
-    return run
+    with psycopg.connect(conninfo) as connection:
+        cursor = connection.cursor()
+        cursor.execute(query)
+        while chunk := cursor.fetchmany(10_000):
+            columns = list(zip(*chunk, strict=True))
+            arrays = [pa.array(values, f.type) for values, f in zip(columns, schema, strict=True)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def adbc_arrow(uri: str) -> Callable[[], int]:
-    """ADBC's libpq driver: COPY in binary format, straight into Arrow (no Python object per value)."""
+def psycopg_arrow(conninfo: str, query: str = PG_QUERY, schema: pa.Schema = PG_SCHEMA) -> Callable[[], int]:
+    return lambda: sum(b.num_rows for b in psycopg_batches(conninfo, query, schema))
+
+
+def psycopg_ipc(conninfo: str, query: str, schema: pa.Schema) -> Callable[[], int]:
+    return lambda: ipc_stream(psycopg_batches(conninfo, query, schema), schema)
+
+
+def adbc_table(uri: str, query: str) -> pa.Table:
+    """ADBC's libpq driver: COPY in binary format, straight into Arrow (no Python object per value). Its types are
+    its own (NUMERIC as text, timestamps in microseconds)."""
     import adbc_driver_postgresql.dbapi as adbc
 
+    with adbc.connect(uri) as connection, connection.cursor() as cursor:
+        cursor.execute(query)
+        return cursor.fetch_arrow_table()
+
+
+def adbc_arrow(uri: str, query: str = PG_QUERY) -> Callable[[], int]:
+    return lambda: int(adbc_table(uri, query).num_rows)
+
+
+def adbc_ipc(uri: str, query: str) -> Callable[[], int]:
     def run() -> int:
-        with adbc.connect(uri) as connection, connection.cursor() as cursor:
-            cursor.execute(PG_QUERY)
-            return int(cursor.fetch_arrow_table().num_rows)
+        table = adbc_table(uri, query)
+        return ipc_stream(iter(table.to_batches()), table.schema)
 
     return run
 
 
 @contextmanager
-def postgres_source(rows: int, work: Path) -> Iterator[Source]:
-    from connector.protocol import TableName
+def _postgres(create: list[str]) -> Iterator[Any]:
     from tests.servers.postgres import start_postgres, stop_postgres
 
     server, process = start_postgres()
     try:
-        server.psql(
-            "CREATE TABLE bench AS SELECT g AS id, g * 1.5::float8 AS f, (g / 7.0)::numeric(12,3) AS d, "
+        for sql in create:
+            server.psql(sql)
+        yield server
+    finally:
+        stop_postgres(process, server.directory)
+
+
+def _pg_references(server: Any, query: str, schema: pa.Schema) -> list[tuple[str, str, Callable[[], int]]]:
+    uri = f"postgresql://{server.superuser}@{server.host}:{server.port}/postgres"
+    conninfo = _conninfo(server)
+    return [("ADBC fetch_arrow_table -> IPC", "raw", adbc_ipc(uri, query)),
+            ("ADBC fetch_arrow_table (Arrow-native, libpq COPY)", "raw", adbc_arrow(uri, query)),
+            ("psycopg fetchmany -> Arrow -> IPC", "raw", psycopg_ipc(conninfo, query, schema)),
+            ("psycopg fetchmany -> Arrow", "raw", psycopg_arrow(conninfo, query, schema))]
+
+
+def _conninfo(server: Any) -> str:
+    return f"host={server.host} port={server.port} user={server.superuser} dbname=postgres"
+
+
+@contextmanager
+def postgres_source(rows: int, work: Path) -> Iterator[Source]:
+    from connector.protocol import TableName
+
+    with _postgres([
+            "CREATE TABLE bench AS SELECT g::bigint AS id, g * 1.5::float8 AS f, (g / 7.0)::numeric(12,3) AS d, "
             "'name ' || g AS s, date '2020-01-01' + (g % 1000) AS dt, "
-            f"timestamp '2020-01-01' + g * interval '1.001 second' AS ts FROM generate_series(1, {rows}) AS g")
-        server.psql("ALTER TABLE bench ADD PRIMARY KEY (id)")
-        url = server.jdbc_url
-        env = {"default": f"jdbc://{url}"}
+            f"timestamp '2020-01-01' + g * interval '1.001 second' AS ts FROM generate_series(1, {rows}) AS g",
+            "ALTER TABLE bench ADD PRIMARY KEY (id)"]) as server:
+        env = {"default": f"jdbc://{server.jdbc_url}"}
         per_split = 40_000
         source = Source(
             "postgres", TableName("public", "bench"), env,
             {"key_range_splits": str(max(1, -(-rows // per_split))), "key_range_column": "id"},
-            [("ADBC fetch_arrow_table (Arrow-native, libpq COPY)", "raw", adbc_arrow(
-                f"postgresql://{server.superuser}@{server.host}:{server.port}/postgres")),
-             ("psycopg fetchmany -> Arrow", "raw", psycopg_arrow(
-                 f"host={server.host} port={server.port} user={server.superuser} dbname=postgres"))],
-            "ADBC fetch_arrow_table (Arrow-native, libpq COPY)",
+            _pg_references(server, PG_QUERY, PG_SCHEMA), "ADBC fetch_arrow_table -> IPC",
             {"table": f"{rows:,} rows x 6 columns (bigint, double precision, numeric(12,3), text, date, timestamp); "
-                      f"inline splits: key ranges of ~{per_split:,} rows"})
+                      f"inline splits: key ranges of ~{per_split:,} rows"},
+            adapter_variants=[("adapter read_split -> rows_of, jdbc_fetch_mode=values (one JPype call a value)",
+                               {"jdbc_fetch_mode": "values"})],
+            reference_table=lambda: pa.Table.from_batches(list(psycopg_batches(_conninfo(server), PG_QUERY,
+                                                                               PG_SCHEMA)), PG_SCHEMA))
         source.raw.extend(_jdbc_raw(source))
         yield source
-    finally:
-        stop_postgres(process, server.directory)
+
+
+@contextmanager
+def postgres_wide_source(rows: int, work: Path) -> Iterator[Source]:
+    from connector.protocol import TableName
+
+    with _postgres([
+            "CREATE TABLE wide AS SELECT g::bigint AS id, (g % 1000)::integer AS qty, g * 0.25::float8 AS price, "
+            "CASE WHEN g % 10 = 0 THEN g / 7.0::float8 END AS ratio, 'name ' || g AS name, "
+            "CASE WHEN g % 5 = 0 THEN repeat('x', g % 80) END AS note, "
+            "round((g % 100000) * 0.37 - 1000, 2)::numeric(12,2) AS amount, date '2020-01-01' + (g % 3000) AS day, "
+            "timestamp '2020-01-01' + g * interval '1.001 second' AS created, "
+            "CASE WHEN g % 7 = 0 THEN NULL ELSE g % 2 = 0 END AS flag, "
+            "CASE WHEN g % 4 = 0 THEN NULL ELSE substr(decode(md5(g::text) || md5((g + 1)::text), 'hex'), 1, "
+            "16 + g % 16) END AS payload, CASE WHEN g % 20 = 0 THEN g END::integer AS maybe "
+            f"FROM generate_series(1, {rows}) AS g",
+            "ALTER TABLE wide ADD PRIMARY KEY (id)"]) as server:
+        per_split = 20_000
+        yield Source(
+            "postgres_wide", TableName("public", "wide"), {"default": f"jdbc://{server.jdbc_url}"},
+            {"key_range_splits": str(max(1, -(-rows // per_split))), "key_range_column": "id"},
+            _pg_references(server, PG_WIDE_QUERY, WIDE_SCHEMA), "ADBC fetch_arrow_table -> IPC",
+            {"table": f"{rows:,} rows x {WIDE_NOTE}; inline splits: key ranges of ~{per_split:,} rows"},
+            shape="wide", s3=False,
+            reference_table=lambda: pa.Table.from_batches(list(psycopg_batches(_conninfo(server), PG_WIDE_QUERY,
+                                                                               WIDE_SCHEMA)), WIDE_SCHEMA))
 
 
 def _jdbc_raw(source: Source) -> list[tuple[str, str, Callable[[], int]]]:
@@ -286,7 +428,10 @@ def snowflake_source(rows: int, work: Path) -> Iterator[Source]:
             connection.close()
 
 
-SOURCES = {"sqlite": sqlite_source, "postgres": postgres_source, "snowflake": snowflake_source}
+SOURCES = {"sqlite": sqlite_source, "sqlite_wide": sqlite_wide_source, "postgres": postgres_source,
+           "postgres_wide": postgres_wide_source, "snowflake": snowflake_source}
+DEFAULT_ROWS = {"sqlite": 1_000_000, "sqlite_wide": 1_000_000, "postgres": 200_000, "postgres_wide": 1_000_000,
+                "snowflake": 300_000}
 
 
 # ------------------------------------------------------------------------------------------ measuring
@@ -342,11 +487,36 @@ def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Pa
         sizes.append(size)
         return n
 
+    def adapter_reader(env: dict[str, str]) -> Callable[[], int]:
+        svc = service({**source.env, **env, **local})
+        services.append(svc)
+        other = svc.pool.get(CATALOG)
+
+        def run() -> int:
+            scan = other.read_split(ctx, source.table, schema, Split(None, None, {}), Constraints())
+            return sum(batch.num_rows for batch in rows_of(scan, schema))
+
+        return run
+
+    matches: bool | None = None
+    mismatch = ""
+    if source.reference_table is not None:  # the reference must compute what the adapter computes
+        reference = source.reference_table()
+        scan = adapter.read_split(ctx, source.table, schema, Split(None, None, {}), Constraints())
+        produced = pa.Table.from_batches(list(rows_of(scan, schema)), schema)
+        matches = True
+        for name in reference.column_names:
+            if not produced.column(name).combine_chunks().equals(reference.column(name).combine_chunks()):
+                matches, mismatch = False, name
+                break
+
     paths = [ReadPath(label, kind, fn, expect(rows)) for label, kind, fn in source.raw]
     paths.append(ReadPath("adapter read_split -> rows_of (Arrow)", "adapter", via_adapter, expect(rows)))
+    for label, env in source.adapter_variants:
+        paths.append(ReadPath(label, "adapter-variant", adapter_reader(env), expect(rows)))
     plans = [("ReadRecords inline (splits answered inline)", source.inline_env, "ReadRecordsResponse"),
              ("ReadRecords spill local (encrypted blocks)", {}, "RemoteReadRecordsResponse")]
-    if bucket:
+    if bucket and source.s3:
         plans.append(("ReadRecords spill S3 (encrypted, SeaweedFS)", {"spill_bucket": bucket},
                       "RemoteReadRecordsResponse"))
     for label, env, wanted in plans:
@@ -391,7 +561,8 @@ def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Pa
     reference = next(r for r in results if r["label"] == source.reference)
     for r in results:
         r["vs_reference"] = round(reference["seconds"] / r["seconds"], 2) if r["kind"] != "metadata" else None
-    return {"source": source.name, "rows": rows, "arrow_bytes": data_bytes, "reference": source.reference,
+    return {"source": source.name, "shape": source.shape, "rows": rows, "arrow_bytes": data_bytes,
+            "reference": source.reference, "reference_matches_adapter": matches, "mismatch": mismatch,
             "notes": source.notes, "results": results}
 
 
@@ -403,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", default=os.environ.get("AFQ_BENCH_BUCKET"),
                         help="S3 bucket for the spill-to-S3 path (AWS_ENDPOINT_URL_S3 must point at the server)")
     args = parser.parse_args(argv)
-    rows = args.rows or {"sqlite": 1_000_000, "postgres": 200_000, "snowflake": 300_000}[args.source]
+    rows = args.rows or DEFAULT_ROWS[args.source]
     work = Path(tempfile.mkdtemp(prefix=f"afq-bench-{args.source}-"))
     try:
         with SOURCES[args.source](rows, work) as source:

@@ -30,6 +30,7 @@ from connector.deadline import Deadline
 from connector.errors import ConfigurationError, UnsupportedRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Identity, Split, TableName
+from connector.tokens import parse_count
 
 DEFAULT_PARTITION_COLUMN = "partitionId"  # the Java SDK's single-partition convention
 SPLITS_PER_PAGE = 1000
@@ -136,7 +137,7 @@ class Adapter(abc.ABC):
     def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
                    next_token: str | None) -> SplitPage:
         """Split properties for the given partition rows; by default one split per partition row, paged."""
-        start = int(next_token or 0)
+        start = parse_count(next_token, "continuation token", high=partitions.num_rows) if next_token else 0
         end = min(start + SPLITS_PER_PAGE, partitions.num_rows)
         rows = partitions.slice(start, end - start).to_pylist()
         splits = [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]

@@ -6,6 +6,8 @@ Athena - every table read over the federation protocol from the in-process conne
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import sys
 from typing import IO, cast
 
@@ -32,6 +34,26 @@ QUERIES: list[tuple[str, str, bool]] = [
 ]
 
 
+HINT_QUERY = ("SELECT c.region, count(*) AS orders FROM shop.main.orders o JOIN shop.main.customers c "
+              "ON c.id = o.customer_id GROUP BY c.region ORDER BY c.region")
+
+
+def afq_command() -> tuple[str, str]:
+    """How to run this afq again from the current directory - ``afq`` when that is on PATH and is this one,
+    else its path (``.venv/bin/afq`` after ``make demo``) - and the venv's activate script, if any."""
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script) != "afq" or not os.path.isfile(script):
+        return f"{shlex.quote(sys.executable)} -m connector.cli", ""
+    found = shutil.which("afq")
+    activate = os.path.join(os.path.dirname(script), "activate")
+    activate = os.path.relpath(activate) if os.path.isfile(activate) else ""
+    if found and os.path.realpath(found) == os.path.realpath(script):
+        return "afq", ""
+    relative = os.path.relpath(script)
+    command = relative if not relative.startswith("..") else os.path.abspath(script)
+    return shlex.quote(command if os.sep in command else os.path.join(".", command)), activate
+
+
 def run_demo(directory: str, out: IO[str] | None = None) -> int:
     from connector import handler
     from connector.local.engine import LocalAthena, QueryOptions
@@ -51,10 +73,13 @@ def run_demo(directory: str, out: IO[str] | None = None) -> int:
     os.environ.update(env)
     handler.reset()
     stream.write(f"demo files in {os.path.abspath(directory)}:\n  {shop}\n  {support}\n  {visits}\n\n"
-                 f"to query them yourself:\n")
+                 f"to query them yourself (these commands work as they are, in this shell's directory):\n")
     for key, value in env.items():
-        stream.write(f"  export {key}={value}\n")
-    stream.write(f"  afq query --lake-dir {lake_dir} \"SELECT ...\"\n")
+        stream.write(f"  export {key}={shlex.quote(value)}\n")
+    afq, activate = afq_command()
+    stream.write(f"  {afq} query --lake-dir {shlex.quote(lake_dir)} {shlex.quote(HINT_QUERY)}\n")
+    if activate:
+        stream.write(f"  (or put afq on your PATH first: source {shlex.quote(activate)})\n")
     options = QueryOptions(lake_dir=lake_dir)
     for number, (title, sql, show_plan) in enumerate(QUERIES, start=1):
         stream.write(f"\n{'=' * 100}\n{number}. {title}\n\n  {sql}\n\n")

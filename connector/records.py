@@ -3,13 +3,13 @@
 The decision is made on serialized bytes. A response is inline only if its records message is smaller than
 ``maxInlineBlockSize`` *and* the whole JSON response stays under Lambda's 6 MB payload limit (base64 grows the
 bytes by a third). Once a result is known not to fit, every block goes to the spiller as soon as it is full,
-so memory stays bounded by the block size rather than the result size.
+so memory stays bounded by the block size rather than the result size. A spilled response lists every block,
+so the number of blocks is bounded too (``connector.response_limits``).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -26,13 +26,15 @@ from connector.protocol.messages import (
     SpillLocation,
 )
 from connector.protocol.types import batch_to_wire
+from connector.response_limits import MAX_RESPONSE_BYTES, check_response_size, json_size, remote_block_capacity
 
-#: Lambda's synchronous response limit is 6 MB; stay under it with the whole JSON document.
-MAX_RESPONSE_BYTES = 6_000_000
+__all__ = ["MAX_RESPONSE_BYTES", "BlockSpiller", "SpillerFactory", "inline_budget", "respond"]
 
 
 class BlockSpiller(Protocol):
     """Writes one split's blocks to its spill location (``spill`` implements it)."""
+
+    location: SpillLocation  # the split's directory: blocks are <key>.0, <key>.1, ...
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Spill one wire-form batch whose message is within the block limit."""
@@ -50,7 +52,7 @@ SpillerFactory = Callable[[ReadRecordsRequest], BlockSpiller]
 def inline_budget(request: ReadRecordsRequest) -> int:
     """Largest records message that keeps the inline JSON response under ``MAX_RESPONSE_BYTES``."""
     envelope = ReadRecordsResponse(request.catalog_name, Block(_schema_bytes(request), b"")).to_wire()
-    overhead = len(json.dumps(envelope, separators=(",", ":")).encode())
+    overhead = json_size(envelope)
     base64_room = MAX_RESPONSE_BYTES - overhead - 64
     return min(request.max_inline_block_size - 1, base64_room // 4 * 3)
 
@@ -88,15 +90,26 @@ def respond(request: ReadRecordsRequest, rows: Iterable[pa.RecordBatch], *, max_
             f"the result of split {dict(request.split.properties)} for {request.table_name} does not fit in an "
             f"inline response ({budget} bytes) and spilling is not available; configure spill_bucket")
     spiller = spiller_factory(request)
+    envelope = RemoteReadRecordsResponse(request.catalog_name, request.schema, (), request.split.encryption_key)
+    capacity = remote_block_capacity(envelope.to_wire(), spiller.location)
     try:
-        for block in cut_to_size(itertools.chain(buffered, stream), max_block_size):
+        for written, block in enumerate(cut_to_size(itertools.chain(buffered, stream), max_block_size)):
+            if written >= capacity:
+                raise ResultTooLarge(
+                    f"split {dict(request.split.properties)} of {request.table_name} needs more than {capacity} "
+                    f"spilled blocks of at most {max_block_size} bytes: the RemoteReadRecordsResponse listing them "
+                    f"would pass Lambda's {MAX_RESPONSE_BYTES}-byte response limit, and ReadRecords has no "
+                    f"continuation. Read the table in more splits (the adapter's split settings), or with larger "
+                    f"blocks (maxBlockSize / MAX_BLOCK_SIZE_BYTES)")
             spiller.write(block)
         locations = spiller.finish()
     except BaseException:
         spiller.abort()
         raise
-    return RemoteReadRecordsResponse(request.catalog_name, SchemaMessage(_schema_bytes(request)), tuple(locations),
-                                     request.split.encryption_key)
+    response = RemoteReadRecordsResponse(request.catalog_name, SchemaMessage(_schema_bytes(request)),
+                                         tuple(locations), request.split.encryption_key)
+    check_response_size(response.to_wire(), "RemoteReadRecordsResponse")  # holds by construction; never send more
+    return response
 
 
 def _schema_bytes(request: ReadRecordsRequest) -> bytes:

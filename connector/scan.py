@@ -1,13 +1,14 @@
 """Turn an adapter's ``Scan`` into exactly the rows Athena asked for.
 
-Applies the residual (filters the adapter did not push down, then ORDER BY + LIMIT or LIMIT), drops helper
-columns, and casts every column once to the requested logical type - safely: a value that does not fit is an
-error naming the column, never a silently truncated number.
+Applies the residual (filters the adapter did not push down, then ORDER BY + LIMIT - in bounded memory, see
+``connector.topn`` - or LIMIT), drops helper columns, and casts every column once to the requested logical type -
+safely: a value that does not fit is an error naming the column, never a silently truncated number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -15,9 +16,11 @@ from connector.access.withhold import WITHHELD, withholding
 from connector.adapter import Scan
 from connector.errors import SourceError
 from connector.protocol import zones
-from connector.protocol.constraints import Expression, OrderByField, ValueSet
+from connector.protocol.constraints import NO_LIMIT, Expression, OrderByField, ValueSet
 from connector.protocol.types import empty_batch
-from connector.pushdown.evaluate import filter_mask, sort_indices
+from connector.pushdown.evaluate import filter_mask
+from connector.pushdown.evaluate_sets import scoped
+from connector.topn import DEFAULT_MEMORY_BYTES, top_n
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -62,17 +65,20 @@ def _packed(field: pa.Field, column: pa.Array, zone_ids: pa.Array) -> pa.Array:
         raise SourceError(f"column {field.name!r}: {str(e).splitlines()[0][:200]}") from None
 
 
-def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The scan's batches with the residual applied, conformed to ``schema``; closes the scan when done."""
+def rows_of(scan: Scan, schema: pa.Schema, *, sort_memory_bytes: int = DEFAULT_MEMORY_BYTES,
+            sort_directory: str | None = None) -> Iterator[pa.RecordBatch]:
+    """The scan's batches with the residual applied, conformed to ``schema``; closes the scan when done.
+
+    A residual ORDER BY holds at most about ``sort_memory_bytes`` of rows in memory; beyond that it writes
+    sorted runs under ``sort_directory`` (the temporary directory by default).
+    """
     residual = scan.residual
     try:
         batches: Iterator[pa.RecordBatch] = scan.batches
         if residual.summary or residual.expression:
             batches = _filtered(batches, residual.summary, residual.expression)
-        if residual.order_by:
-            batches = top_n(batches, residual.order_by, residual.limit)
-        elif residual.has_limit:
-            batches = limited(batches, residual.limit)
+        batches = ordered_and_limited(batches, residual.order_by, residual.limit,
+                                      memory_bytes=sort_memory_bytes, directory=sort_directory)
         for batch in batches:
             if batch.num_rows:
                 yield conform(batch, schema)
@@ -81,10 +87,22 @@ def rows_of(scan: Scan, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             scan.close()
 
 
+def ordered_and_limited(batches: Iterable[pa.RecordBatch], order_by: Sequence[OrderByField], limit: int, *,
+                        memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                        directory: str | None = None) -> Iterator[pa.RecordBatch]:
+    """ORDER BY (bounded memory: ``connector.topn``) then LIMIT (-1: none), as Athena applies them."""
+    if order_by:
+        keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
+        return top_n(iter(batches), keys, limit, memory_bytes=memory_bytes, directory=directory)
+    return limited(iter(batches), limit) if limit > NO_LIMIT else iter(batches)
+
+
 def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet],
               expressions: Sequence[Expression]) -> Iterator[pa.RecordBatch]:
+    cache: dict[Any, Any] = {}  # value lists converted to Arrow once per scan, not once per batch
     for batch in batches:
-        mask = filter_mask(summary, expressions, batch)
+        with scoped(cache):
+            mask = filter_mask(summary, expressions, batch)
         yield batch.filter(mask)
 
 
@@ -98,31 +116,3 @@ def limited(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.Record
         yield kept
         if remaining <= 0:  # stop before asking the source for another batch
             return
-
-
-def top_n(batches: Iterator[pa.RecordBatch], order_by: Sequence[OrderByField],
-           limit: int) -> Iterator[pa.RecordBatch]:
-    """Sort in memory; only reached when the source cannot sort the way Athena does.
-
-    With a limit, only the best ``limit`` rows seen so far are kept (pruned whenever twice that many have
-    accumulated), so memory follows the limit rather than the table.
-    """
-    keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
-    collected: list[pa.RecordBatch] = []
-    held = 0
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        collected.append(batch)
-        held += batch.num_rows
-        if limit >= 0 and held > 2 * limit + 1024:
-            table = pa.Table.from_batches(collected)
-            best = table.take(sort_indices(table, keys)[:limit])
-            collected, held = best.combine_chunks().to_batches() or [], best.num_rows
-    if not collected:
-        return
-    table = pa.Table.from_batches(collected)
-    ordered = table.take(sort_indices(table, keys))
-    if limit >= 0:
-        ordered = ordered.slice(0, limit)
-    yield from ordered.combine_chunks().to_batches() or []

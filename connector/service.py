@@ -85,7 +85,9 @@ from connector.query_status import QueryStatusChecker
 from connector.records import BlockSpiller, SpillerFactory, respond
 from connector.redact import scrub_exception
 from connector.registry import adapter_class
+from connector.response_limits import block_size_for, check_response_size
 from connector.scan import rows_of
+from connector.topn import sort_memory_bytes
 from connector.udf import UdfRegistry
 from connector.udf import registry as default_udfs
 from spill.locations import new_encryption_key, new_spill_location
@@ -161,6 +163,11 @@ class FederationService:
                         response = self._dispatch[type(request)](request)
                     except SourceThrottled as e:  # metadata calls too: Athena backs off and retries them
                         raise FederationThrottleException(f"the source asked to slow down: {e}") from None
+                    wire = response.to_wire()
+                    if not isinstance(response, ReadRecordsResponse | RemoteReadRecordsResponse):
+                        # Records answers are sized as they are built; anything else is checked here, so an answer
+                        # Lambda cannot deliver is an error that says so rather than the runtime's.
+                        check_response_size(wire, type(response).__name__)
                 except ConnectorError as e:
                     scrub_exception(e)  # what Lambda hands Athena is str(e): the same scrubber as the logs
                     log.warning("%s failed: %s: %s", kind, type(e).__name__, e,
@@ -171,7 +178,7 @@ class FederationService:
                     scrub_exception(e)
                     raise
                 log.info("%s answered", kind, extra={"afq": {"ms": _ms(started), **_summary(response)}})
-                return response.to_wire()
+                return wire
         finally:
             _deadline.reset(token)
 
@@ -220,8 +227,9 @@ class FederationService:
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
         ctx, adapter = self._context(request)
-        if request.page_size < -1:  # as Java's PaginationHelper: -1 is "the rest", 0 an empty page
-            raise InvalidRequest(f"pageSize must be -1 (all) or 0 or more, got {request.page_size}")
+        if request.page_size < -1 or request.page_size > JAVA_INT_MAX:  # as Java: -1 the rest, 0 an empty page
+            raise InvalidRequest(f"pageSize must be -1 (all), 0 (an empty page) or up to {JAVA_INT_MAX} (a Java int, "
+                                 f"as in the SDK), got {request.page_size}")
         caller = self._caller(request)
         if caller is not None:  # filtered before paging: hidden tables shift no page and count in none
             tables, token = list_visible_tables(caller, adapter, ctx, request.schema_name, request.next_token,
@@ -336,7 +344,7 @@ class FederationService:
 
     def _read_records(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
                       caller: CallerAccess | None) -> Message:
-        max_block = self.settings.max_block_size or request.max_block_size
+        max_block = block_size_for(request.max_block_size, self.settings.max_block_size)
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
             spiller = _TrackedSpillerFactory(self.spiller_factory)
@@ -370,16 +378,17 @@ class FederationService:
     def _open_rows(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
                    caller: CallerAccess | None) -> tuple[Scan, Iterable[pa.RecordBatch]]:
         schema = request.schema.logical_schema()
+        sort_memory = sort_memory_bytes(self.settings.env)
         scan: Scan
         if request.constraints.is_passthrough:
             if caller is not None:
                 refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.constraints.passthrough, adapter)
             scan = adapter.read_passthrough(ctx, arguments, schema)
-            rows: Iterable[pa.RecordBatch] = rows_of(scan, schema)
+            rows: Iterable[pa.RecordBatch] = rows_of(scan, schema, sort_memory_bytes=sort_memory)
         elif caller is None:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
-            rows = rows_of(scan, schema)
+            rows = rows_of(scan, schema, sort_memory_bytes=sort_memory)
         else:
             authorized, full = self._authorize(request, ctx, adapter, caller, schema)
             properties = verify_split(caller, request.identity, request.query_id, request.catalog_name,
@@ -391,7 +400,8 @@ class FederationService:
             extra = [full.field(c) for c in dict.fromkeys(needed) if c not in schema.names]
             wider = pa.schema([*authorized.schema, *extra], metadata=authorized.schema.metadata)
             scan = adapter.read_split(ctx, request.table_name, wider, split, authorized.constraints)
-            rows = guard_rows(rows_of(scan, wider), authorized, request.table_name, full, schema, caller.policy)
+            rows = guard_rows(rows_of(scan, wider, sort_memory_bytes=sort_memory), authorized, request.table_name,
+                              full, schema, caller.policy, sort_memory_bytes=sort_memory)
         return scan, rows
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
@@ -411,6 +421,7 @@ class FederationService:
         return self.udfs.call(request)
 
 
+JAVA_INT_MAX = 2**31 - 1
 THROTTLE_ATTEMPTS = 5
 THROTTLE_FIRST_DELAY = 0.5
 THROTTLE_MAX_DELAY = 8.0

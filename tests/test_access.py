@@ -139,8 +139,8 @@ def test_admin_sees_real_values_and_may_use_passthrough(secured: Path) -> None:
 
 @pytest.mark.parametrize(("sql", "message"), [
     # hidden columns do not exist for the caller, as in Athena
-    ("SELECT vip FROM main.customers", "Column 'vip' could not be resolved"),
-    ("SELECT id FROM main.orders ORDER BY note LIMIT 3", "Column 'note' could not be resolved"),
+    ("SELECT vip FROM main.customers", "Column 'vip' cannot be resolved"),
+    ("SELECT id FROM main.orders ORDER BY note LIMIT 3", "Column 'note' cannot be resolved"),
     ("SELECT id FROM main.customers WHERE name = 'Customer 0001'", r"filtering or sorting on column\(s\) \['name'\]"),
     ("SELECT id FROM main.customers ORDER BY \"email address\" LIMIT 2", "email address"),
     ("SELECT * FROM TABLE(c.system.query(query => 'SELECT * FROM customers'))", "passthrough is refused"),

@@ -48,5 +48,5 @@ def test_worked_policy(documented_policy: None) -> None:
     assert orders["top"] < 500
     assert run('SELECT "email address" FROM main.customers WHERE id = 3', ADMIN) == [
         {"email address": "customer3@example.com"}]
-    with pytest.raises(ConnectorError, match="could not be resolved"):
+    with pytest.raises(ConnectorError, match="cannot be resolved"):
         run("SELECT vip FROM main.customers", ANALYST)

@@ -11,7 +11,7 @@ from bench.report import render
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
 SECTIONS = ("## 1. ReadRecords throughput", "## 2. Hot-path profile", "## 3. Cold start", "## 4. Memory",
-            "## 5. Parallelism", "## 6. Lambda bundle sizes", "## 7. Oracle")
+            "## 5. Parallelism", "## 6. Lambda bundle sizes", "## 7. Oracle", "## 8. `afq query` exports")
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from connector.protocol import (
     TableName,
     parse_response,
 )
+from connector.response_limits import MIN_BLOCK_BYTES
 from connector.service import FederationService
 from spill.locations import new_encryption_key, new_spill_location
 from spill.reader import read_remote_blocks
@@ -157,8 +158,8 @@ def test_connection_terminated_mid_stream_while_spilling_fails_the_request(
 
     def read() -> None:
         try:
-            # Small blocks: the first rows are spilled long before row 50000 is reached.
-            outcome["response"] = _read(service, settings, "paused", max_inline=10_000, max_block=200_000)
+            # The smallest blocks accepted: the first rows are spilled long before row 50000 is reached.
+            outcome["response"] = _read(service, settings, "paused", max_inline=10_000, max_block=MIN_BLOCK_BYTES)
         except BaseException as e:
             outcome["error"] = e
 

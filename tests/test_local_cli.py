@@ -139,7 +139,7 @@ def test_trace_records_every_exchange_with_keys_redacted(capsys: pytest.CaptureF
 def test_trace_of_a_function_error(capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     code, _, err = afq(capsys, "query", "--quiet", "--trace", str(trace), "SELECT * FROM demo.main.missing")
-    assert code == 2 and "main.missing not found" in err and ATHENA_CONNECTOR_EXCEPTION in err
+    assert code == 2 and "TableNotFound: table main.missing not found" in err
     last = json.loads(trace.read_text().splitlines()[-1])
     assert last["direction"] == "error" and last["message"]["errorType"] == ATHENA_CONNECTOR_EXCEPTION
 
@@ -239,16 +239,17 @@ def test_jsonl_encoding_follows_the_contract() -> None:
 
 
 def test_csv_and_table_formats() -> None:
-    table = pa.table({"id": pa.array([1, 22], pa.int64()), "name": pa.array(["x,y", None]),
-                      "at": pa.array([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("ms"))})
+    table = pa.table({"id": pa.array([1, 22, 3], pa.int64()), "name": pa.array(["x,y", None, ""]),
+                      "at": pa.array([dt.datetime(2024, 1, 2, 3, 4, 5), None, None], pa.timestamp("ms"))})
     out = io.StringIO()
     write_csv(table, out)
-    assert out.getvalue() == 'id,name,at\n1,"x,y",2024-01-02 03:04:05\n22,,\n'
+    # As Athena writes results: every value quoted, NULL an empty field - so '' ("") and NULL differ.
+    assert out.getvalue() == '"id","name","at"\n"1","x,y","2024-01-02 03:04:05"\n"22",,\n"3","",\n'
     out = io.StringIO()
     write_table(table, out)
     assert out.getvalue().splitlines() == [
         "id | name | at", "---+------+--------------------", " 1 | x,y  | 2024-01-02 03:04:05",
-        "22 | NULL | NULL", "(2 rows)"]
+        "22 | NULL | NULL", " 3 |      | NULL", "(3 rows)"]
 
 
 def test_every_demo_type_through_the_cli(capsys: pytest.CaptureFixture[str], demo: Path) -> None:
@@ -267,16 +268,18 @@ def test_every_demo_type_through_the_cli(capsys: pytest.CaptureFixture[str], dem
 
 def test_progress_reports_long_scans_only() -> None:
     stream = io.StringIO()
-    progress = Progress(stream, delay=0, interval=0)
+    progress = Progress(stream, delay=0, interval=60, enabled=True)
     progress.add_splits(2)
-    progress.split_done(10, 1)
+    progress.split_done(10, 1, nbytes=2_500_000)
     progress.split_done(5)
+    progress.rows_written(15)
     progress.finish()
     lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("afq: 1/2 splits read, 10 rows, 1 spilled blocks")
-    assert lines[-1].startswith("afq: 2/2 splits read, 15 rows")
+    assert lines[0].startswith("afq: 1/2 splits read, 10 rows (2.5 MB), 1 spilled block (")
+    assert lines[-1].startswith("afq: 2/2 splits read, 15 rows (2.5 MB), 1 spilled block, 15 rows written (")
+    assert len(lines) == 3  # one line per event, the summary once (not the last line again)
     quiet = io.StringIO()
-    fast = Progress(quiet)  # the default delay hides scans that finish within a second
+    fast = Progress(quiet)  # off a terminal, progress is off unless asked for
     fast.add_splits(1)
     fast.split_done(3)
     fast.finish()

@@ -15,7 +15,7 @@ import pytest
 from connector.cli import main
 from connector.errors import ATHENA_CONNECTOR_EXCEPTION
 from connector.local.engine import LocalAthena
-from connector.local.errors import LambdaFunctionError, ProtocolViolation
+from connector.local.errors import InvokeError, LambdaFunctionError, ProtocolViolation
 from connector.local.runtime_api import API, Invocation, RuntimeTarget, _Endpoint
 from connector.local.targets import FunctionTarget, InProcessTarget
 from connector.protocol import Identity, PingRequest
@@ -151,6 +151,8 @@ def test_a_deployed_function_through_boto3(demo: Path, lambda_invoke_api: Callab
     with pytest.raises(LambdaFunctionError) as error:
         LocalAthena(target).run("SELECT * FROM demo.main.nope")
     assert error.value.error_type == ATHENA_CONNECTOR_EXCEPTION  # Java's name, as Athena sees it
-    with pytest.raises(LambdaFunctionError) as error:
+    # Lambda could not run the function at all: not a function error of the connector.
+    with pytest.raises(InvokeError) as invoke_error:
         FunctionTarget("missing").invoke(PingRequest(Identity(), "demo", "q").to_wire())
-    assert error.value.error_type == "ResourceNotFoundException"
+    assert invoke_error.value.error_type == "ResourceNotFoundException"
+    assert "check the function name" in invoke_error.value.hint

@@ -78,3 +78,13 @@ def test_the_operations_page_lists_the_locked_versions_of_what_bundles_carry() -
     assert [(name, version) for name, version in rows if version not in locked[name]] == []
     (boto3,) = locked["boto3"]
     assert f"boto3 {boto3}" in section
+
+
+def test_a_tool_lock_names_the_python_it_needs() -> None:
+    """``make lock`` compiles, and ``tool_venv`` builds, the peer SDK's venv for the Python its .in file names."""
+    from tests.servers.tool_venv import required_python
+
+    assert required_python(REPO / "bench" / "requirements-peer.txt") == "3.12"
+    assert required_python(REPO / "tests" / "servers" / "requirements-fakesnow.txt") is None
+    assert {p.name for p in TOOL_LOCKS} >= {"requirements-peer.in", "requirements-plot.in"}
+    assert "--python-version $${py:-3.11}" in (REPO / "Makefile").read_text()

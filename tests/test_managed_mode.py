@@ -57,14 +57,14 @@ def _signing_key(client: Any) -> str:
 def test_a_spill_is_signed_with_the_callers_forwarded_credentials(
         forwarded: dict[str, str], s3_env: SeaweedFS, lambda_env: Callable[..., None], invoke: Invoke,
         tmp_path: Path) -> None:
-    db = create_events_db(tmp_path / "events.db", 3_000)
+    db = create_events_db(tmp_path / "events.db", 20_000)
     bucket = s3_env.new_bucket()
     lambda_env(default=f"sqlite://jdbc:sqlite:{db}", spill_bucket=bucket, enable_query_status_check="false")
     caller = Identity(account=IDENTITY.account, arn=IDENTITY.arn, config_options=forwarded)
 
     athena = events_athena(invoke, identity=caller)
     definition, (split,) = events_splits(athena)
-    response = athena.read(TABLE, definition, split, max_block_size=50_000, max_inline_block_size=0)
+    response = athena.read(TABLE, definition, split, max_block_size=262_144, max_inline_block_size=0)
     assert isinstance(response, RemoteReadRecordsResponse) and len(response.remote_blocks) > 1
     stored = s3_env.client().list_objects_v2(Bucket=bucket)["KeyCount"]
     assert stored == len(response.remote_blocks)
@@ -74,7 +74,7 @@ def test_a_spill_is_signed_with_the_callers_forwarded_credentials(
     plain = events_athena(invoke, query_id="spill-query-2")
     definition, (split,) = events_splits(plain)
     with pytest.raises(SpillError, match="could not write spilled block"):
-        plain.read(TABLE, definition, split, max_block_size=50_000, max_inline_block_size=0)
+        plain.read(TABLE, definition, split, max_block_size=262_144, max_inline_block_size=0)
 
 
 @pytest.mark.integration

@@ -334,3 +334,20 @@ def test_package_of_an_unknown_adapter_is_a_clear_error(capsys: pytest.CaptureFi
     assert cli.main(["package", "mysql", "--out", str(tmp_path)]) == 2
     assert "unknown adapter 'mysql'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_framework_in_a_bundle_leaves_out_what_only_runs_locally() -> None:
+    """The Lambda never imports the local Athena, the CLI or the demo (DuckDB is not bundled): they stay out."""
+    from connector.packaging.build import FRAMEWORK_PACKAGES, _framework_files
+
+    root = Path(__file__).resolve().parents[1]
+    names = {arcname for arcname, _ in _framework_files({p: root / p for p in FRAMEWORK_PACKAGES})}
+    assert {"connector/handler.py", "connector/service.py", "adapters/sqlite.py", "spill/writer.py"} <= names
+    local_only = {n for n in names if n.startswith(("connector/local/", "connector/packaging/"))
+                  or n in ("connector/cli.py", "connector/demo.py", "connector/demo_data.py")}
+    assert not local_only
+    # ...and nothing that is bundled imports them.
+    for name in names:
+        if name.endswith(".py"):
+            text = (root / name).read_text()
+            assert "connector.local" not in text and "connector.cli" not in text and "connector.demo" not in text, name

@@ -42,6 +42,7 @@ from connector.protocol import (
 from tests.athena import Athena
 from tests.servers.lambda_bundles import HOST_ARCH, PYTHON, REPO, Bundle, LambdaFunction
 from tests.servers.ports import free_port
+from tests.servers.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow  # the first session builds each bundle (~10-60 s each); later ones reuse the cache
 
@@ -130,6 +131,10 @@ def test_sqlite_bundle_is_slim_and_built_for_the_runtime(lambda_bundle: BundleFa
     assert set(manifest["distributions"]) == {"pyarrow", "sqlglot", "cryptography", "cffi", "pycparser", "protobuf",
                                               "substrait-protobuf"}  # protobuf: serde v6 query plans
     assert not (bundle.root / "connector" / "packaging").exists()  # the builder stays on the developer's machine
+    # So do the local Athena, the CLI and the demo: they need DuckDB, which no bundle holds.
+    for local_only in ("local", "cli.py", "demo.py", "demo_data.py"):
+        assert not (bundle.root / "connector" / local_only).exists(), local_only
+    assert (bundle.root / "connector" / "handler.py").is_file()
 
     # Only what ``import pyarrow, pyarrow.compute, pyarrow.ipc`` links is left of pyarrow's libraries.
     libs = {p.name.split(".so")[0] for p in (bundle.root / "pyarrow").glob("lib*.so*") if "cpython" not in p.name}
@@ -270,6 +275,42 @@ def test_driver_bundle_answers_and_fails_cleanly_against_a_closed_port(
     assert password not in message and password not in function.log_text()
     assert function.alive
     _ping(function)  # the execution environment survives the failure
+
+
+@pytest.mark.integration
+def test_generic_bundle_reads_in_columnar_batches_with_its_own_helper_jar(
+        lambda_bundle: BundleFactory, lambda_function: FunctionFactory, postgres_server: PostgresServer) -> None:
+    """The jar ``afq package generic`` built is in the bundle, and the function reads PostgreSQL through it:
+    ``jdbc_fetch_mode=columnar`` fails without the helper, and nothing is compiled into the function's cache."""
+    import hashlib
+
+    from adapters import jdbc_helper
+
+    bundle = lambda_bundle("generic")
+    jar = bundle.root / "adapters" / "java" / jdbc_helper.jar_name()
+    assert sorted(p.name for p in jar.parent.glob("*.jar")) == [jar.name]
+    assert jar.read_bytes() == jdbc_helper.find_jar().read_bytes()  # what this machine builds, byte for byte
+    manifest = json.loads((bundle.root / "afq-bundle.json").read_text())
+    assert manifest["artifacts"] == {f"adapters/java/{jar.name}": hashlib.sha256(jar.read_bytes()).hexdigest()}
+
+    table = f"bundle_{free_port()}"
+    postgres_server.psql(f"CREATE TABLE {table} AS SELECT g AS id, (g / 8.0)::numeric(10, 3) AS amount, "
+                         "'n' || g AS name, date '2024-01-01' + g AS day, NULLIF(g % 3, 0) = 1 AS flag "
+                         "FROM generate_series(1, 3000) AS g")
+    try:
+        function = lambda_function(bundle, default=f"jdbc://{postgres_server.jdbc_url}", jdbc_fetch_mode="columnar")
+        athena = Athena(function.call, "lambda:afq-bundle-test")
+        name, definition = athena.get_table("public", table)
+        result = athena.scan_table(name, definition).sort_by("id")
+        expected = postgres_server.psql(f"SELECT string_agg(concat_ws('|', id, amount, name, day, flag), ',' "
+                                        f"ORDER BY id) FROM {table}")
+        got = ",".join("|".join(str(v).lower() if isinstance(v, bool) else str(v)
+                                for v in (r["id"], r["amount"], r["name"], r["day"], r["flag"]) if v is not None)
+                       for r in result.to_pylist())
+        assert got == expected.replace("|t", "|true").replace("|f", "|false")
+        assert not (function.log.parent / "home" / ".cache" / "afq" / "jdbc").exists()
+    finally:
+        postgres_server.psql(f"DROP TABLE {table}")
 
 
 # ------------------------------------------------------------------------------------------------------ helpers

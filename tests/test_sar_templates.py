@@ -21,15 +21,17 @@ from connector.packaging.build import bundle_name
 from connector.packaging.targets import Target
 
 SAR = Path(__file__).resolve().parents[1] / "sar"
-ADAPTERS = ("oracle", "snowflake", "teradata", "generic")
+ADAPTERS = ("oracle", "snowflake", "teradata", "generic", "sqlite")
 ISSUE_PARAMETERS = {"LambdaFunctionName", "SecretNamePrefix", "SpillBucket", "SpillPrefix", "DefaultConnectionString",
                     "DisableSpillEncryption", "KmsKeyId", "SecurityGroupIds", "SubnetIds", "LambdaMemory",
                     "LambdaTimeout", "PermissionsBoundaryARN", "AccessPolicy"}
-ENGINE = {"oracle": "oracle", "snowflake": "snowflake", "teradata": "teradata", "generic": "sqlite"}
+ENGINE = {"oracle": "oracle", "snowflake": "snowflake", "teradata": "teradata", "generic": "sqlite",
+          "sqlite": "sqlite"}
 CONNECTION = {"oracle": "oracle://jdbc:oracle:thin:${oracle/athena}@//db:1521/ORCLPDB1",
               "snowflake": "snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?warehouse=WH&${sf/athena}",
               "teradata": "teradata://jdbc:teradata://db/TMODE=ANSI,CHARSET=UTF8,${td/athena}",
-              "generic": "sqlite://jdbc:sqlite:/opt/data/demo.db"}
+              "generic": "sqlite://jdbc:sqlite:/opt/data/demo.db",
+              "sqlite": "sqlite://jdbc:sqlite:/opt/data/demo.db"}
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 PARTITION, REGION, ACCOUNT = "aws", "eu-west-1", "123456789012"
 
@@ -68,6 +70,11 @@ def test_template_has_sar_metadata_and_the_parameters_users_know(adapter: str) -
     assert app["Name"] == f"athena-federation-py-{adapter}"
     assert re.fullmatch(r"\d+\.\d+\.\d+", app["SemanticVersion"]) and app["SpdxLicenseId"] == "Apache-2.0"
     assert (SAR / app["ReadmeUrl"]).is_file()
+    # `sam publish` uploads LicenseUrl (resolved from the template's directory); it must be the license the
+    # SpdxLicenseId names, in full.
+    license_text = (SAR / app["LicenseUrl"]).read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in license_text
+    assert "END OF TERMS AND CONDITIONS" in license_text and len(license_text.splitlines()) > 190
     assert set(template["Parameters"]) >= ISSUE_PARAMETERS
     assert "JDBCConnectorConfig" in template["Parameters"]["DefaultConnectionString"]["Description"]
     grouped = {p for g in template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
@@ -142,13 +149,21 @@ def test_iam_is_least_privilege(adapter: str, vpc: bool, kms: bool) -> None:
     assert role["PermissionsBoundary"] == "arn:aws:iam::123456789012:policy/boundary"
 
 
-def test_an_empty_secret_prefix_grants_no_secret_in_the_generic_template() -> None:
-    template = resolve(load("generic"), parameters("generic", vpc=False, kms=False, SecretNamePrefix=""))
+@pytest.mark.parametrize("adapter", ["generic", "sqlite"])
+def test_an_empty_secret_prefix_grants_no_secret(adapter: str) -> None:
+    template = resolve(load(adapter), parameters(adapter, vpc=False, kms=False, SecretNamePrefix=""))
     role = template["Resources"]["ConnectorRole"]["Properties"]
     actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
     assert not {a for a in actions if a.startswith("secretsmanager:")}
-    assert "PermissionsBoundary" not in resolve(load("generic"), parameters(
-        "generic", vpc=False, kms=False, PermissionsBoundaryARN=""))["Resources"]["ConnectorRole"]["Properties"]
+    assert "PermissionsBoundary" not in resolve(load(adapter), parameters(
+        adapter, vpc=False, kms=False, PermissionsBoundaryARN=""))["Resources"]["ConnectorRole"]["Properties"]
+
+
+def test_the_sqlite_template_takes_only_sqlite_connection_strings() -> None:
+    pattern = load("sqlite")["Parameters"]["DefaultConnectionString"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "sqlite://jdbc:sqlite:/opt/data/shop.db")
+    for wrong in ("jdbc://jdbc:postgresql://h/db", "sqlite://jdbc:sqlite:relative.db", "oracle://x"):
+        assert not re.fullmatch(pattern, wrong)
 
 
 @pytest.mark.parametrize("adapter", ["oracle", "snowflake", "teradata"])

@@ -10,6 +10,7 @@ itself and the answer is complete - every row exactly once.
 from __future__ import annotations
 
 import importlib.util
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,16 @@ def _hold_the_only_slot(server: PostgresServer, database: str) -> Any:
     return connection
 
 
+def _wait_until_released(server: PostgresServer, database: str, timeout: float = 30.0) -> None:
+    """The backend of a closed connection exits a moment after the client closes it; until then the role's
+    only slot is still taken. Poll the server's own view of it (not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    query = f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{LIMITED_ROLE}'"
+    while server.psql(query, database) != "0":
+        assert time.monotonic() < deadline, f"{LIMITED_ROLE}'s connection was still open {timeout} s after closing"
+        time.sleep(0.05)
+
+
 def test_too_many_connections_before_any_spill_is_athenas_throttle_signal(
         postgres_server: PostgresServer, throttle_db: str, tmp_path: Path) -> None:
     holder = _hold_the_only_slot(postgres_server, throttle_db)
@@ -108,6 +119,7 @@ def test_too_many_connections_before_any_spill_is_athenas_throttle_signal(
             service.handle(get_table.to_wire())
     finally:
         holder.close()
+        _wait_until_released(postgres_server, throttle_db)
     # The slot is free again: the same service now answers completely.
     response = _read(service, settings, "t")
     assert isinstance(response, RemoteReadRecordsResponse)  # 12 MB of rows: spilled

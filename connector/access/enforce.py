@@ -27,13 +27,15 @@ from connector.access.source import DEFAULT_TTL_SECONDS, PolicySource
 from connector.adapter import Adapter, RequestContext, TableDefinition
 from connector.config import Settings
 from connector.connection import connection_identity
-from connector.errors import AccessDenied, ConnectorError, InvalidRequest, SchemaNotFound, TableNotFound
+from connector.errors import AccessDenied, ConnectorError, SchemaNotFound, TableNotFound
 from connector.protocol.constraints import Constraints, Expression, columns_of
 from connector.protocol.messages import Identity, TableName
 from connector.protocol.types import empty_batch
 from connector.pushdown.evaluate import expression_mask, filter_mask
 from connector.pushdown.sql_expressions import ExpressionBuilder
-from connector.scan import limited, top_n
+from connector.scan import ordered_and_limited
+from connector.tokens import parse_count
+from connector.topn import DEFAULT_MEMORY_BYTES
 
 SIGNATURE_PROPERTY = "afq.signature"
 
@@ -115,12 +117,7 @@ def list_visible_tables(access: CallerAccess, adapter: Adapter, ctx: RequestCont
     tables = visible_tables(access, listed)
     if schema is None:
         return tables, None
-    start = 0
-    if next_token:
-        text = next_token.removeprefix(_PAGE_PREFIX)
-        if not (text.isascii() and text.isdigit()) or len(text) > 9:
-            raise InvalidRequest(f"invalid ListTables nextToken {next_token[:40]!r}")
-        start = int(text)
+    start = parse_count(next_token.removeprefix(_PAGE_PREFIX), "ListTables nextToken") if next_token else 0
     if page_size < 0:  # as Java: -1 is every table from the token on
         return tables[start:], None
     end = start + page_size  # 0: an empty page that keeps the position, as Java's pagination does
@@ -255,9 +252,10 @@ def filter_columns(grant: TableGrant, table: TableName, full_schema: pa.Schema) 
 
 
 def guard_rows(batches: Iterable[pa.RecordBatch], authorized: Authorized, table: TableName,
-               full_schema: pa.Schema, requested: pa.Schema, policy: Policy) -> Iterator[pa.RecordBatch]:
+               full_schema: pa.Schema, requested: pa.Schema, policy: Policy, *,
+               sort_memory_bytes: int = DEFAULT_MEMORY_BYTES) -> Iterator[pa.RecordBatch]:
     """Re-apply the row filter (whatever the adapter did), then the caller's own expressions on the rows that
-    passed it, then ORDER BY/LIMIT; drop helper columns and mask."""
+    passed it, then ORDER BY/LIMIT (in bounded memory); drop helper columns and mask."""
     grant = authorized.grant
     row_filter = compile_row_filter(grant, table, full_schema)
     batches = iter(batches)
@@ -266,10 +264,7 @@ def guard_rows(batches: Iterable[pa.RecordBatch], authorized: Authorized, table:
     after = authorized.after
     if after.expression:
         batches = (b.filter(filter_mask({}, after.expression, b)) for b in batches)
-    if after.order_by:
-        batches = top_n(batches, after.order_by, after.limit)
-    elif after.has_limit:
-        batches = limited(batches, after.limit)
+    batches = ordered_and_limited(batches, after.order_by, after.limit, memory_bytes=sort_memory_bytes)
     key = policy.key(MASK_KEY)
     for kept in batches:
         if not len(requested):

@@ -6,17 +6,20 @@ rows; ``verify`` re-reads each split without pushdown and checks the pushed pred
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import contextlib
 import os
 import threading
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
 from connector.config import Settings
-from connector.local.errors import ProtocolViolation, QueryError
+from connector.local.errors import LambdaFunctionError, ProtocolViolation, QueryError
 from connector.local.planner import (
     LAKE_CATALOG,
     ParsedQuery,
@@ -35,6 +38,7 @@ from connector.local.session import (
     CatalogSession,
     SplitResult,
     TableInfo,
+    discard_local_blocks,
 )
 from connector.local.targets import InProcessTarget, Target
 from connector.local.trino_semantics import install
@@ -71,6 +75,18 @@ class TableScan:
         if not batches:
             return schema.empty_table()
         return pa.Table.from_batches([b.select(self.plan.columns) for b in batches], schema=schema)
+
+    def engine_schema(self) -> pa.Schema:
+        """The schema of the batches the engine sees for this table (``conform``)."""
+        if not self.plan.columns:
+            return pa.schema([(ROWS_PLACEHOLDER, pa.bool_())])
+        return pa.schema([self.info.logical.field(c) for c in self.plan.columns])
+
+    def conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """One answered batch as the engine sees it: the projection, or only its row count for ``count(*)``."""
+        if not self.plan.columns:
+            return pa.record_batch([pa.nulls(batch.num_rows, pa.bool_())], names=[ROWS_PLACEHOLDER])
+        return batch.select(self.plan.columns).cast(self.engine_schema())
 
 
 @dataclass
@@ -122,7 +138,12 @@ class LocalAthena:
             if source.is_passthrough:
                 info = session.get_passthrough_table(source.passthrough)
             else:
-                info = session.get_table(source.table)
+                try:
+                    info = session.get_table(source.table)
+                except LambdaFunctionError as e:
+                    if e.is_not_found and source.position is not None:
+                        e.reference = (source.label, *source.position)  # for an Athena-style message
+                    raise
                 if info.table != source.table:
                     raise ProtocolViolation(f"GetTable for {source.table} answered for table {info.table}")
             if not len(info.logical):
@@ -149,7 +170,7 @@ class LocalAthena:
             source.schema = infos[source.name].logical
         lake = [s for s in parsed.sources if s.kind == "lake"]
         if lake:
-            con = connection if connection is not None else load_duckdb().connect()
+            con = connection if connection is not None else connect_duckdb()
             for source in lake:
                 source.schema = register_lake(con, source)
         return infos
@@ -192,25 +213,20 @@ class LocalAthena:
     def _read_one(self, scan: TableScan, request: ReadRecordsRequest) -> SplitResult:
         result = self.session(scan.plan.source.catalog).read(request)
         if self.progress is not None:
-            self.progress.split_done(result.num_rows, result.spilled_blocks)
+            self.progress.split_done(result.num_rows, result.spilled_blocks, sum(b.nbytes for b in result.batches))
         return result
 
     # ------------------------------------------------------------------------------------------ queries
 
     def run(self, sql: str) -> QueryResult:
         duckdb = load_duckdb()
-        con = duckdb.connect()
+        con = connect_duckdb()
         try:
             plan, infos = self.plan(sql, con)
             scans = [TableScan(p, infos[p.source.name]) for p in plan.tables]
-            try:
-                self.scan_all(scans)
-            finally:
-                if self.progress is not None:
-                    self.progress.finish()
+            self.scan_all(scans)
             for scan in scans:
                 con.register(scan.plan.source.name, scan.table())
-            install(con)
             try:
                 table = con.sql(plan.engine_sql).to_arrow_table()
             except duckdb.Error as e:
@@ -220,8 +236,150 @@ class LocalAthena:
         finally:
             con.close()
 
+    @contextlib.contextmanager
+    def stream(self, sql: str, batch_rows: int = 65_536) -> Iterator[ResultStream]:
+        """The result as a stream of batches, for exports of any size.
+
+        Each table's splits are read on the shared pool at most ``max_workers`` splits ahead of the engine and
+        handed to DuckDB as an Arrow stream, block by block, in split order; the result comes back batch by
+        batch. Memory holds a few blocks per table (inline answers, one spilled block at a time), not the
+        tables or the result - unless the query itself needs its input whole (joins, ORDER BY, aggregates),
+        which DuckDB keeps in its own memory. ``--verify`` needs every split's rows and uses ``run``.
+        """
+        duckdb = load_duckdb()
+        con = connect_duckdb()
+        feeds: list[SplitFeed] = []
+        pool: concurrent.futures.ThreadPoolExecutor | None = None
+        try:
+            plan, infos = self.plan(sql, con)
+            scans = [TableScan(p, infos[p.source.name]) for p in plan.tables]
+            for scan in scans:
+                self.list_splits(scan)
+                if self.progress is not None:
+                    self.progress.add_splits(len(scan.splits))
+            pool = concurrent.futures.ThreadPoolExecutor(max(1, self.options.max_workers),
+                                                         thread_name_prefix="afq-read")
+            for scan in scans:
+                feed = SplitFeed(self, scan, pool, window=max(1, self.options.max_workers))
+                feeds.append(feed)
+                con.register(scan.plan.source.name, feed.reader())
+            result = ResultStream(self._engine_reader(duckdb, con, plan, feeds, batch_rows), feeds, duckdb, plan)
+            yield result
+        finally:
+            con.close()
+            for feed in feeds:
+                feed.close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _engine_reader(self, duckdb: Any, con: Any, plan: QueryPlan, feeds: list[SplitFeed],
+                       batch_rows: int) -> pa.RecordBatchReader:
+        try:
+            relation = con.sql(plan.engine_sql)
+            to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            return to_reader(batch_rows)
+        except duckdb.Error as e:
+            raise_engine_error(e, plan, feeds)
+
     def close(self) -> None:
         self.target.close()
+
+
+class SplitFeed:
+    """One table's splits as one Arrow stream for the engine: ReadRecords run on the pool up to ``window``
+    splits ahead of the engine; answers are decoded (spilled blocks fetched) only as the engine reads them."""
+
+    def __init__(self, athena: LocalAthena, scan: TableScan, pool: concurrent.futures.ThreadPoolExecutor, *,
+                 window: int) -> None:
+        self.athena = athena
+        self.scan = scan
+        self.session = athena.session(scan.plan.source.catalog)
+        self.pool = pool
+        self.window = window
+        self.error: BaseException | None = None
+        self._requests = collections.deque(athena.read_requests(scan))
+        self._pending: collections.deque[tuple[ReadRecordsRequest, concurrent.futures.Future[Any]]] = \
+            collections.deque()
+        self._closed = False
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._requests and len(self._pending) < self.window and not self._closed:
+            request = self._requests.popleft()
+            self._pending.append((request, self.pool.submit(self._answer, request)))
+
+    def _answer(self, request: ReadRecordsRequest) -> Any:
+        response = self.session.read_response(request)
+        if self.athena.progress is not None:
+            self.athena.progress.split_answered(len(getattr(response, "remote_blocks", ())))
+        return response
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        progress = self.athena.progress
+        settings = self.session.settings or Settings.from_env()
+        try:
+            while self._pending:
+                request, future = self._pending.popleft()
+                response = future.result()
+                self._fill()
+                try:
+                    for batch in self.session.batches(request, response):
+                        if progress is not None:
+                            progress.rows_read(batch.num_rows, batch.nbytes)
+                        if batch.num_rows:
+                            yield self.scan.conform(batch)
+                finally:
+                    discard_local_blocks(response, settings)
+                if progress is not None:
+                    progress.split_done()
+        except BaseException as e:
+            self.error = e  # DuckDB re-raises it as its own error: ResultStream reports this one
+            raise
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.scan.engine_schema(), self.batches())
+
+    def close(self) -> None:
+        self._closed = True
+        for _, future in self._pending:
+            future.cancel()
+        for _, future in self._pending:
+            if not future.cancelled():
+                with contextlib.suppress(BaseException):
+                    response = future.result()
+                    discard_local_blocks(response, self.session.settings or Settings.from_env())
+        self._pending.clear()
+
+
+class ResultStream:
+    """The engine's result batches; an error of a split or of the engine surfaces as this project's error."""
+
+    def __init__(self, reader: pa.RecordBatchReader, feeds: list[SplitFeed], duckdb: Any, plan: QueryPlan) -> None:
+        self.reader = reader
+        self.schema: pa.Schema = reader.schema
+        self.feeds = feeds
+        self.duckdb = duckdb
+        self.plan = plan
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                batch = self.reader.read_next_batch()
+            except StopIteration:
+                return
+            except (self.duckdb.Error, pa.ArrowException) as e:
+                raise_engine_error(e, self.plan, self.feeds)
+            yield batch
+
+
+def raise_engine_error(error: Exception, plan: QueryPlan, feeds: Sequence[SplitFeed] = ()) -> NoReturn:
+    """A split's own error when reading it failed under the engine (with its cause and traceback intact: the
+    adapter's frames), else the engine's error, briefly."""
+    for feed in feeds:
+        if feed.error is not None and isinstance(feed.error, Exception):
+            raise feed.error
+    raise QueryError(f"the engine (DuckDB) failed: {str(error).strip().splitlines()[0][:500]}\n"
+                     f"  engine SQL: {plan.engine_sql}") from None
 
 
 def load_duckdb() -> Any:
@@ -230,6 +388,16 @@ def load_duckdb() -> Any:
     except ImportError:
         raise QueryError("afq query needs DuckDB: pip install 'athena-federation-py[local]'") from None
     return duckdb
+
+
+def connect_duckdb() -> Any:
+    """An in-memory DuckDB with Athena's semantics installed (``trino_semantics.install``: null order, the
+    macros rewritten queries call) and without its progress bar: DuckDB draws it on stdout, into the result being
+    exported, once a query runs for two seconds - and a streamed query runs as long as its splits are read."""
+    con = load_duckdb().connect()
+    con.execute("SET enable_progress_bar = false")
+    install(con)
+    return con
 
 
 def register_lake(con: Any, source: Source) -> pa.Schema:

@@ -31,7 +31,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from connector.local import strict_sql
 from connector.local.domains import Domain, DomainBuilder
-from connector.local.errors import QueryError
+from connector.local.errors import QueryError, SqlError, node_position, resolve_error
 from connector.local.session import Capabilities
 from connector.local.trino_semantics import check_operators, follow_trino
 from connector.protocol.constraints import (
@@ -66,6 +66,7 @@ class Source:
     passthrough: dict[str, str] = field(default_factory=dict)
     path: str = ""
     schema: pa.Schema | None = None
+    position: tuple[int, int] | None = None  # line, column of the reference in the SQL (for errors)
 
     @property
     def is_passthrough(self) -> bool:
@@ -127,9 +128,17 @@ def parse_query(sql: str, *, default_catalog: str | None = None, lake_catalog: s
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     sources: list[Source] = []
     for node in list(tree.find_all(exp.Table)):
-        source = _source(node, len(sources) + 1, ctes, default_catalog, lake_catalog, lake_dir)
+        try:
+            source = _source(node, len(sources) + 1, ctes, default_catalog, lake_catalog, lake_dir)
+        except QueryError as e:
+            if isinstance(e, SqlError) or node_position(node) is None:
+                raise
+            line, column = node_position(node)  # type: ignore[misc]
+            raise SqlError(str(e), line, column, sql=sql, kind="TABLE_NOT_FOUND"
+                           if "not found" in str(e) else "SYNTAX_ERROR") from None
         if source is None:
             continue
+        source.position = node_position(node)
         sources.append(source)
         replacement = node.copy()
         for key in ("db", "catalog"):
@@ -183,15 +192,37 @@ def catalog_name(catalog: str) -> str:
 def lake_path(lake_dir: str, schema: str, table: str) -> str:
     """``lake.<schema>.<table>``: ``<lake_dir>/<schema>/<table>.parquet`` (or .csv, .json...), or a directory of
     Parquet files ``<lake_dir>/<schema>/<table>/``."""
+    # Names match case-insensitively, as federated ones do (Athena lower-cases them): lake.Web.Visits is
+    # web/visits.parquet, and web/Visits.parquet is lake.web.visits. An exact match wins over others.
+    directory = _entry(lake_dir, schema, directory=True)
+    if directory is not None:
+        for suffix in _LAKE_FORMATS:
+            found = _entry(directory, table + suffix, directory=False)
+            if found is not None:
+                return found
+        found = _entry(directory, table, directory=True)
+        if found is not None:
+            return os.path.join(found, "*.parquet")
     base = os.path.join(lake_dir, schema, table)
-    for suffix in _LAKE_FORMATS:
-        if os.path.isfile(base + suffix):
-            return base + suffix
-    if os.path.isdir(base):
-        return os.path.join(base, "*.parquet")
-    tried = ", ".join(base + s for s in _LAKE_FORMATS[:2])
-    raise QueryError(f"lake table {schema}.{table} not found: tried {tried} and the directory {base}/ "
-                     f"(lake directory: {os.path.abspath(lake_dir)}; set it with --lake-dir)")
+    raise QueryError(f"lake table {schema}.{table} not found: no {base}{{{','.join(_LAKE_FORMATS)}}} and no "
+                     f"directory {base}/ of .parquet files, in any letter case (lake directory: "
+                     f"{os.path.abspath(lake_dir)}; set it with --lake-dir or $AFQ_LAKE_DIR)")
+
+
+def _entry(parent: str, name: str, *, directory: bool) -> str | None:
+    """``parent/name`` if it exists (a directory or a file as asked), matching the name case-insensitively."""
+    exact = os.path.join(parent, name)
+    if (os.path.isdir(exact) if directory else os.path.isfile(exact)):
+        return exact
+    try:
+        entries = sorted(os.listdir(parent))
+    except OSError:
+        return None
+    for entry in entries:
+        path = os.path.join(parent, entry)
+        if entry.lower() == name.lower() and (os.path.isdir(path) if directory else os.path.isfile(path)):
+            return path
+    return None
 
 
 def _passthrough(node: exp.Anonymous, default_catalog: str | None) -> tuple[str, dict[str, str]]:
@@ -272,7 +303,7 @@ def plan_query(parsed: ParsedQuery, connectors: Mapping[str, tuple[int, Capabili
         tree = annotate_types(tree, schema=schema, dialect=DIALECT)
         check_operators(tree)
     except (OptimizeError, ParseError) as e:
-        raise QueryError(f"cannot resolve the query's columns: {_first_line(e)}") from None
+        raise resolve_error(e, parsed.sql, parsed.tree) from None
     federated = {s.name: s for s in parsed.sources if s.kind == "federated"}
     states = {name: _TableState(s, *connectors[name]) for name, s in federated.items()}
 

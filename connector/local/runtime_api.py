@@ -202,7 +202,7 @@ class RuntimeTarget:
         self._lock = threading.Lock()
         self._closed = False
         self._own_log_dir: str | None = None  # removed on close (failures quote the log's end in their message)
-        self.description = f"awslambdaric runtime ({handler})"
+        self.description = f"{handler} under awslambdaric"
 
     def start(self) -> None:
         with self._lock:
@@ -243,7 +243,7 @@ class RuntimeTarget:
         if len(body) > MAX_PAYLOAD_BYTES:
             raise LambdaFunctionError("RequestEntityTooLargeException",
                                       f"request payload of {len(body)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes",
-                                      request_type)
+                                      request_type, target=self.description)
         self.start()
         invocation = Invocation(body, request_type)
         self.pending.put(invocation)
@@ -255,7 +255,7 @@ class RuntimeTarget:
             elif not invocation.deadline and time.monotonic() > queued_deadline:
                 self._fail(invocation, "Sandbox.Timedout", "no handler process took the invocation in time")
         if invocation.error is not None:
-            raise function_error(invocation.error, request_type)
+            raise function_error(invocation.error, request_type, target=self.description, event=event)
         assert invocation.response is not None
         return decode_response(invocation.response, request_type)
 

@@ -9,6 +9,7 @@ fails here too.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -287,10 +288,19 @@ class CatalogSession:
         return response
 
     def read(self, request: ReadRecordsRequest) -> SplitResult:
-        return SplitResult(request.split, *self.decode(request, self.read_response(request)))
+        response = self.read_response(request)
+        result = SplitResult(request.split, *self.decode(request, response))
+        discard_local_blocks(response, self.settings or Settings.from_env())
+        return result
 
     def decode(self, request: ReadRecordsRequest,
                response: ReadRecordsResponse | RemoteReadRecordsResponse) -> tuple[list[pa.RecordBatch], int]:
+        batches = list(self.batches(request, response))
+        return batches, len(response.remote_blocks) if isinstance(response, RemoteReadRecordsResponse) else 0
+
+    def batches(self, request: ReadRecordsRequest,
+                response: ReadRecordsResponse | RemoteReadRecordsResponse) -> Iterator[pa.RecordBatch]:
+        """The answer's rows (logical types), checked against the request; spilled blocks one at a time."""
         wanted = request.schema.logical_schema()
         if isinstance(response, ReadRecordsResponse):
             try:
@@ -298,15 +308,15 @@ class CatalogSession:
             except ProtocolError as e:
                 raise ProtocolViolation(str(e)) from None
             _check_schema(wanted, batch.schema, request)
-            return [batch], 0
+            yield batch
+            return
         try:
             _check_schema(wanted, response.schema.logical_schema("RemoteReadRecordsResponse.schema"), request)
         except ProtocolError as e:
             raise ProtocolViolation(str(e)) from None
-        batches = list(read_spilled(response, self.settings or Settings.from_env()))
-        for batch in batches:
+        for batch in read_spilled(response, self.settings or Settings.from_env()):
             _check_schema(wanted, batch.schema, request)
-        return batches, len(response.remote_blocks)
+            yield batch
 
 
 def _check_schema(wanted: pa.Schema, got: pa.Schema, request: ReadRecordsRequest) -> None:
@@ -336,6 +346,33 @@ def read_spilled(response: RemoteReadRecordsResponse, settings: Settings) -> Ite
         raise ConnectorError(f"cannot read the spilled blocks of this split: {type(e).__name__}: "
                              f"{str(e)[:300] or 'no detail'} (are they written and encrypted with the split's "
                              f"key?)") from None
+
+
+def discard_local_blocks(response: ReadRecordsResponse | RemoteReadRecordsResponse, settings: Settings) -> None:
+    """Delete spilled blocks that went to the local spill directory once they are read: on a laptop nothing
+    expires them (Athena leaves S3 blocks to the bucket's lifecycle rule, and so does this for real buckets)."""
+    if not isinstance(response, RemoteReadRecordsResponse):
+        return
+    import os
+
+    from connector.config import LOCAL_SPILL_BUCKET
+
+    directories = set()
+    for block in response.remote_blocks:
+        if block.bucket != LOCAL_SPILL_BUCKET:
+            continue
+        from spill.stores import LocalStore
+
+        try:
+            path = LocalStore(settings.local_spill_dir).path(block.key)
+        except ConnectorError:
+            continue  # a key outside the directory was never written there
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        directories.add(os.path.dirname(path))
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)  # only once empty: other splits of the query may still be there
 
 
 def without_spill(split: Split, suffix: str) -> Split:

@@ -8,7 +8,6 @@ raises ``SqlSyntaxError`` (line and column of the offending token) for anything 
 
 from __future__ import annotations
 
-import re
 import typing as t
 
 from sqlglot import exp
@@ -17,7 +16,7 @@ from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.parsers.trino import TrinoParser
 from sqlglot.tokenizer_core import Token, TokenType
 
-from connector.local.errors import SqlSyntaxError
+from connector.local.errors import SqlSyntaxError, syntax_error
 
 T = t.TypeVar("T")
 
@@ -60,29 +59,16 @@ def parse(sql: str) -> list[exp.Expr]:
     try:
         tokens = _TRINO.tokenize(sql)
     except Exception as e:  # sqlglot's TokenError: an unterminated string or quoted name
-        raise SqlSyntaxError(_first_line(e), 1, 1) from None
+        raise SqlSyntaxError(_first_line(e), 1, 1, sql=sql) from None
     for token in tokens:
         if token.token_type == TokenType.DCOLON:
             raise SqlSyntaxError("'::' is not Athena SQL: write CAST(value AS type)", token.line,
-                                 _start_column(token.col, token.text))
+                                 _start_column(token.col, token.text), sql=sql)
     try:
         statements = _parser(_TRINO).parse(tokens, sql)
     except ParseError as e:
-        first = e.errors[0] if e.errors else {}
-        raise SqlSyntaxError(_describe(str(first.get("description") or _first_line(e))), int(first.get("line") or 1),
-                             _start_column(int(first.get("col") or 1), str(first.get("highlight") or ""))) from None
+        raise syntax_error(e, sql) from None
     return [s for s in statements if s is not None]
-
-
-_MISSING = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]*\.(\w+)'>")
-
-
-def _describe(description: str) -> str:
-    """sqlglot's wording for an incomplete clause names its own classes: name the SQL construct instead."""
-    match = _MISSING.match(description)
-    if match:
-        return f"incomplete {match.group(1).upper()}: something is missing after it"
-    return description
 
 
 def _start_column(end_column: int, text: str) -> int:

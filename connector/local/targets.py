@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
 from connector.errors import ConfigurationError
-from connector.local.errors import LambdaFunctionError, ProtocolViolation
+from connector.local.errors import InvokeError, LambdaFunctionError, ProtocolViolation
 from connector.redact import scrub
 
 DEFAULT_HANDLER = "connector.handler.lambda_handler"
@@ -69,14 +69,26 @@ def decode_response(body: bytes | str, request_type: str) -> dict[str, Any]:
     return value
 
 
-def function_error(payload: Any, request_type: str) -> LambdaFunctionError:
+def subject_of(event: dict[str, Any]) -> str:
+    """What a request is about, for messages: ``catalog.schema.table`` (or just the catalog)."""
+    catalog = str(event.get("catalogName") or "")
+    table = event.get("tableName")
+    if isinstance(table, dict) and table.get("schemaName") is not None:
+        name = f"{table.get('schemaName')}.{table.get('tableName')}"
+        return f"{catalog}.{name}" if catalog else name
+    return catalog
+
+
+def function_error(payload: Any, request_type: str, *, target: str = "",
+                   event: dict[str, Any] | None = None) -> LambdaFunctionError:
     """Lambda's error payload (``errorType``, ``errorMessage``, ``stackTrace``) as an exception."""
+    subject = subject_of(event) if event is not None else ""
     if not isinstance(payload, dict):
-        return LambdaFunctionError("Unknown", str(payload)[:2000], request_type)
+        return LambdaFunctionError("Unknown", str(payload)[:2000], request_type, target=target, subject=subject)
     stack = payload.get("stackTrace") or ()
     lines = tuple(str(s) for s in stack) if isinstance(stack, list) else ()
     return LambdaFunctionError(str(payload.get("errorType", "Unknown")), str(payload.get("errorMessage", "")),
-                               request_type, lines, payload)
+                               request_type, lines, target=target, subject=subject, payload=payload)
 
 
 @dataclass
@@ -111,7 +123,8 @@ class InProcessTarget:
         try:
             response = self.function(payload, LocalContext())
         except Exception as e:  # the runtime turns any exception into a function error
-            raise LambdaFunctionError(type(e).__name__, str(e), request_type) from e
+            raise LambdaFunctionError(type(e).__name__, str(e), request_type, target=self.description,
+                                      subject=subject_of(event)) from e
         try:
             text = json.dumps(response)
         except (TypeError, ValueError) as e:
@@ -164,24 +177,38 @@ class FunctionTarget:
         return {"FunctionName": self.function_name, "InvocationType": "RequestResponse", "Payload": payload}
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
         request_type = str(event.get("@type", ""))
+        call = f"cannot call the Lambda function {self.function_name}"
         try:
             response = self.client().invoke(**self.request(event))
             body = response["Payload"].read()
+        except NoCredentialsError:
+            # The function never ran: this is the caller's AWS set-up, not a connector failure.
+            raise InvokeError(f"{call}: no AWS credentials were found on this machine",
+                              "configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                              "AWS_SECRET_ACCESS_KEY), or leave out --function to run the handler in this process",
+                              "NoCredentialsError") from None
+        except NoRegionError:
+            raise InvokeError(f"{call}: no AWS region is configured", "pass --region or set AWS_REGION",
+                              "NoRegionError") from None
         except ClientError as e:
             error = e.response.get("Error", {})
-            raise LambdaFunctionError(str(error.get("Code", "ClientError")), str(error.get("Message", e)),
-                                      request_type) from None
+            code = str(error.get("Code", "ClientError"))
+            hint = {"ResourceNotFoundException": "check the function name and --region",
+                    "AccessDeniedException": "the caller needs lambda:InvokeFunction on the function",
+                    "TooManyRequestsException": "the function is throttled: retry later or raise its concurrency",
+                    }.get(code, "")
+            raise InvokeError(f"{call}: {code}: {error.get('Message', e)}", hint, code) from None
         except BotoCoreError as e:
-            raise LambdaFunctionError(type(e).__name__, str(e), request_type) from None
+            raise InvokeError(f"{call}: {type(e).__name__}: {e}", "", type(e).__name__) from None
         if response.get("FunctionError"):
             try:
                 payload = json.loads(body)
             except ValueError:
                 payload = body.decode("utf-8", "replace")
-            raise function_error(payload, request_type)
+            raise function_error(payload, request_type, target=self.description, event=event)
         return decode_response(body, request_type)
 
     def close(self) -> None:
@@ -190,7 +217,7 @@ class FunctionTarget:
 
 # ------------------------------------------------------------------------------------------ tracing
 
-_REDACTED = "<redacted>"
+REDACTED = "<redacted>"
 _KEPT_CONFIG_OPTIONS = frozenset({"spill_bucket", "spill_prefix"})
 
 
@@ -198,11 +225,11 @@ def redact(value: Any, parent_key: str = "") -> Any:
     """A copy of a message with encryption keys, spill object keys and identity config values hidden."""
     if isinstance(value, dict):
         if parent_key == "encryptionKey":
-            return dict.fromkeys(value, _REDACTED)
+            return dict.fromkeys(value, REDACTED)
         if value.get("@type") == "S3SpillLocation":
-            return {k: (_REDACTED if k == "key" else v) for k, v in value.items()}
+            return {k: (REDACTED if k == "key" else v) for k, v in value.items()}
         if parent_key == "configOptions":
-            return {k: (v if k in _KEPT_CONFIG_OPTIONS else _REDACTED) for k, v in value.items()}
+            return {k: (v if k in _KEPT_CONFIG_OPTIONS else REDACTED) for k, v in value.items()}
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, parent_key) for v in value]
@@ -217,7 +244,8 @@ class TraceWriter:
         self._lock = threading.Lock()
         self._seq = 0
 
-    def write(self, kind: str, catalog: str, message: Any, **extra: Any) -> None:
+    def write(self, kind: str, catalog: str, message: Any, **extra: Any) -> int:
+        """Append one record; its sequence number."""
         with self._lock:
             self._seq += 1
             record = {"seq": self._seq, "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -225,6 +253,7 @@ class TraceWriter:
             # Error messages and values pass through the log scrubber too (registered secrets, passwords).
             self.stream.write(scrub(json.dumps(record, separators=(",", ":"))) + "\n")
             self.stream.flush()
+            return self._seq
 
 
 class TracingTarget:
@@ -238,16 +267,17 @@ class TracingTarget:
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         catalog = str(event.get("catalogName", ""))
         request_type = str(event.get("@type", ""))
-        self.writer.write("request", catalog, event)
+        seq = self.writer.write("request", catalog, event)
         start = time.monotonic()
         try:
             response = self.inner.invoke(event)
-        except LambdaFunctionError as e:
+        except (LambdaFunctionError, InvokeError) as e:
             self.writer.write("error", catalog, {"errorType": e.error_type, "errorMessage": e.message},
-                              request=request_type, millis=round((time.monotonic() - start) * 1000, 1))
+                              request=request_type, millis=round((time.monotonic() - start) * 1000, 1),
+                              **{"for": seq})
             raise
         self.writer.write("response", catalog, response, request=request_type,
-                          millis=round((time.monotonic() - start) * 1000, 1))
+                          millis=round((time.monotonic() - start) * 1000, 1), **{"for": seq})
         return response
 
     def close(self) -> None:

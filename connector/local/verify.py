@@ -16,10 +16,10 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from connector.local.engine import ROWS_PLACEHOLDER, LocalAthena, QueryResult, TableScan, load_duckdb
+from connector.local.engine import ROWS_PLACEHOLDER, LocalAthena, QueryResult, TableScan, connect_duckdb
 from connector.local.rows import Rows, row_counter, samples
 from connector.local.session import SplitResult, without_spill
-from connector.local.trino_semantics import follow_trino, install
+from connector.local.trino_semantics import follow_trino
 from connector.protocol.constraints import Constraints
 
 _TABLE = "__afq_verify"
@@ -61,9 +61,7 @@ def _verify_table(athena: LocalAthena, scan: TableScan, report: VerifyReport) ->
     needed = set(plan.columns) | c.columns()
     read_columns = [f.name for f in scan.info.logical if f.name in needed]
     session = athena.session(plan.source.catalog)
-    duckdb = load_duckdb()
-    con = duckdb.connect()
-    install(con)
+    con = connect_duckdb()
     try:
         for index, returned in enumerate(scan.results, start=1):
             request = session.read_request(scan.info, read_columns, without_spill(returned.split, "verify"),

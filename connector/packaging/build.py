@@ -32,8 +32,10 @@ from connector.packaging.trim import no_strip_tool, strip_binaries, strip_tool, 
 #: Bumped whenever a trimming rule changes, so cached sites built by older rules are not reused.
 BUILDER_VERSION = "6"
 FRAMEWORK_PACKAGES = ("connector", "adapters", "spill")
-#: Parts of the framework that only run on a developer's machine.
-EXCLUDED_FROM_BUNDLE = ("connector/packaging",)
+#: Parts of the framework that only run on a developer's machine: the builder, and the local Athena with its
+#: command line and demo (they need DuckDB, which no bundle holds). A directory excludes everything below it.
+EXCLUDED_FROM_BUNDLE = ("connector/packaging", "connector/local", "connector/cli.py", "connector/demo.py",
+                        "connector/demo_data.py")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 #: Cache bounds (least recently used go first): a site is ~100-130 MB, a zip ~35-50 MB.
 KEEP_SITES = 12
@@ -125,9 +127,12 @@ def build_bundle(options: BuildOptions) -> BuildResult:
     os.utime(site)  # recently used: pruning keeps it
     trim_report = json.loads((site.parent / f"{site.name}.json").read_text(encoding="utf-8"))
 
+    artifacts = _artifacts(bundle)
     manifest = {"adapter": bundle.name, "summary": bundle.summary, "python": target.python,
                 "architecture": target.lambda_arch, "handler": "connector.handler.lambda_handler",
                 "builder": BUILDER_VERSION, "distributions": _checked_distributions(site, requirements)}
+    if artifacts:
+        manifest["artifacts"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(artifacts.items())}
     manifest_bytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     framework_hash = _framework_hash(packages)
     bundle_key = digest(site_key, framework_hash, manifest_bytes.decode())
@@ -142,7 +147,7 @@ def build_bundle(options: BuildOptions) -> BuildResult:
             if failures:
                 raise PackagingError("the framework does not compile with python" + target.python + ":\n" +
                                      "\n".join(failures[:10]))
-            write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes})
+            write_zip([site, staging], cached_zip, {MANIFEST_NAME: manifest_bytes, **artifacts})
     os.utime(cached_zip)
     _prune(cache, name)
 
@@ -211,6 +216,20 @@ def _build_site(site: Path, requirements: Sequence[str], target: Target, tool: l
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _artifacts(bundle: AdapterBundle) -> dict[str, bytes]:
+    """The files built for this bundle (the JDBC helper's jar...); the manifest records their hashes, so the
+    bundle's cache key follows them."""
+    files: dict[str, bytes] = {}
+    for reference in bundle.artifacts:
+        module, _, function = reference.partition(":")
+        try:
+            built = getattr(importlib.import_module(module), function)()
+        except Exception as e:  # a missing compiler, a failed build: the builder's message says which
+            raise PackagingError(f"cannot build {reference} for the {bundle.name} bundle: {e}") from None
+        files.update(built)
+    return files
+
+
 def _read_requirement_file(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -240,7 +259,7 @@ def _framework_files(packages: dict[str, Path]) -> Iterator[tuple[str, Path]]:
                     continue
                 path = Path(directory) / file
                 arcname = f"{name}/{path.relative_to(root).as_posix()}"
-                if any(arcname.startswith(excluded + "/") for excluded in EXCLUDED_FROM_BUNDLE):
+                if any(arcname == excluded or arcname.startswith(excluded + "/") for excluded in EXCLUDED_FROM_BUNDLE):
                     continue
                 yield arcname, path
 

@@ -17,20 +17,23 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 
 @dataclass(frozen=True)
 class AdapterBundle:
-    """One Lambda bundle: the extras it installs and the adapter modules it must find in the source tree."""
+    """One Lambda bundle: the extras it installs, the adapter modules it must find in the source tree, and
+    the files built for it (``module:function`` names of functions returning ``{path in the zip: bytes}``)."""
 
     name: str
     extras: tuple[str, ...]
     modules: tuple[str, ...]
     summary: str
+    artifacts: tuple[str, ...] = ()
 
 
 ADAPTERS: dict[str, AdapterBundle] = {
     "sqlite": AdapterBundle("sqlite", ("aws",), ("adapters.sqlite",), "the embedded SQLite adapter"),
     "generic": AdapterBundle(
         "generic", ("aws", "jdbc"), ("adapters.sqlite",),
-        "the framework, the SQL base and SQLite, plus JPype/jaydebeapi for the jdbc adapter (which needs a JVM "
-        "from a Lambda layer) - the base for adapter authors"),
+        "the framework, the SQL base and SQLite, plus JPype/jaydebeapi and the compiled Java helper for the jdbc "
+        "adapter (which needs a JVM from a Lambda layer) - the base for adapter authors",
+        ("adapters.jdbc_helper:bundle_files",)),
     "oracle": AdapterBundle("oracle", ("aws", "oracle"), ("adapters.oracle",), "Oracle through oracledb (thin)"),
     "snowflake": AdapterBundle("snowflake", ("aws", "snowflake"), ("adapters.snowflake",),
                                "Snowflake through snowflake-connector-python"),

@@ -7,6 +7,7 @@ rebuilt on serialization.
 
 from __future__ import annotations
 
+import contextvars
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,34 @@ VALUE_COLUMN = "col1"  # the SDK's name for the single column of value blocks
 MAX_VALUE_ROWS = 1_000_000
 #: Deepest expression tree accepted; real predicates are a few levels deep, and parsing recurses.
 MAX_EXPRESSION_DEPTH = 64
+#: Most values (every value block together) and nodes (expression nodes, ranges) one request's constraints may
+#: hold: each is a Python object, and a 6 MB request of booleans could otherwise carry tens of millions.
+MAX_REQUEST_VALUES = 1_000_000
+MAX_EXPRESSION_NODES = 100_000
+
+
+class _Budget:
+    """What is left of one request's ``MAX_REQUEST_VALUES`` and ``MAX_EXPRESSION_NODES`` while it is parsed."""
+
+    def __init__(self) -> None:
+        self.values = MAX_REQUEST_VALUES
+        self.nodes = MAX_EXPRESSION_NODES
+
+
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("afq_constraints_budget", default=None)
+
+
+def _charge(path: str, *, values: int = 0, nodes: int = 0) -> None:
+    budget = _budget.get()
+    if budget is None:
+        return
+    budget.values -= values
+    budget.nodes -= nodes
+    if budget.values < 0:
+        raise ProtocolError(path, f"the constraints hold more than {MAX_REQUEST_VALUES} values in all")
+    if budget.nodes < 0:
+        raise ProtocolError(path, f"the constraints hold more than {MAX_EXPRESSION_NODES} expression nodes and "
+                                  f"ranges in all")
 
 
 def _values_from_block(value: Any, path: str) -> tuple[pa.DataType, list[Any]]:
@@ -49,6 +78,7 @@ def _values_from_block(value: Any, path: str) -> tuple[pa.DataType, list[Any]]:
     if batch.num_rows > MAX_VALUE_ROWS:
         raise ProtocolError(path, f"a value block may hold at most {MAX_VALUE_ROWS} values, this one declares "
                                   f"{batch.num_rows}")
+    _charge(path, values=batch.num_rows)
     t = batch.schema.field(0).type
     reason = unsupported_reason(t, logical=True)
     if reason:
@@ -186,6 +216,7 @@ def value_set_from_wire(value: Any, path: str) -> ValueSet:
         block_type: pa.DataType | None = None
         for i, item in enumerate(get_list(obj, "ranges", path)):
             rpath = join(join(path, "ranges"), i)
+            _charge(rpath, nodes=1)
             robj = as_object(item, rpath)
             low, low_type = Marker.from_wire(robj.get("low"), join(rpath, "low"))
             high, high_type = Marker.from_wire(robj.get("high"), join(rpath, "high"))
@@ -279,6 +310,7 @@ def _above(low: Any, high: Any) -> bool:
 def expression_from_wire(value: Any, path: str, depth: int = 0) -> Expression:
     if depth > MAX_EXPRESSION_DEPTH:
         raise ProtocolError(path, f"the expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep")
+    _charge(path, nodes=1)
     obj = as_object(value, path)
     kind = get_str(obj, "@type", path)
     if kind == "VariableExpression":
@@ -378,6 +410,14 @@ class Constraints:
     def from_wire(cls, value: Any, path: str) -> Constraints:
         if value is None:
             return cls()
+        token = _budget.set(_Budget())
+        try:
+            return cls._from_wire(value, path)
+        finally:
+            _budget.reset(token)
+
+    @classmethod
+    def _from_wire(cls, value: Any, path: str) -> Constraints:
         obj = as_object(value, path)
         summary_obj = get_object(obj, "summary", path, {})
         summary = {name: value_set_from_wire(vs, join(join(path, "summary"), name))

@@ -28,6 +28,7 @@ from connector.protocol.constraints import (
     ValueSet,
     Variable,
 )
+from connector.pushdown import evaluate_sets
 
 Datum: TypeAlias = pa.Array | pa.ChunkedArray | pa.Scalar
 
@@ -78,8 +79,9 @@ def value_set_mask(value_set: ValueSet, column: pa.Array) -> pa.BooleanArray:
     if isinstance(value_set, AllOrNoneValueSet):
         non_null = pa.array([value_set.all] * n, pa.bool_())
     elif isinstance(value_set, EquatableValueSet):
-        members = pa.array([v for v in value_set.values if v is not None], type=value_set.type)
-        hit = _true_only(pc.is_in(column, value_set=members.cast(column.type)), n)
+        members = evaluate_sets.members(value_set, lambda: [v for v in value_set.values if v is not None],
+                                        value_set.type, column.type)
+        hit = _true_only(pc.is_in(column, value_set=members), n)
         non_null = hit if value_set.white_list else pc.invert(hit)
     else:
         non_null = _ranges_mask(value_set, column)
@@ -94,8 +96,12 @@ def _ranges_mask(value_set: SortedRangeSet, column: pa.Array) -> pa.Array:
     others = [r for r in value_set.ranges if not r.is_single_value]
     mask = pa.array([False] * n, pa.bool_())
     if points:
-        members = pa.array(points, type=value_set.type)
-        mask = _true_only(pc.is_in(column, value_set=members.cast(column.type)), n)
+        members = evaluate_sets.members(value_set, lambda: points, value_set.type, column.type)
+        mask = _true_only(pc.is_in(column, value_set=members), n)
+    many = evaluate_sets.ranges_mask(value_set, others, value_set.type, column) if len(
+        others) >= evaluate_sets.MANY_RANGES else None
+    if many is not None:
+        return pc.or_(mask, many)
     for r in others:
         mask = pc.or_(mask, _true_only(_in_range(column, r, value_set.type), n))
     return mask
@@ -383,11 +389,17 @@ def _in(call: FunctionCall, batch: Any) -> Datum:
     value = _array(evaluate(call.arguments[0], batch), n)
     members = array_values(call.arguments[1])
     non_null = [m for m in members if m is not None]
-    found = _true_only(pc.is_in(value, value_set=pa.array(non_null).cast(value.type)), n) if non_null else (
-        pa.array([False] * n, pa.bool_()))
+    found = _true_only(pc.is_in(value, value_set=evaluate_sets.members(call, lambda: non_null, None, value.type)),
+                       n) if non_null else pa.array([False] * n, pa.bool_())
     # SQL: x IN (...) is NULL when x is NULL, or when nothing matched and the list holds a NULL.
     unknown = pc.or_(pc.is_null(value), pa.array([len(non_null) != len(members)] * n, pa.bool_()))
     return pc.if_else(found, True, pc.if_else(unknown, pa.nulls(n, pa.bool_()), False))
+
+
+def _or(call: FunctionCall, batch: Any) -> Datum:
+    if len(call.arguments) >= evaluate_sets.MANY_EQUALITIES:  # c = 1 OR c = 2 OR ...: one membership test
+        call = FunctionCall(call.type, call.name, tuple(evaluate_sets.or_of_equalities(call)))
+    return _logical(pc.or_kleene)(call, batch)
 
 
 def _array_call(call: FunctionCall, batch: Any) -> Datum:
@@ -396,7 +408,7 @@ def _array_call(call: FunctionCall, batch: Any) -> Datum:
 
 _FUNCTIONS: dict[str, Callable[[FunctionCall, Any], Datum]] = {
     "$and": _logical(pc.and_kleene),
-    "$or": _logical(pc.or_kleene),
+    "$or": _or,
     "$not": _not,
     "$is_null": _is_null,
     "$nullif": _nullif,
