@@ -24,7 +24,7 @@ from tests.differential.run import Session, unique_name
 from tests.engines import Engine
 
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "dev"
-EXAMPLES = 150 if FUZZING else 12
+EXAMPLES = 150 if FUZZING else 20
 QUERIES_PER_TABLE = 6
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
