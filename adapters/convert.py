@@ -23,6 +23,9 @@ from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
 
 _FLOAT_DIGITS = Context(prec=15)  # a double holds 15 significant decimal digits reliably
+# Room for any decimal128 value at any scale (38 digits) and then some: a value that does not fit its type is
+# found by the digit count below, not by the default context's 28 digits (which reject valid DECIMAL(38,s)).
+_WIDE = Context(prec=80)
 
 
 def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
@@ -102,10 +105,13 @@ def _decimal(v: Any, t: pa.DataType) -> Decimal:
         value = _FLOAT_DIGITS.create_decimal(repr(v))
     else:
         value = Decimal(str(v).strip()) if not isinstance(v, Decimal) else v
-    quantum = Decimal(1).scaleb(-t.scale)
-    exact = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    exact = value.quantize(Decimal(1).scaleb(-t.scale, _WIDE), rounding=ROUND_HALF_UP, context=_WIDE)
     if exact != value:
         raise ValueError(f"it has more than {t.scale} decimal places")
+    if len(exact.as_tuple().digits) > t.precision:
+        raise ValueError(f"it has more than {t.precision} digits")
     return exact
 
 
