@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import exact_cast
 from connector.errors import SourceError
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn
@@ -135,7 +136,7 @@ def _to_column_type(array: pa.Array, plan: ColumnPlan) -> pa.Array:
     if array.type == t:
         return array
     try:
-        return array.cast(t)
+        return exact_cast.cast(array, t)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as e:
         raise _column_error(plan, str(e).splitlines()[0][:200]) from None
 

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from adapters.convert import to_arrow
 from adapters.jdbc_dialects import BINARY_CODES, TEXT_CODES, Types
 from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR
+from connector import exact_cast
 from connector.errors import ConfigurationError, SourceError
 from connector.pushdown.sql import SourceColumn
 
@@ -242,9 +243,9 @@ def build_array(values: list[Any], column: SourceColumn, *, text: bool = False) 
             if pa.types.is_timestamp(t):
                 # "YYYY-MM-DD HH:MM:SS.fff" is 23 characters: cutting the finer digits floors to milliseconds.
                 return pc.utf8_slice_codeunits(strings, 0, 23).cast(pa.timestamp("ms")).cast(t)
-            return strings.cast(t)
+            return exact_cast.cast(strings, t)
         if pa.types.is_decimal(t):
-            return pa.array(values, pa.string()).cast(t)
+            return exact_cast.cast(pa.array(values, pa.string()), t)
         if pa.types.is_date32(t):
             return pa.array(values, pa.int32()).view(pa.date32())
         if pa.types.is_timestamp(t):

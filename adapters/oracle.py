@@ -60,6 +60,7 @@ from adapters.oracle_dialect import (
 )
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.types import ColumnInfo, normalize
+from connector import exact_cast
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
@@ -497,7 +498,7 @@ def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.R
                 array = number_text_to_arrow(array, column)
             elif array.type != column.type:
                 try:
-                    array = array.cast(column.type, safe=True)
+                    array = exact_cast.cast(array, column.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                     raise SourceError(f"column {column.name!r}: cannot read Oracle {column.source_type} as "
                                       f"{column.type} ({str(e).splitlines()[0][:200]})") from None

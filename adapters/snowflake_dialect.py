@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal_or_integer, normalize
+from connector import exact_cast
 from connector.errors import SourceError
 from connector.protocol.constraints import Constraints, Expression, ValueSet, columns_of
 from connector.protocol.types import empty_batch
@@ -151,7 +152,7 @@ def to_logical(array: pa.Array | pa.ChunkedArray, column: SourceColumn) -> pa.Ar
         if pa.types.is_string(target) and (pa.types.is_nested(source) or pa.types.is_dictionary(source)):
             return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()],
                             VARCHAR)
-        return array.cast(target, safe=True)
+        return exact_cast.cast(array, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
         raise SourceError(f"column {column.name!r}: cannot read Snowflake {column.source_type or source} as "
                           f"{target} without losing data ({str(e).splitlines()[0][:200]})") from None

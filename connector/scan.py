@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import exact_cast
 from connector.access.withhold import WITHHELD, withholding
 from connector.adapter import Scan
 from connector.errors import SourceError
@@ -46,7 +47,7 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             continue
         if column.type != field.type:
             try:
-                column = column.cast(field.type, safe=True)
+                column = exact_cast.cast(column, field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 reason = WITHHELD if withholding() else f"({str(e).splitlines()[0][:200]})"  # Arrow quotes values
                 raise SourceError(f"column {field.name!r}: cannot convert {column.type} to {field.type} "

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import exact_cast
 from connector.errors import InvalidRequest, UnsupportedRequest
 from connector.protocol.block import Block
 from connector.protocol.messages import UserDefinedFunctionRequest, UserDefinedFunctionResponse
@@ -62,7 +63,7 @@ class UdfRegistry:
             raise InvalidRequest(f"UDF {request.method_name!r} returned {len(array)} values for "
                                  f"{inputs.num_rows} input rows")
         try:
-            array = array.cast(field.type, safe=True)
+            array = exact_cast.cast(array, field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
             raise InvalidRequest(f"UDF {request.method_name!r} returned {array.type}, which does not convert to "
                                  f"{field.type}: {str(e).splitlines()[0]}") from None

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector import exact_cast
 from connector.errors import InvalidRequest
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
@@ -255,7 +256,7 @@ def _cast_result(result: Datum, t: pa.DataType) -> Datum:
     if result.type == t or pa.types.is_boolean(t):
         return result
     try:
-        return result.cast(t)
+        return exact_cast.cast(result, t)
     except pa.ArrowInvalid as e:
         raise EvaluationError(f"result does not fit {t}: {e}") from None
 

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector import exact_cast
 from connector.protocol.constraints import Bound, Constant, Expression, FunctionCall, Marker, Range, Variable
 
 #: Ranges from which ``ranges_mask`` is used (below, one kernel call per range is cheaper).
@@ -66,7 +67,7 @@ def members(owner: object, values: Callable[[], Sequence[Any]], t: pa.DataType |
     def build() -> pa.Array:
         items = values()
         array = pa.array(items, type=t) if t is not None else pa.array(items)
-        return array.cast(target)
+        return exact_cast.cast(array, target)
     result: pa.Array = _cached(owner, f"members:{target}", build)
     return result
 
@@ -138,8 +139,9 @@ def _prepare(ranges: Sequence[Range], t: pa.DataType, target: pa.DataType) -> tu
     except TypeError:
         return None
     try:
-        lows = pa.array([r.low.value for r in bounded], type=t).cast(target)
-        high_values = pa.array([None if m.unbounded else m.value for m in running], type=t).cast(target)
+        lows = exact_cast.cast(pa.array([r.low.value for r in bounded], type=t), target)
+        high_values = exact_cast.cast(pa.array([None if m.unbounded else m.value for m in running], type=t),
+                                      target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError):
         return None
     low_ties = pa.array([2 if r.low.bound is Bound.ABOVE else 0 for r in bounded], pa.int8())

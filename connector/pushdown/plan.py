@@ -24,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector import exact_cast
 from connector.errors import InvalidRequest, UnsupportedRequest
 from connector.protocol.constraints import (
     Constant,
@@ -433,7 +434,7 @@ def _coerce(value: Any, source: pa.DataType, target: pa.DataType) -> Any:
     if value is None or source == target:
         return value
     try:
-        return pa.array([value], source).cast(target, safe=True)[0].as_py()
+        return exact_cast.cast(pa.array([value], source), target)[0].as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError, ValueError):
         raise PlanNotSupported(f"the constant {str(value)[:40]!r} as {target}") from None
 
