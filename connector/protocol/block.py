@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +11,7 @@ import pyarrow as pa
 
 from connector.protocol import ipc
 from connector.protocol.errors import ProtocolError
-from connector.protocol.fields import as_object, get_str
+from connector.protocol.fields import as_object, b64decode, b64encode, get_str
 from connector.protocol.types import (
     batch_to_logical,
     batch_to_wire,
@@ -23,16 +21,7 @@ from connector.protocol.types import (
     to_wire_schema,
 )
 
-
-def b64decode(text: str, path: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProtocolError(path, "not valid base64") from None
-
-
-def b64encode(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+__all__ = ["Block", "SchemaMessage", "b64decode", "b64encode", "check_wire_types"]
 
 
 def check_wire_types(schema: pa.Schema, path: str) -> None:

@@ -3,6 +3,9 @@
 Each message class lists its wire fields once (``_wire``); ``from_wire`` reads them by name, tolerating the
 absent optional keys of older serde versions and unknown trailing keys, and ``to_wire`` writes them in exactly
 the listed order (spec section 2.11) with ``@type`` first and nullable keys written as ``null``.
+
+Blocks, schemas and constraints are Arrow-based: their modules load when a message that carries one is first
+read, so a Ping is answered without importing pyarrow (cold start).
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from connector.protocol.block import Block, SchemaMessage, b64decode, b64encode
-from connector.protocol.constraints import Constraints
 from connector.protocol.errors import ProtocolError
 from connector.protocol.fields import (
     as_list,
     as_object,
+    b64decode,
+    b64encode,
     get_bool,
     get_int,
     get_opt_str,
@@ -26,6 +29,10 @@ from connector.protocol.fields import (
     get_str_map,
     join,
 )
+
+if TYPE_CHECKING:
+    from connector.protocol.block import Block, SchemaMessage
+    from connector.protocol.constraints import Constraints
 
 SERDE_VERSION = 6
 CAPABILITIES = 24  # FederationCapabilities.CAPABILITIES of the Java SDK
@@ -204,6 +211,7 @@ def _str_map(key: str, attr: str, since: int = 2) -> _Field:
 
 
 def _obj(key: str, attr: str, cls: Any, nullable: bool = False) -> _Field:
+    """A nested object read by ``cls.from_wire``; ``cls`` may be a function returning the class (loaded late)."""
     def read(o: Mapping[str, Any], k: str, p: str) -> Any:
         if k not in o:
             if nullable:
@@ -211,8 +219,21 @@ def _obj(key: str, attr: str, cls: Any, nullable: bool = False) -> _Field:
             raise ProtocolError(join(p, k), "required key is missing")
         if o[k] is None and nullable:
             return None
-        return cls.from_wire(o[k], join(p, k))
+        kind: Any = cls if isinstance(cls, type) else cls()
+        return kind.from_wire(o[k], join(p, k))
     return _Field(key, attr, read, lambda v, _: None if v is None else v.to_wire())
+
+
+def _block() -> type[Block]:
+    from connector.protocol.block import Block
+
+    return Block
+
+
+def _schema() -> type[SchemaMessage]:
+    from connector.protocol.block import SchemaMessage
+
+    return SchemaMessage
 
 
 def _identity() -> _Field:
@@ -221,8 +242,11 @@ def _identity() -> _Field:
 
 
 def _constraints() -> _Field:
-    return _Field("constraints", "constraints", lambda o, k, p: Constraints.from_wire(o.get(k), join(p, k)),
-                  lambda v, version: v.to_wire(version))
+    def read(o: Mapping[str, Any], k: str, p: str) -> Constraints:
+        from connector.protocol.constraints import Constraints
+
+        return Constraints.from_wire(o.get(k), join(p, k))
+    return _Field("constraints", "constraints", read, lambda v, version: v.to_wire(version))
 
 
 def _tables() -> _Field:
@@ -347,7 +371,7 @@ class GetTableLayoutRequest(Request):
     schema: SchemaMessage
     partition_columns: tuple[str, ...]
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _constraints(), _obj("schema", "schema", SchemaMessage),
+             _obj("tableName", "table_name", TableName), _constraints(), _obj("schema", "schema", _schema),
              _str_list("partitionColumns", "partition_columns", []))
 
 
@@ -362,7 +386,7 @@ class GetSplitsRequest(Request):
     constraints: Constraints
     continuation_token: str | None = None
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _obj("partitions", "partitions", Block),
+             _obj("tableName", "table_name", TableName), _obj("partitions", "partitions", _block),
              _str_list("partitionColumns", "partition_columns", []), _constraints(),
              _opt_str("continuationToken", "continuation_token"))
 
@@ -379,7 +403,7 @@ class ReadRecordsRequest(Request):
     max_block_size: int
     max_inline_block_size: int
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _obj("schema", "schema", SchemaMessage),
+             _obj("tableName", "table_name", TableName), _obj("schema", "schema", _schema),
              _obj("split", "split", Split), _constraints(), _size_as_string("maxBlockSize", "max_block_size"),
              _size_as_string("maxInlineBlockSize", "max_inline_block_size", positive=False))
 
@@ -399,8 +423,8 @@ class UserDefinedFunctionRequest(Request):
     output_schema: SchemaMessage
     method_name: str
     function_type: str = "SCALAR"
-    _wire = (_identity(), _obj("inputRecords", "input_records", Block),
-             _obj("outputSchema", "output_schema", SchemaMessage), _str("methodName", "method_name"),
+    _wire = (_identity(), _obj("inputRecords", "input_records", _block),
+             _obj("outputSchema", "output_schema", _schema), _str("methodName", "method_name"),
              _str("functionType", "function_type", "SCALAR"))
 
 
@@ -440,7 +464,7 @@ class GetTableResponse(Message):
     schema: SchemaMessage
     partition_columns: tuple[str, ...] = ()
     _wire = (_str("catalogName", "catalog_name"), _obj("tableName", "table_name", TableName),
-             _obj("schema", "schema", SchemaMessage), _str_list("partitionColumns", "partition_columns", []))
+             _obj("schema", "schema", _schema), _str_list("partitionColumns", "partition_columns", []))
 
 
 @dataclass(frozen=True)
@@ -449,7 +473,7 @@ class GetTableLayoutResponse(Message):
     table_name: TableName
     partitions: Block
     _wire = (_str("catalogName", "catalog_name"), _obj("tableName", "table_name", TableName),
-             _obj("partitions", "partitions", Block))
+             _obj("partitions", "partitions", _block))
 
 
 @dataclass(frozen=True)
@@ -464,7 +488,7 @@ class GetSplitsResponse(Message):
 class ReadRecordsResponse(Message):
     catalog_name: str
     records: Block
-    _wire = (_str("catalogName", "catalog_name"), _obj("records", "records", Block))
+    _wire = (_str("catalogName", "catalog_name"), _obj("records", "records", _block))
 
 
 @dataclass(frozen=True)
@@ -473,7 +497,7 @@ class RemoteReadRecordsResponse(Message):
     schema: SchemaMessage
     remote_blocks: tuple[SpillLocation, ...]
     encryption_key: EncryptionKey | None
-    _wire = (_str("catalogName", "catalog_name"), _obj("schema", "schema", SchemaMessage), _remote_blocks(),
+    _wire = (_str("catalogName", "catalog_name"), _obj("schema", "schema", _schema), _remote_blocks(),
              _obj("encryptionKey", "encryption_key", EncryptionKey, nullable=True))
 
 
@@ -481,7 +505,7 @@ class RemoteReadRecordsResponse(Message):
 class UserDefinedFunctionResponse(Message):
     records: Block
     method_name: str
-    _wire = (_obj("records", "records", Block), _str("methodName", "method_name"))
+    _wire = (_obj("records", "records", _block), _str("methodName", "method_name"))
 
 
 @dataclass(frozen=True)
