@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pyarrow as pa
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol import ipc
 from connector.protocol.errors import ProtocolError
 from connector.protocol.fields import as_object, b64decode, b64encode, get_str
@@ -32,7 +33,7 @@ def check_wire_types(schema: pa.Schema, path: str) -> None:
         raise ProtocolError(path, str(e)) from None
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Block:
     """One Arrow record batch as the protocol carries it, kept as the raw IPC bytes it arrived in.
 
@@ -111,7 +112,7 @@ class Block:
                 "records": b64encode(self.records_bytes) if self.records_bytes else ""}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SchemaMessage:
     """A top-level ``schema`` field: one base64 Arrow IPC Schema message, kept as the bytes that arrived.
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.errors import ProtocolError
 from connector.protocol.fields import (
     as_list,
@@ -41,7 +42,7 @@ UNLIMITED_PAGE_SIZE = -1
 # ------------------------------------------------------------------------------------------ common objects
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Identity:
     """The caller. Athena may send any subset of these keys (old payloads had only id/principal/account)."""
 
@@ -73,7 +74,7 @@ class Identity:
                 "tags": dict(self.tags), "groups": list(self.groups), "configOptions": dict(self.config_options)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class TableName:
     schema: str
     table: str
@@ -90,7 +91,7 @@ class TableName:
         return {"schemaName": self.schema, "tableName": self.table}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SpillLocation:
     bucket: str
     key: str
@@ -108,7 +109,7 @@ class SpillLocation:
         return {"@type": "S3SpillLocation", "bucket": self.bucket, "key": self.key, "directory": self.directory}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class EncryptionKey:
     """AES-GCM key and nonce of one split's spilled blocks. ``repr`` never shows them."""
 
@@ -130,7 +131,7 @@ class EncryptionKey:
         return {"key": b64encode(self.key), "nonce": b64encode(self.nonce)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Split:
     spill_location: SpillLocation | None
     encryption_key: EncryptionKey | None
@@ -152,7 +153,7 @@ class Split:
                 "properties": dict(self.properties)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class OptimizationSubType:
     sub_type: str
     properties: tuple[str, ...] = ()
@@ -161,7 +162,7 @@ class OptimizationSubType:
 # ------------------------------------------------------------------------------------------ field codecs
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class _Field:
     key: str
     attr: str
@@ -321,7 +322,7 @@ class Request(Message):
 # ------------------------------------------------------------------------------------------ requests
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class PingRequest(Request):
     identity: Identity
     catalog_name: str
@@ -329,7 +330,7 @@ class PingRequest(Request):
     _wire = (_identity(), _str("catalogName", "catalog_name"), _str("queryId", "query_id"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListSchemasRequest(Request):
     identity: Identity
     query_id: str
@@ -337,7 +338,7 @@ class ListSchemasRequest(Request):
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListTablesRequest(Request):
     identity: Identity
     query_id: str
@@ -350,7 +351,7 @@ class ListTablesRequest(Request):
              _int("pageSize", "page_size", UNLIMITED_PAGE_SIZE))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableRequest(Request):
     identity: Identity
     query_id: str
@@ -361,7 +362,7 @@ class GetTableRequest(Request):
              _obj("tableName", "table_name", TableName), _str_map("queryPassthroughArguments", "passthrough", 5))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableLayoutRequest(Request):
     identity: Identity
     query_id: str
@@ -375,7 +376,7 @@ class GetTableLayoutRequest(Request):
              _str_list("partitionColumns", "partition_columns", []))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetSplitsRequest(Request):
     identity: Identity
     query_id: str
@@ -391,7 +392,7 @@ class GetSplitsRequest(Request):
              _opt_str("continuationToken", "continuation_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ReadRecordsRequest(Request):
     identity: Identity
     query_id: str
@@ -408,7 +409,7 @@ class ReadRecordsRequest(Request):
              _size_as_string("maxInlineBlockSize", "max_inline_block_size", positive=False))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetDataSourceCapabilitiesRequest(Request):
     identity: Identity
     query_id: str
@@ -416,7 +417,7 @@ class GetDataSourceCapabilitiesRequest(Request):
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class UserDefinedFunctionRequest(Request):
     identity: Identity
     input_records: Block
@@ -431,7 +432,7 @@ class UserDefinedFunctionRequest(Request):
 # ------------------------------------------------------------------------------------------ responses
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class PingResponse(Message):
     catalog_name: str
     query_id: str
@@ -442,14 +443,14 @@ class PingResponse(Message):
              _int("capabilities", "capabilities"), _int("serDeVersion", "serde_version", 1))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListSchemasResponse(Message):
     catalog_name: str
     schemas: tuple[str, ...]
     _wire = (_str("catalogName", "catalog_name"), _str_list("schemas", "schemas"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListTablesResponse(Message):
     tables: tuple[TableName, ...]
     catalog_name: str
@@ -457,7 +458,7 @@ class ListTablesResponse(Message):
     _wire = (_tables(), _str("catalogName", "catalog_name"), _opt_str("nextToken", "next_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableResponse(Message):
     catalog_name: str
     table_name: TableName
@@ -467,7 +468,7 @@ class GetTableResponse(Message):
              _obj("schema", "schema", _schema), _str_list("partitionColumns", "partition_columns", []))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableLayoutResponse(Message):
     catalog_name: str
     table_name: TableName
@@ -476,7 +477,7 @@ class GetTableLayoutResponse(Message):
              _obj("partitions", "partitions", _block))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetSplitsResponse(Message):
     catalog_name: str
     splits: tuple[Split, ...]
@@ -484,14 +485,14 @@ class GetSplitsResponse(Message):
     _wire = (_str("catalogName", "catalog_name"), _splits(), _opt_str("continuationToken", "continuation_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ReadRecordsResponse(Message):
     catalog_name: str
     records: Block
     _wire = (_str("catalogName", "catalog_name"), _obj("records", "records", _block))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class RemoteReadRecordsResponse(Message):
     catalog_name: str
     schema: SchemaMessage
@@ -501,14 +502,14 @@ class RemoteReadRecordsResponse(Message):
              _obj("encryptionKey", "encryption_key", EncryptionKey, nullable=True))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class UserDefinedFunctionResponse(Message):
     records: Block
     method_name: str
     _wire = (_obj("records", "records", _block), _str("methodName", "method_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetDataSourceCapabilitiesResponse(Message):
     catalog_name: str
     capabilities: Mapping[str, tuple[OptimizationSubType, ...]]
