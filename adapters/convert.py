@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from connector import kernels
 from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
 
@@ -63,13 +63,12 @@ def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
     try:
         if pa.types.is_boolean(t):
             numbers = pa.array(values, pa.int64())
-            bounds = pc.min_max(numbers)
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            low, high = kernels.min_max(numbers)
             if low is not None and (low < 0 or high > 1):
                 return None
-            return numbers.cast(t)
+            return kernels.cast(numbers, t)
         if (pa.types.is_timestamp(t) and t.tz is None and t.unit == "ms") or pa.types.is_date32(t):
-            return pa.array(values, pa.string()).cast(t)
+            return kernels.cast(pa.array(values, pa.string()), t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return None
     return None
