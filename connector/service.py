@@ -60,9 +60,12 @@ from connector.protocol.messages import (
     UserDefinedFunctionRequest,
     parse_request,
 )
+from connector.query_status import QueryStatusChecker
 from connector.redact import scrub_exception
 from connector.registry import source_type_of
 from connector.response_limits import block_size_for, check_response_size
+from spill.locations import new_encryption_key, new_spill_location
+from spill.stores import check_spill_bucket
 
 # Everything Arrow-based (and the access policy's machinery, pushdown, spilling) loads on the first request that
 # needs it, not at import: a Ping needs none of it, and it is most of a cold start (bench/README.md, section 3).
@@ -73,7 +76,6 @@ if TYPE_CHECKING:
     from connector.access.policy import CallerAccess
     from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
     from connector.protocol.block import Block
-    from connector.query_status import QueryStatusChecker
     from connector.records import BlockSpiller, SpillerFactory
     from connector.udf import UdfRegistry
 
@@ -318,9 +320,6 @@ class FederationService:
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
         import pyarrow as pa
 
-        from spill.locations import new_encryption_key, new_spill_location
-        from spill.stores import check_spill_bucket
-
         ctx, adapter = self._context(request)
         settings = self.settings.for_request(request.identity.config_options)
         check_spill_bucket(settings)  # as the Java handler does: a missing bucket fails here, not mid-query
@@ -370,7 +369,7 @@ class FederationService:
         max_block = block_size_for(request.max_block_size, self.settings.max_block_size)
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
-            spiller = _TrackedSpillerFactory(self.spiller_factory)
+            spiller = _TrackedSpillerFactory(lambda: self.spiller_factory)
             scan: Scan | None = None
             try:
                 # Opening the scan connects: "too many connections" arrives here, so it is inside the try.
@@ -395,8 +394,6 @@ class FederationService:
 
     def _query_status(self, query_id: str) -> QueryStatusChecker | None:
         """Polls Athena only on Lambda (local query ids are not Athena's) unless turned off."""
-        from connector.query_status import QueryStatusChecker
-
         enabled = self.settings.env.get("enable_query_status_check", "true").strip().lower() != "false"
         return QueryStatusChecker(query_id) if enabled and self.settings.in_lambda else None
 
@@ -476,15 +473,16 @@ _deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("afq
 
 
 class _TrackedSpillerFactory:
-    """Remembers whether a read started spilling (a throttle is then retried here, not handed to Athena)."""
+    """Remembers whether a read started spilling (a throttle is then retried here, not handed to Athena). The
+    factory is looked up when a read spills: inline answers never load the spill writer and its encryption."""
 
-    def __init__(self, factory: SpillerFactory) -> None:
+    def __init__(self, factory: Callable[[], SpillerFactory]) -> None:
         self.factory = factory
         self.used = False
 
     def __call__(self, request: ReadRecordsRequest) -> BlockSpiller:
         self.used = True
-        return self.factory(request)
+        return self.factory()(request)
 
 
 def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStatusChecker | None,

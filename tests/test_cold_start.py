@@ -104,3 +104,43 @@ def test_a_policy_loads_its_machinery(database: Path, tmp_path: Path) -> None:
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
     loaded = _loaded_after(_events("schemas").replace("Identity()", "Identity(account='1')"), env)
     assert {"connector.access.policy", "connector.access.identity"} <= loaded
+
+
+FIRST_QUERY = """
+import json, sys
+from connector.protocol import (Constraints, GetSplitsRequest, GetTableLayoutRequest, GetTableRequest, Identity,
+                                PingRequest, ReadRecordsRequest, TableName)
+identity, table = Identity(account="1"), TableName("main", "t")
+from connector.handler import lambda_handler
+from connector.protocol import parse_response
+def call(request):
+    return parse_response(json.loads(json.dumps(lambda_handler(request.to_wire()))))
+call(PingRequest(identity, "default", "q"))
+definition = call(GetTableRequest(identity, "q", "default", table))
+layout = call(GetTableLayoutRequest(identity, "q", "default", table, Constraints(), definition.schema, ()))
+splits = call(GetSplitsRequest(identity, "q", "default", table, layout.partitions, (), Constraints(), None))
+answers = [call(ReadRecordsRequest(identity, "q", "default", table, definition.schema, split, Constraints(),
+                                   16_000_000, 5_000_000)) for split in splits.splits]
+assert [type(a).__name__ for a in answers] == ["ReadRecordsResponse"] * {splits}
+"""
+
+
+@pytest.mark.parametrize("splits", [1, 3])
+def test_a_first_query_loads_only_what_it_needs(tmp_path: Path, splits: int) -> None:
+    """Athena's five calls for a plain read (nothing pushed down, answered inline) import pyarrow and the driver,
+    and not sqlglot, pyarrow.compute, the evaluator, the top-N, the spill writer, encryption or the policy."""
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, amount REAL, created TIMESTAMP, day DATE, "
+                  "flag BOOLEAN, payload BLOB)")
+        c.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (i, f"n{i}", i / 2, f"2024-01-01 10:{i % 60:02d}:00", "2024-02-03", i % 2, b"x") for i in range(500)])
+    env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{db}", "AFQ_LOCAL_SPILL_DIR": str(tmp_path / "spill")}
+    if splits > 1:
+        env["sqlite_rows_per_split"] = str(500 // splits + 1)
+    loaded = _loaded_after(FIRST_QUERY.replace("{splits}", str(splits)), env)
+    assert {"pyarrow", "sqlite3"} <= loaded
+    assert not _packages(loaded, ("sqlglot", *DRIVERS))
+    assert not _modules(loaded, ("pyarrow.compute", *POLICY, "connector.pushdown.evaluate", "connector.sorted_runs",
+                                 "connector.pushdown.sql_values", "spill.writer", "spill.crypto", "connector.udf",
+                                 "importlib.metadata"))

@@ -13,13 +13,13 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from connector.errors import InvalidRequest
+from connector.lazy_dataclass import lazy_dataclass
+from connector.lazy_import import lazy_module
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
     Bound,
@@ -34,9 +34,18 @@ from connector.protocol.constraints import (
     ValueSet,
     Variable,
 )
-from connector.pushdown.evaluate import array_values
 from connector.pushdown.sql_budget import plan_degradation
-from connector.pushdown.sql_values import BoundValues, balanced
+
+# sqlglot (and the node classes built on it) load with the first statement that needs a tree: a read that pushes
+# nothing down is written without one (plan_plain_select), so a cold Lambda's first query never imports it.
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
+    from connector.pushdown import sql_values
+else:
+    exp = lazy_module("sqlglot.expressions", globals(), "exp")
+    sql_values = lazy_module("connector.pushdown.sql_values", globals(), "sql_values")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,8 @@ class SqlDialect:
     nan_is_largest: ClassVar[bool] = False
 
     def sqlglot(self) -> Dialect:
+        from sqlglot.dialects.dialect import Dialect
+
         return Dialect.get_or_raise(self.sqlglot_dialect or None)
 
     # ------------------------------------------------------------------------------- exactness hooks
@@ -193,6 +204,30 @@ class SqlDialect:
         form than comparing it (Oracle reads a NUMBER of unknown precision as text, converted exactly)."""
         return self.column_expression(column)
 
+    # ------------------------------------------------------------------------------- statements without sqlglot
+
+    #: The character this dialect's identifiers are quoted with (doubled inside a name) as sqlglot writes them,
+    #: which lets ``plan_plain_select`` write a read that pushes nothing without sqlglot; "" keeps every
+    #: statement on sqlglot. tests/test_plain_select.py checks the two agree.
+    plain_identifier_quote: ClassVar[str] = ""
+
+    def plain_select(self, column: SourceColumn) -> bool:
+        """The select list reads this column as its quoted name (``select_expression`` returns the plain column):
+        ``plan_plain_select`` may write it. Dialects that read some columns otherwise say which here."""
+        return (type(self).select_expression is SqlDialect.select_expression
+                and type(self).column_expression is SqlDialect.column_expression)
+
+    def quote(self, name: str) -> str:
+        """``name`` as a quoted identifier, as sqlglot writes it (``plain_identifier_quote`` must be set)."""
+        quote = self.plain_identifier_quote
+        if not quote:
+            raise ValueError(f"{type(self).__name__} writes its identifiers through sqlglot only")
+        return f"{quote}{name.replace(quote, quote * 2)}{quote}"
+
+    def placeholder(self, n: int) -> str:
+        """The driver's placeholder for the n-th parameter (from 1)."""
+        return _mark(self.paramstyle, n)
+
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
 
@@ -263,13 +298,7 @@ def bound_generator(base: type[Any], style: str, explicit_null_ordering: bool = 
     """
 
     def mark(n: int) -> str:
-        if style == "numeric":
-            return f":{n}"
-        if style == "named":
-            return f":p{n}"
-        if style == "format":
-            return "%s"
-        return "?"
+        return _mark(style, n)
 
     def init(gen: Any, *args: Any, **kwargs: Any) -> None:
         base.__init__(gen, *args, **kwargs)
@@ -279,14 +308,14 @@ def bound_generator(base: type[Any], style: str, explicit_null_ordering: bool = 
         gen.afq_order.append(int(expression.name))
         return mark(len(gen.afq_order))
 
-    def boundvalues_sql(gen: Any, expression: BoundValues) -> str:
+    def boundvalues_sql(gen: Any, expression: sql_values.BoundValues) -> str:
         first, count = int(expression.args["first"]), int(expression.args["count"])
         start = len(gen.afq_order) + 1
         gen.afq_order.extend(range(first, first + count))
         return ", ".join(mark(n) for n in range(start, start + count))
 
     methods: dict[str, Any] = {"__init__": init, "placeholder_sql": placeholder_sql,
-                               "TRANSFORMS": {**base.TRANSFORMS, BoundValues: boundvalues_sql}}
+                               "TRANSFORMS": {**base.TRANSFORMS, sql_values.BoundValues: boundvalues_sql}}
     if explicit_null_ordering:
         methods["ordered_sql"] = _explicit_ordered_sql
     return type(f"Bound{base.__name__}", (base,), methods)
@@ -312,11 +341,12 @@ def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=e.copy(), expression=exp.Null())
 
 
-_COMPARISONS: dict[str, type[exp.Expression]] = {
-    "$equal": exp.EQ, "$not_equal": exp.NEQ, "$less_than": exp.LT, "$less_than_or_equal": exp.LTE,
-    "$greater_than": exp.GT, "$greater_than_or_equal": exp.GTE,
+# sqlglot's node classes, by name (read from ``exp`` when used: no sqlglot import at module level).
+_COMPARISONS: dict[str, str] = {
+    "$equal": "EQ", "$not_equal": "NEQ", "$less_than": "LT", "$less_than_or_equal": "LTE",
+    "$greater_than": "GT", "$greater_than_or_equal": "GTE",
 }
-_ARITHMETIC: dict[str, type[exp.Expression]] = {"$add": exp.Add, "$subtract": exp.Sub, "$multiply": exp.Mul}
+_ARITHMETIC: dict[str, str] = {"$add": "Add", "$subtract": "Sub", "$multiply": "Mul"}
 
 
 class SqlCompiler:
@@ -350,7 +380,7 @@ class SqlCompiler:
                 return [self.bind(v, t) for v in values]
         first = len(self.values)
         self.values.extend(BoundValue(v, t) for v in values)
-        return [BoundValues(first=first, count=len(values))]
+        return [sql_values.BoundValues(first=first, count=len(values))]
 
     # ------------------------------------------------------------------------------- value sets
 
@@ -395,7 +425,7 @@ class SqlCompiler:
         size = self.dialect.max_in_list
         chunks = [values[i : i + size] for i in range(0, len(values), size)]
         parts = [exp.In(this=col.copy(), expressions=self.bind_all(chunk, t)) for chunk in chunks]
-        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        return parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
 
     def _ranges(self, col: exp.Expression, source: SourceColumn, value_set: SortedRangeSet) -> exp.Expression | None:
         ranges = value_set.ranges
@@ -421,7 +451,7 @@ class SqlCompiler:
                 nan = exp.NEQ(this=operand.copy(), expression=self.bind(math.nan, value_set.type))
                 part = exp.paren(exp.and_(part, nan, copy=False), copy=False)
             parts.append(part)
-        core = parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        core = parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
         return self._with_nulls(col, core, value_set.null_allowed)
 
     def _range(self, col: exp.Expression, r: Range, t: pa.DataType) -> exp.Expression:
@@ -470,7 +500,7 @@ class SqlCompiler:
                 return exp.not_(_is_null(col))
             parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions, copy=False),
                                                                                copy=False))
-        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        return parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- expressions
 
@@ -525,7 +555,7 @@ class SqlCompiler:
             args = self._args(call)
             if not args:
                 return None
-            return exp.paren(balanced(args, disjunction=name == "$or"), copy=False)
+            return exp.paren(sql_values.balanced(args, disjunction=name == "$or"), copy=False)
         if name == "$not":
             args = self._args(call, 1)
             return None if args is None else exp.paren(exp.not_(args[0]))
@@ -549,7 +579,7 @@ class SqlCompiler:
                 return self.dialect.is_distinct_from(args[0], args[1])
             if name == "$nullif":
                 return exp.Nullif(this=args[0], expression=args[1])
-            return exp.paren(_COMPARISONS[name](this=args[0], expression=args[1]))
+            return exp.paren(getattr(exp, _COMPARISONS[name])(this=args[0], expression=args[1]))
         if name in _ARITHMETIC or name in ("$divide", "$modulus", "$negate"):
             return self._arithmetic(call)
         if name == "$like_pattern":
@@ -570,7 +600,7 @@ class SqlCompiler:
             return None
         a, b = args
         if call.name in _ARITHMETIC:
-            return exp.paren(_ARITHMETIC[call.name](this=a, expression=b))
+            return exp.paren(getattr(exp, _ARITHMETIC[call.name])(this=a, expression=b))
         integral = pa.types.is_integer(call.type)
         if call.name == "$divide":
             if integral and not self.dialect.integer_division_truncates:
@@ -599,6 +629,8 @@ class SqlCompiler:
         rendered = self._expression(call.arguments[0])
         value = None if rendered is None else self._operand(call.arguments[0], rendered, False)
         try:
+            from connector.pushdown.evaluate import array_values
+
             members = array_values(call.arguments[1])
         except InvalidRequest:
             return None
@@ -614,7 +646,7 @@ class SqlCompiler:
         if len(values) < len(members):
             chunks[-1].append(exp.Null())
         parts = [exp.In(this=value.copy(), expressions=chunk) for chunk in chunks]
-        return exp.paren(parts[0] if len(parts) == 1 else balanced(parts, disjunction=True), copy=False)
+        return exp.paren(parts[0] if len(parts) == 1 else sql_values.balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- ORDER BY
 
@@ -710,6 +742,58 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
         select = dialect.apply_limit(select, constraints.limit)
     sql, params = dialect.render(select, compiler.values)
     return SourceQuery(sql, params, residual, selected)
+
+
+@lazy_dataclass(slots=True)
+class PlainPredicate:
+    """One of a split's own predicates, written without sqlglot: ``<column> <op> <placeholder>``. ``column`` is SQL
+    text as sqlglot writes the adapter's column (``rowid``, or a name from ``SqlDialect.quote``)."""
+
+    column: str
+    op: str  # >=, >, <=, <, =
+    value: Any
+    type: pa.DataType
+
+
+def plan_plain_select(dialect: SqlDialect, table: tuple[str, str], columns: Mapping[str, SourceColumn],
+                      projection: Sequence[str], constraints: Constraints,
+                      where: Sequence[PlainPredicate]) -> SourceQuery | None:
+    """``plan_select``'s statement for a read that pushes nothing (no constraints), written without sqlglot, or
+    None when it needs sqlglot: the dialect quotes identifiers another way, reads a column through an expression,
+    or wraps its bound values. ``table`` is (schema, table) at the source ("" schema: none).
+
+    A cold Lambda's first query then never imports sqlglot (more than pyarrow's import time, bench/README.md
+    section 3). ``tests/test_plain_select.py`` checks the text and parameters are ``plan_select``'s.
+    """
+    if not constraints.is_empty or not dialect.plain_identifier_quote:
+        return None
+    if where and type(dialect).bind_expression is not SqlDialect.bind_expression:
+        return None
+    compiler = SqlCompiler(dialect, columns)
+    selected = tuple(compiler.source_column(n) for n in dict.fromkeys(projection))
+    if not all(dialect.plain_select(c) for c in selected):
+        return None
+    items = ", ".join(dialect.quote(c.source_name) for c in selected) or "1"
+    schema, name = table
+    source = f"{dialect.quote(schema)}.{dialect.quote(name)}" if schema else dialect.quote(name)
+    # Identifiers quoted by the dialect exactly as sqlglot quotes them, every value a bind parameter.
+    sql = f"SELECT {items} FROM {source}"  # noqa: S608
+    if where:
+        sql += " WHERE " + " AND ".join(f"{p.column} {p.op} {dialect.placeholder(i)}" for i, p in enumerate(where, 1))
+    params = [dialect.bind_value(p.value, p.type) for p in where]
+    if dialect.paramstyle == "named":
+        return SourceQuery(sql, {f"p{n}": v for n, v in enumerate(params, 1)}, Constraints(), selected)  # type: ignore[arg-type]
+    return SourceQuery(sql, params, Constraints(), selected)
+
+
+def _mark(style: str, n: int) -> str:
+    if style == "numeric":
+        return f":{n}"
+    if style == "named":
+        return f":p{n}"
+    if style == "format":
+        return "%s"
+    return "?"
 
 
 def merge_residual(residual: Constraints, kept: Constraints) -> Constraints:
