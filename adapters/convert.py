@@ -18,11 +18,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from adapters.decimal_columns import decimals_from_numbers
 from connector import kernels
 from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
 
 _FLOAT_DIGITS = Context(prec=15)  # a double holds 15 significant decimal digits reliably
+# Room for any decimal128 value at any scale (38 digits) and then some: a value that does not fit its type is
+# found by the digit count below, not by the default context's 28 digits (which reject valid DECIMAL(38,s)).
+_WIDE = Context(prec=80)
 
 
 def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
@@ -56,10 +60,13 @@ def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
     """The column converted by Arrow in one pass, or None when any value needs the slow path.
 
     Only where Arrow's result is the slow path's: ISO text -> timestamp[ms] without zone or date32 (Arrow
-    rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles), and
-    integers that are all 0 or 1 -> boolean. SQLite returns exactly these shapes; value by value they cost
-    2-8x more (bench/README.md, "Hot-path profile").
+    rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles),
+    integers that are all 0 or 1 -> boolean, and floats and integers -> decimal where each value proves its
+    exact decimal (``adapters.decimal_columns``). SQLite returns exactly these shapes; value by value they cost
+    2-8x more (bench/README.md, "Hot-path profile"), decimals 50x.
     """
+    if pa.types.is_decimal(t):
+        return decimals_from_numbers(values, t)
     try:
         if pa.types.is_boolean(t):
             numbers = pa.array(values, pa.int64())
@@ -101,10 +108,13 @@ def _decimal(v: Any, t: pa.DataType) -> Decimal:
         value = _FLOAT_DIGITS.create_decimal(repr(v))
     else:
         value = Decimal(str(v).strip()) if not isinstance(v, Decimal) else v
-    quantum = Decimal(1).scaleb(-t.scale)
-    exact = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    exact = value.quantize(Decimal(1).scaleb(-t.scale, _WIDE), rounding=ROUND_HALF_UP, context=_WIDE)
     if exact != value:
         raise ValueError(f"it has more than {t.scale} decimal places")
+    if len(exact.as_tuple().digits) > t.precision:
+        raise ValueError(f"it has more than {t.precision} digits")
     return exact
 
 

@@ -226,8 +226,13 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except Exception as e:
             raise self.source_error(e) from None
         rows = sorted((r for r in rows if r[0] == schema and r[1] == table), key=lambda r: int(r[8]))
+        dialect: JdbcDialect = self.dialect
+        collations: dict[str, str] = {}
+        if dialect.collations_sql and rows:
+            collations = {str(name): str(collation or "")
+                          for name, collation in self.query(connection, dialect.collations_sql, [schema, table])}
         return [JdbcColumnInfo(r[2], str(r[4] or ""), int_or_none(r[5]), int_or_none(r[6]), int(r[7]) != 0,
-                               jdbc_type=int(r[3])) for r in rows]
+                               collations.get(r[2], ""), jdbc_type=int(r[3])) for r in rows]
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         try:

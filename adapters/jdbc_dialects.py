@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, ClassVar
 
@@ -77,7 +77,7 @@ def jdbc_type_rule(default_scale: int = 10) -> Callable[[ColumnInfo], pa.DataTyp
         if code in (Types.NUMERIC, Types.DECIMAL):
             if size <= 0 or size > 1000:  # no declared precision (PostgreSQL reports 131089)
                 return pa.decimal128(38, default_scale)
-            return decimal(size, max(0, c.scale or 0))
+            return decimal(size, c.scale or 0)
         if code in TEXT_CODES:
             return VARCHAR
         if code == Types.DATE:
@@ -152,6 +152,9 @@ class JdbcDialect(SqlDialect):
     tables_page_sql: ClassVar[str] = ""
     #: How many times the schema parameter appears in ``tables_sql``.
     tables_schema_params: ClassVar[int] = 1
+    #: (column name, collation) of a table's columns, schema and table bound in that order; empty when the
+    #: database has no column collations worth reading (``SourceColumn.collation``).
+    collations_sql: ClassVar[str] = ""
     hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
 
     def __init__(self, subprotocol: str = "") -> None:
@@ -193,10 +196,23 @@ class JdbcDialect(SqlDialect):
         return TypeMap(self.type_names, fallback=jdbc_type_rule(default_scale), source=self.subprotocol or "jdbc")
 
 
+_NUMERIC_SCALE_SIGN = 1024  # the sign bit of NUMERIC's 11-bit scale field
+
+#: PostgreSQL collations that compare UTF-8 text bytewise, i.e. by code point as Athena does.
+POSTGRES_BINARY_COLLATIONS = frozenset({"C", "POSIX", "ucs_basic", "pg_c_utf8"})
+#: PostgreSQL types whose =, < and LIKE ignore case whatever the collation (the citext extension).
+POSTGRES_CASE_INSENSITIVE_TYPES = frozenset({"citext"})
+
+
 class PostgresDialect(JdbcDialect):
-    """PostgreSQL: strings compared with ``COLLATE "C"`` (code point order, whatever the database collation),
+    """PostgreSQL: strings ordered with ``COLLATE "C"`` (code point order, whatever the database collation),
     LIKE with an explicit ESCAPE (PostgreSQL's default escape is backslash), timestamps truncated with
-    ``date_trunc`` (they keep microseconds), NaN kept out of open ranges (PostgreSQL sorts NaN above all)."""
+    ``date_trunc`` (they keep microseconds), NaN kept out of open ranges (PostgreSQL sorts NaN above all).
+
+    Equality is exact under the database's default collation (PostgreSQL's defaults are deterministic: equal
+    means bytewise equal) and keeps indexes; a column with its own collation (possibly nondeterministic, e.g. an
+    ICU ``ks-level2`` case-insensitive one) is compared with ``COLLATE "C"`` for equality and LIKE too, and a
+    ``citext`` column through ``CAST(x AS TEXT)`` (citext's operators ignore case)."""
 
     sqlglot_dialect = "postgres"
     exact_string_ordering = True
@@ -231,15 +247,52 @@ class PostgresDialect(JdbcDialect):
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise("postgres")
 
+    def type_map(self, default_scale: int) -> TypeMap:
+        generic = jdbc_type_rule(default_scale)
+
+        def numeric(c: ColumnInfo) -> pa.DataType:
+            # PostgreSQL 15+ packs NUMERIC(p, s)'s scale into 11 bits of the type modifier, so that s may be
+            # negative (NUMERIC(5,-2) holds whole hundreds); the driver and information_schema read the bits
+            # unsigned and report -2 as 2046.
+            scale = c.scale
+            if scale is not None and scale >= _NUMERIC_SCALE_SIGN:
+                scale -= 2 * _NUMERIC_SCALE_SIGN
+            return generic(replace(c, scale=scale))
+
+        return TypeMap({**self.type_names, "numeric": numeric, "decimal": numeric}, fallback=generic,
+                       source=self.subprotocol or "jdbc")
+
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         return SqlDialect.can_compare(self, t, ordering=ordering)
+
+    collations_sql = ("SELECT a.attname, COALESCE(co.collname, '') FROM pg_catalog.pg_attribute a "
+                      "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+                      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                      "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+                      "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped")
 
     def compare_operand(self, e: exp.Expression, t: pa.DataType, *, ordering: bool,
                         column: SourceColumn | None = None) -> exp.Expression | None:
         operand = super().compare_operand(e, t, ordering=ordering, column=column)
-        if operand is not None and ordering and is_string(t):
-            return exp.Collate(this=operand, expression=exp.Identifier(this="C", quoted=True))
-        return operand
+        if operand is None or not is_string(t):
+            return operand
+        return self._binary_text(operand, column, ordering=ordering)
+
+    def like_operand(self, e: exp.Expression, column: SourceColumn | None = None) -> exp.Expression | None:
+        # PostgreSQL 12-17 refuse LIKE under a nondeterministic collation; citext's LIKE ignores case.
+        return self._binary_text(e, column, ordering=False)
+
+    def _binary_text(self, e: exp.Expression, column: SourceColumn | None, *, ordering: bool) -> exp.Expression:
+        """``e`` compared as Athena compares varchar: by code point, and equal only when bytewise equal."""
+        collation = column.collation if column is not None else ""
+        binary = exp.Identifier(this="C", quoted=True)
+        if column is not None and column.source_type.lower() in POSTGRES_CASE_INSENSITIVE_TYPES:
+            return exp.Collate(this=exp.Cast(this=e, to=exp.DataType.build("TEXT")), expression=binary)
+        if collation in POSTGRES_BINARY_COLLATIONS:
+            return e
+        if ordering or collation not in ("", "default"):
+            return exp.Collate(this=e, expression=binary)
+        return e
 
     def truncate_to_millis(self, e: exp.Expression) -> exp.Expression | None:
         return exp.Anonymous(this="DATE_TRUNC", expressions=[exp.Literal.string("milliseconds"), e])
@@ -265,6 +318,19 @@ class H2Dialect(JdbcDialect):
     tables_sql = ("SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? "
                   "ORDER BY TABLE_NAME")
     tables_page_sql = tables_sql + " LIMIT ? OFFSET ?"
+    # H2 has one collation per database (SET COLLATION ...), reported on every column; OFF is Java's
+    # String.equals / compareTo. Under any other one, = and LIKE follow the collator ('bob' = 'BOB' at
+    # STRENGTH PRIMARY), so string comparisons stay in the framework.
+    collations_sql = ("SELECT COLUMN_NAME, COLLATION_NAME FROM INFORMATION_SCHEMA.COLUMNS "
+                      "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")
+
+    def can_compare_column(self, column: SourceColumn, *, ordering: bool) -> bool:
+        if is_string(column.type) and column.collation.upper() not in ("", "OFF"):
+            return False
+        return super().can_compare_column(column, ordering=ordering)
+
+    def can_like_column(self, column: SourceColumn) -> bool:
+        return column.collation.upper() in ("", "OFF") and super().can_like_column(column)
 
     def sqlglot(self) -> Dialect:
         return h2_sqlglot_dialect()()

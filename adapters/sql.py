@@ -52,6 +52,7 @@ from connector.pushdown.sql import (
     SourceQuery,
     SqlCompiler,
     SqlDialect,
+    is_string,
     plan_plain_select,
     plan_select,
 )
@@ -370,8 +371,7 @@ class SqlAdapter(Adapter):
     def arrow_schema(self, source: SourceTable) -> pa.Schema:
         fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
                                                      SOURCE_TYPE_KEY: c.source_type.encode(),
-                                                     **({SOURCE_COLLATION_KEY: c.collation.encode()}
-                                                        if c.collation else {})})
+                                                     SOURCE_COLLATION_KEY: c.collation.encode()})
                   for c in source.columns]
         return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
 
@@ -396,8 +396,10 @@ class SqlAdapter(Adapter):
             source_type = metadata.get(SOURCE_TYPE_KEY, b"").decode()
             if not source_type and self.source_types_required:
                 return None  # a schema from elsewhere: look the table up rather than guess its types
-            collation = metadata.get(SOURCE_COLLATION_KEY, b"").decode()
-            columns.append(SourceColumn(f.name, source_name, f.type, source_type, collation))
+            collation = metadata.get(SOURCE_COLLATION_KEY)
+            if collation is None and is_string(f.type):
+                return None  # what is pushed on a string column depends on its collation: look it up
+            columns.append(SourceColumn(f.name, source_name, f.type, source_type, (collation or b"").decode()))
         return SourceTable(source_schema, source_table, tuple(columns))
 
     # ------------------------------------------------------------------------------------- splits

@@ -6,6 +6,22 @@ SQLite evaluate: comparisons of integers, floats, booleans and text are exact; d
 case-insensitive in SQLite, so patterns go through GLOB instead. Division by zero yields NULL in SQLite but an
 error in Athena, so division stays in the framework too.
 
+Types and storage classes. A declared type gives a column its affinity, but any value can still be stored in
+any column; a pushed comparison is exact only on values of the storage class the exposed type expects
+(integer 3 never equals text '3'). So values are read strictly: a value of another storage class (text in an
+INTEGER column, a BLOB in a TEXT column, text 'true' in a BOOLEAN column) is an error naming the column, never
+converted into something the pushed predicates did not see. Columns with no declared type (a view's computed
+columns, ``CREATE TABLE t (x)``) take their type from the storage classes of their first rows
+(``_UNDECLARED_SAMPLE``): integers -> bigint, integers and reals -> double, blobs -> varbinary, anything else
+(text, a mix, no values) -> varchar read as ``CAST(x AS TEXT)`` - SQLite's own text of each value, which is
+what comparisons then see. Varchar columns without TEXT affinity (``JSON``, ``STRING``...) are read the same
+way: NUMERIC affinity turns numeric-looking text into numbers. Varbinary columns are read as
+``CAST(x AS BLOB)``.
+
+Collations. Athena compares strings by code point; SQLite by the column's collation (``NOCASE``, ``RTRIM``...).
+Every pushed string comparison, IN list and ORDER BY says ``COLLATE BINARY`` (code point order for UTF-8,
+and indexes with the default collation still apply); GLOB ignores collations.
+
 The database is opened read-only. Tables with a rowid can be read in parallel: ``sqlite_rows_per_split`` rows
 of rowid range per split (default: one split per table).
 """
@@ -15,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,11 +43,12 @@ from adapters.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decima
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
-from connector.errors import ConfigurationError, InvalidRequest
+from connector.errors import ConfigurationError, InvalidRequest, SourceError
 from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
-from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, SqlDialect
+from connector.protocol.types import athena_type_name
+from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, SqlDialect, is_string
 from connector.tokens import read_number
 
 if TYPE_CHECKING:
@@ -40,6 +58,23 @@ else:  # imported by the first statement built as a tree: catalog queries and pl
 
 _MAX_SPLITS = 256
 _EXACT_DOUBLE_DIGITS = 15
+#: Rows whose storage classes decide the type of a column with no declared type.
+_UNDECLARED_SAMPLE = 1000
+_EXACT_DOUBLE_INTEGER = 2**53
+
+
+def affinity(declared: str) -> str:
+    """SQLite's affinity of a declared type (https://sqlite.org/datatype3.html, 3.1), in its order of rules."""
+    name = declared.upper()
+    if "INT" in name:
+        return "INTEGER"
+    if any(k in name for k in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in name or not name.strip():
+        return "BLOB"
+    if any(k in name for k in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
 
 
 def _variable_limit() -> int:
@@ -74,6 +109,24 @@ class SqliteDialect(SqlDialect):
             return False
         return super().can_compute(function, result, arguments)
 
+    def column_expression(self, column: SourceColumn) -> exp.Expression:
+        plain = super().column_expression(column)
+        cast = _read_as(column)
+        return plain if cast is None else exp.Cast(this=plain, to=exp.DataType.build(cast))
+
+    def plain_select_item(self, column: SourceColumn) -> str | None:
+        name = self.quote(column.source_name)
+        cast = _read_as(column)
+        return name if cast is None else f"CAST({name} AS {cast}) AS {name}"
+
+    def compare_operand(self, e: exp.Expression, t: pa.DataType, *, ordering: bool,
+                        column: SourceColumn | None = None) -> exp.Expression | None:
+        operand = super().compare_operand(e, t, ordering=ordering, column=column)
+        if operand is not None and is_string(t):
+            # The column's own collation (NOCASE, RTRIM, a custom one) would decide =, <, IN and ORDER BY.
+            return exp.Collate(this=operand, expression=exp.var("BINARY"))
+        return operand
+
     def like(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
         return exp.Glob(this=value, expression=pattern)
 
@@ -97,18 +150,49 @@ class SqliteDialect(SqlDialect):
         return float(value) if isinstance(value, Decimal) else value
 
 
-def _affinity(c: ColumnInfo) -> pa.DataType | None:
-    """SQLite's own affinity rules for declared types the map does not list (None: no rule, read as varchar)."""
-    name = c.type_name.upper()
-    if "INT" in name:
-        return pa.int64()
-    if any(k in name for k in ("CHAR", "CLOB", "TEXT")):
-        return VARCHAR
-    if "BLOB" in name:
-        return pa.binary()
-    if any(k in name for k in ("REAL", "FLOA", "DOUB")):
-        return pa.float64()
+@dataclass(frozen=True, slots=True)
+class SqliteColumnInfo(ColumnInfo):
+    """A column and, when it has no declared type, the storage classes of its first rows."""
+
+    storage_classes: frozenset[str] = frozenset()
+
+
+def _read_as(column: SourceColumn) -> str | None:
+    """The type a column is CAST to where it is read (``column_expression``): varchar without TEXT affinity as
+    TEXT (one storage class: SQLite's own text of each value), varbinary as BLOB; None: read as stored."""
+    if is_string(column.type) and affinity(column.source_type) != "TEXT":
+        return "TEXT"
+    if pa.types.is_binary(column.type):
+        return "BLOB"
     return None
+
+
+def _affinity(c: ColumnInfo) -> pa.DataType | None:
+    """SQLite's own affinity rules for declared types the map does not list; the storage classes seen for a
+    column without a declared type. None: NUMERIC affinity and no rule, read as varchar (SQLite's text)."""
+    if not c.type_name.strip():
+        return _undeclared(getattr(c, "storage_classes", frozenset()))
+    kind = affinity(c.type_name)
+    if kind == "INTEGER":
+        return pa.int64()
+    if kind == "REAL":
+        return pa.float64()
+    if kind == "BLOB":
+        return pa.binary()
+    if kind == "TEXT":
+        return VARCHAR
+    return None
+
+
+def _undeclared(classes: frozenset[str]) -> pa.DataType:
+    kinds = classes - {"null"}
+    if kinds == {"integer"}:
+        return pa.int64()
+    if kinds and kinds <= {"integer", "real"}:
+        return pa.float64()
+    if kinds == {"blob"}:
+        return pa.binary()
+    return VARCHAR
 
 
 SQLITE_TYPES = TypeMap({
@@ -169,11 +253,22 @@ class SqliteAdapter(SqlAdapter):
     def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
         rows = self.query(connection, 'SELECT name, type, "notnull" FROM pragma_table_info(?, ?) ORDER BY cid',
                           (table, schema))
-        out = []
+        undeclared = [name for name, declared, _ in rows if not (declared or "").strip()]
+        classes = self._storage_classes(connection, schema, table, undeclared) if undeclared else {}
+        out: list[ColumnInfo] = []
         for name, declared, notnull in rows:
             precision, scale = parse_arguments(declared or "")
-            out.append(ColumnInfo(name, declared or "", precision, scale, not notnull))
+            out.append(SqliteColumnInfo(name, declared or "", precision, scale, not notnull,
+                                        storage_classes=classes.get(name, frozenset())))
         return out
+
+    def _storage_classes(self, connection: Any, schema: str, table: str,
+                         columns: Sequence[str]) -> dict[str, frozenset[str]]:
+        """``typeof()`` of each column over the table's first rows (a bounded read, also for a view)."""
+        source = exp.table_(exp.to_identifier(table, quoted=True), db=exp.to_identifier(schema, quoted=True))
+        sample = exp.select(*(exp.func("typeof", exp.column(c, quoted=True)) for c in columns)).from_(source)
+        rows = self.query(connection, sample.limit(_UNDECLARED_SAMPLE).sql("sqlite"))
+        return {c: frozenset(r[i] for r in rows) for i, c in enumerate(columns)}
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
         rows = self.query(connection, f"SELECT type FROM {self._master(schema)} WHERE name = ?",  # noqa: S608
@@ -215,6 +310,26 @@ class SqliteAdapter(SqlAdapter):
             raise InvalidRequest(f"split has a malformed rowid range {start[:40]!r}..{stop[:40]!r}")
         return [PlainPredicate("rowid", ">=", low, pa.int64()), PlainPredicate("rowid", "<", high, pa.int64())]
 
+    # ------------------------------------------------------------------------------------- records
+
+    def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
+        t = column.type
+        if _allowed(t) is None:
+            return super().column_to_arrow(values, column)
+        # The usual case converts in one Arrow pass that also proves the storage classes right: Arrow's typed
+        # conversion refuses text and blobs for numbers, and its inference tells text from blobs (which it
+        # would otherwise take as UTF-8 text). Anything else gets the value-by-value check.
+        try:
+            fast = pa.array(values) if is_string(t) else pa.array(values, type=t)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            fast = None
+        if fast is not None and fast.type == t:
+            return fast
+        if fast is not None and pa.types.is_null(fast.type):
+            return pa.nulls(len(values), t)
+        _check_storage_classes(values, column)
+        return super().column_to_arrow(values, column)
+
     # ------------------------------------------------------------------------------------- passthrough
 
     def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
@@ -226,6 +341,45 @@ class SqliteAdapter(SqlAdapter):
         finally:
             cursor.close()
         return [SourceColumn(n.lower(), n, _infer([r[i] for r in sample])) for i, n in enumerate(names)]
+
+
+# Python types of the values sqlite3 returns for each storage class: INTEGER int, REAL float, TEXT str, BLOB bytes.
+_STORAGE = {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}
+_NONE = type(None)
+
+
+def _allowed(t: pa.DataType) -> tuple[type, ...] | None:
+    """The storage classes a pushed comparison on a column of this type treats as Athena would (None: any)."""
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return (int,)
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return (int, float)
+    if is_string(t):
+        return (str, int, float)  # numbers occur only in passthrough results (columns are read as text)
+    if pa.types.is_binary(t):
+        return (bytes, str)
+    return None
+
+
+def _check_storage_classes(values: Sequence[Any], column: SourceColumn) -> None:
+    allowed = _allowed(column.type)
+    if allowed is None:
+        return
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
+    problem = next((v for v in values if v is not None and not isinstance(v, allowed)), None) if (
+        not kinds.issubset(allowed)) else None
+    if problem is None and pa.types.is_floating(column.type) and int in kinds:
+        problem = next((v for v in values if type(v) is int and abs(v) > _EXACT_DOUBLE_INTEGER), None)
+    if problem is None:
+        return
+    shown = repr(problem)[:60]
+    kind = _STORAGE.get(type(problem), type(problem).__name__)
+    declared = f"declared type {column.source_type!r}" if column.source_type.strip() else "no declared type"
+    raise SourceError(
+        f"column {column.name!r} ({declared}, read as {athena_type_name(column.type)}) holds the SQLite {kind} "
+        f"value {shown}: SQLite compares values of another storage class differently, so it cannot be read "
+        f"exactly; store it as the column's type, or read the column through a view that CASTs it")
 
 
 def _infer(values: Sequence[Any]) -> pa.DataType:

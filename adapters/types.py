@@ -55,12 +55,19 @@ def decimal_or_integer(max_integer_precision: int = 18, integer: pa.DataType | N
 
 
 def decimal(precision: int, scale: int) -> pa.DataType:
-    """decimal(p,s) within Athena's 38 digits; wider sources keep their scale and cap the precision."""
+    """decimal(p,s) within Athena's 38 digits; wider sources keep their scale and cap the precision.
+
+    A negative scale (PostgreSQL ``NUMERIC(5,-2)``, Oracle ``NUMBER(5,-2)``) stores whole multiples of
+    ``10**-s``: ``p - s`` integer digits. A scale above the precision (``NUMERIC(3,5)`` holds ``0.00123``) needs
+    ``s`` digits."""
+    if scale < 0:
+        precision, scale = precision - scale, 0
+    precision = max(precision, scale)
     if precision > MAX_PRECISION:
         log.warning("decimal(%s,%s) is wider than Athena's 38 digits; using decimal(38,%s) - values that "
                     "need more digits fail with an error when read", precision, scale, min(scale, MAX_PRECISION))
         precision = MAX_PRECISION
-    scale = max(0, min(scale, precision))
+    scale = min(scale, precision)
     return pa.decimal128(max(1, precision), scale)
 
 

@@ -8,6 +8,7 @@ on every input: the same array, or the same kind of error.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -104,3 +105,30 @@ def test_values_the_slow_path_refuses_are_still_refused() -> None:
         convert.to_arrow([0, 2], pa.bool_(), "c")
     with pytest.raises(SourceError, match="column 'c'"):
         convert.to_arrow(["2024-13-01"], pa.date32(), "c")
+
+
+def test_decimal_38_digits_read_exactly() -> None:
+    """Issue 16: Python's default 28-digit context could not quantize 10**18 to DECIMAL(38,10)."""
+    wide = pa.decimal128(38, 10)
+    values = [10**18, Decimal("1234567890123456789012345678.0123456789"), 0.5, -(10**27), None]
+    assert convert.to_arrow(values, wide, "v").to_pylist() == [
+        Decimal("1000000000000000000.0000000000"), Decimal("1234567890123456789012345678.0123456789"),
+        Decimal("0.5000000000"), Decimal(-(10**27)).scaleb(0), None]
+    with pytest.raises(SourceError, match="more than 38 digits"):
+        convert.to_arrow([10**28], wide, "v")
+    with pytest.raises(SourceError, match="decimal places"):
+        convert.to_arrow([Decimal("0.00000000005")], wide, "v")
+    with pytest.raises(SourceError, match="finite"):
+        convert.to_arrow([Decimal("NaN")], wide, "v")
+
+
+@pytest.mark.parametrize(("precision", "scale", "expected"), [
+    (5, -2, pa.decimal128(7, 0)),  # NUMERIC(5,-2) stores whole hundreds up to 9999900
+    (3, 5, pa.decimal128(5, 5)),  # NUMERIC(3,5) stores 0.00123
+    (38, -3, pa.decimal128(38, 0)),
+    (10, 2, pa.decimal128(10, 2)),
+])
+def test_negative_and_large_scales_keep_every_value(precision: int, scale: int, expected: pa.DataType) -> None:
+    from adapters.types import decimal
+
+    assert decimal(precision, scale) == expected

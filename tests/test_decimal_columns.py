@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from adapters import convert
 from adapters.decimal_columns import decimals_from_numbers
+from connector.errors import SourceError
 
 
 def per_value(values: list[Any], t: pa.DataType) -> pa.Array | None:
@@ -100,8 +101,19 @@ def test_other_kinds_of_values_stay_with_the_per_value_path(column: list[Any]) -
     assert decimals_from_numbers(column, pa.decimal128(10, 2)) is None or column == [True, 2.5]
 
 
-def test_a_read_converts_a_wide_sqlite_decimal_column_exactly() -> None:
+def test_reading_a_decimal_column_takes_the_column_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What SQLite returns for DECIMAL(12,2) (REAL and INTEGER storage) never reaches the per-value path; a value
+    that does not prove itself sends the column there, which names it."""
     values = [round(i * 0.37 - 1000, 2) for i in range(100_000)] + [None, 12, -0.0]
     t = pa.decimal128(12, 2)
-    fast = convert.to_arrow(values, t, "amount")
-    assert fast.equals(per_value(values, t))
+    expected = per_value(values, t)
+    real = convert._decimal
+
+    def refuse(v: Any, t: pa.DataType) -> Any:
+        raise AssertionError("the per-value path ran")
+
+    monkeypatch.setattr(convert, "_decimal", refuse)
+    assert convert.to_arrow(values, t, "amount").equals(expected)
+    monkeypatch.setattr(convert, "_decimal", real)
+    with pytest.raises(SourceError, match=r"column 'amount': value 1\.375"):
+        convert.to_arrow([*values[:10], 1.375], t, "amount")

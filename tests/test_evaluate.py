@@ -118,3 +118,40 @@ def test_filter_mask_keeps_only_true() -> None:
 def test_unknown_function_is_named() -> None:
     with pytest.raises(EvaluationError, match=r"\$frobnicate"):
         evaluate(call("$frobnicate", COL_I), BATCH)
+
+
+WIDE = pa.decimal128(38, 10)
+WIDE_BATCH = pa.record_batch({
+    "w": pa.array([Decimal(10**27), Decimal("0.0000000001"), Decimal(0), Decimal(-(10**27)), None], WIDE),
+    "i": pa.array([1, 2, 0, -5, 4], pa.int64()),
+})
+W = Variable("w", WIDE)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("$greater_than", [True, True, False, False, None]), ("$less_than", [False, False, True, True, None]),
+    ("$equal", [False, False, False, False, None]), ("$not_equal", [True, True, True, True, None]),
+])
+def test_wide_decimals_compare_exactly_with_a_literal_of_larger_scale(name: str, expected: list[object]) -> None:
+    """Issue 16: DECIMAL(38,10) against 0.00000000005 (a DECIMAL(11,11)) needs 39 digits in common: Arrow's
+    implicit cast failed with 'precision out of range: 39'."""
+    literal = c(Decimal("0.00000000005"), pa.decimal128(11, 11))
+    assert evaluate(call(name, W, literal), WIDE_BATCH).to_pylist() == expected
+
+
+def test_wide_decimals_compare_with_integers_and_other_scales() -> None:
+    assert evaluate(call("$equal", W, Variable("i", pa.int64())), WIDE_BATCH).to_pylist() == [
+        False, False, True, False, None]
+    whole = c(Decimal(10**27), pa.decimal128(38, 0))  # 38 integer digits beside 10 decimals: 48 digits
+    assert evaluate(call("$is_distinct_from", W, whole), WIDE_BATCH).to_pylist() == [False, True, True, True, True]
+    assert evaluate(call("$nullif", W, whole, t=WIDE), WIDE_BATCH).to_pylist() == [
+        None, Decimal("0.0000000001"), Decimal(0), Decimal(-(10**27)), None]
+    ranges = SortedRangeSet(WIDE, (Range(Marker(Decimal("0E-10"), Bound.ABOVE), Marker.above_all()),), False)
+    assert value_set_mask(ranges, WIDE_BATCH.column(0)).to_pylist() == [True, True, False, False, False]
+
+
+def test_modulus_of_wide_decimals_does_not_run_out_of_digits() -> None:
+    """The default 28-digit context cannot hold the integer quotient of 10**27 by 0.3."""
+    remainder = call("$modulus", W, c(Decimal("0.3"), pa.decimal128(1, 1)), t=pa.decimal128(10, 10))
+    assert evaluate(remainder, WIDE_BATCH).to_pylist() == [
+        Decimal("0.1"), Decimal("1E-10"), Decimal(0), Decimal("-0.1"), None]

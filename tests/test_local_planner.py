@@ -345,3 +345,59 @@ def test_unknown_columns_are_reported() -> None:
 def test_ctes_are_not_tables() -> None:
     p = plan("WITH big AS (SELECT id FROM c.s.orders WHERE amount > 5) SELECT count(*) FROM big")
     assert len(p.tables) == 1 and set(p.tables[0].constraints.summary) == {"amount"}
+
+
+# ------------------------------------------------------------------------------------------ negated forms
+
+NEGATION_ROWS = pa.table({
+    "id": pa.array([1, 2, 3, 4, 5, None], I64),
+    "customer_id": pa.array([1, 2, None, 4, 7, 2], pa.int32()),
+    "score": pa.array([0.5, float("nan"), None, 2.0, -0.0, 1.0], pa.float64()),
+    "vip": pa.array([True, False, None, True, False, None]),
+    "note": pa.array(["special requests", "x", None, "Special", "", "specialrequests"]),
+    "status": pa.array(["a", "b", "a", None, "c", "b"]),
+})
+NEGATION_SCHEMA = pa.schema([f for f in ORDERS if f.name in NEGATION_ROWS.column_names])
+
+
+# Each negated or infix form beside forms whose meaning it shares; every one is planned, its pushed constraints
+# evaluated on NEGATION_ROWS, and compared with DuckDB evaluating the SQL itself on the same rows.
+NEGATED_FORMS = [
+    "note NOT LIKE '%special%requests%'", "NOT (note LIKE '%special%requests%')", "NOT note LIKE 'x'",
+    "note NOT LIKE 's%' AND id > 1", "note NOT LIKE 's%' OR customer_id = 2",
+    "id NOT IN (1, 3)", "NOT (id IN (1, 3))", "id NOT IN (1, NULL)", "customer_id NOT IN (1, 2) OR id = 1",
+    "id NOT BETWEEN 2 AND 4", "NOT (id BETWEEN 2 AND 4)", "id + customer_id NOT BETWEEN 3 AND 8",
+    "id IS NOT NULL", "NOT (id IS NULL)", "note IS NOT NULL AND id <> customer_id",
+    "id IS NOT DISTINCT FROM customer_id", "NOT (id IS DISTINCT FROM customer_id)", "id IS NOT DISTINCT FROM 2",
+    "id IS DISTINCT FROM 2", "score IS DISTINCT FROM 1.0", "score IS NOT DISTINCT FROM 1.0",
+    "id <> 2", "id != customer_id", "NOT (id = customer_id)", "score <> 0.5", "NOT (score = 0.5)",
+    "NOT (id > 2 AND customer_id < 5)", "NOT (id > 2 OR note LIKE 's%')", "NOT (NOT (note LIKE 's%'))",
+    "NOT (id IN (1, 2) OR note NOT LIKE '%e%')", "NOT vip", "NOT (vip AND id > 1)", "vip IS NOT TRUE",
+    "NOT (customer_id % 2 = 0)", "NOT (-customer_id < -1)", "NULLIF(customer_id, 2) IS NOT NULL",
+]
+
+
+@pytest.mark.parametrize("where", NEGATED_FORMS)
+def test_negated_forms_keep_their_meaning(where: str) -> None:
+    import duckdb
+
+    from connector.pushdown.evaluate import filter_mask
+
+    parsed = parse_query(f"SELECT id FROM c.s.orders WHERE {where}")
+    parsed.sources[0].schema = NEGATION_SCHEMA
+    plan_ = plan_query(parsed, {parsed.sources[0].name: (6, FULL)})
+    pushed = plan_.tables[0]
+    trusted = [p for p in pushed.predicates if p.trusted]
+    if "IS NOT TRUE" not in where:
+        assert trusted, f"nothing was pushed for {where}: {[p.reason for p in pushed.predicates]}"
+    mask = filter_mask(pushed.constraints.summary, pushed.constraints.expression, NEGATION_ROWS)
+    connector_side = NEGATION_ROWS.filter(mask)
+    # What DuckDB's engine applies after the trusted part, then the whole predicate by DuckDB alone.
+    name = pushed.source.name
+    with duckdb.connect() as con:
+        con.register(name, connector_side)
+        got = sorted(map(str, con.sql(plan_.engine_sql).fetchall()))
+        con.unregister(name)
+        con.register(name, NEGATION_ROWS)
+        expected = sorted(map(str, con.sql(parsed.tree.sql("duckdb")).fetchall()))
+    assert got == expected, (where, pushed.constraints)

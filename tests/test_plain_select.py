@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.sql import SourceTable
-from adapters.sqlite import SqliteAdapter, SqliteDialect
+from adapters.sqlite import SqliteAdapter
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import InvalidRequest
@@ -23,15 +23,20 @@ from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlDialect, pla
 
 TYPES = [pa.int64(), pa.float64(), pa.string(), pa.binary(), pa.bool_(), pa.date32(), pa.timestamp("ms"),
          pa.decimal128(12, 2)]
-#: Any text SQLite accepts as a name: quotes, brackets, backticks, spaces, newlines, non-BMP characters.
-names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
+#: Declared types of every SQLite affinity (a varchar column without TEXT affinity is read through a CAST).
+DECLARED = st.sampled_from(["", "TEXT", "VARCHAR(10)", "CLOB", "JSON", "STRING", "INTEGER", "BLOB", "REAL",
+                            "DECIMAL(12,2)", "DATE", "TIMESTAMP", "BOOLEAN"])
+#: Any text SQLite accepts as a name: quotes, brackets, backticks, spaces, newlines, non-BMP characters. Not
+#: U+001F: plan_select's renderer marks placeholders with it and refuses a name holding one (a loud error).
+names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x1f"), min_size=1,
+                max_size=12)
 
 
 @st.composite
 def source_tables(draw: st.DrawFn) -> SourceTable:
     count = draw(st.integers(0, 6))
     source_names = draw(st.lists(names, min_size=count, max_size=count, unique_by=str.lower))
-    columns = tuple(SourceColumn(n.lower(), n, draw(st.sampled_from(TYPES))) for n in source_names)
+    columns = tuple(SourceColumn(n.lower(), n, draw(st.sampled_from(TYPES)), draw(DECLARED)) for n in source_names)
     return SourceTable(draw(st.one_of(st.just(""), names)), draw(names), columns)
 
 
@@ -107,7 +112,9 @@ def test_what_is_not_plain_goes_through_sqlglot(adapter: SqliteAdapter) -> None:
     assert plan_plain_select(adapter.dialect, ("main", "t"), source.column_map(), ["a"], pushed, []) is None
     assert plan_plain_select(SqlDialect(), ("main", "t"), source.column_map(), ["a"], Constraints(), []) is None
 
-    class Wrapping(SqliteDialect):
+    class Wrapping(SqlDialect):  # reads columns through an expression it does not write without sqlglot
+        plain_identifier_quote = '"'
+
         def select_expression(self, column: SourceColumn) -> Any:
             from sqlglot import exp
 

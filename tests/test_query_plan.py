@@ -188,3 +188,18 @@ def test_any_bytes_are_a_plan_or_a_clear_error(data: bytes) -> None:
         pass
     except ConnectorError as e:  # pragma: no cover - a failure message worth seeing
         raise AssertionError(f"unexpected {type(e).__name__}: {e}") from None
+
+
+def test_a_38_digit_decimal_literal_keeps_every_digit() -> None:
+    """Decimal.scaleb in the default 28-digit context rounded a DECIMAL(38,10) literal (issue 16, item 3)."""
+    from decimal import Decimal
+
+    from substrait import algebra_pb2
+
+    from connector.pushdown.plan import _literal
+
+    value = Decimal("1234567890123456789012345678.0123456789")
+    unscaled = 12345678901234567890123456780123456789
+    literal = algebra_pb2.Expression.Literal(decimal=algebra_pb2.Expression.Literal.Decimal(
+        value=unscaled.to_bytes(16, "little", signed=True), precision=38, scale=10))
+    assert _literal(literal).values == (value,)

@@ -17,6 +17,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connector.protocol.constraints import Bound, Marker, Range, SortedRangeSet
+from connector.pushdown.sql_expressions import without_negation
 from connector.pushdown.sql_literals import NotExact, coerce, literal
 
 # A bound: None is unbounded; otherwise (value, inclusive).
@@ -223,6 +224,10 @@ class DomainBuilder:
     def _build(self, node: exp.Expr) -> Domain | None:
         if isinstance(node, exp.Paren):
             return self._build(node.this)
+        positive = without_negation(node)
+        if positive is not None:
+            inner = self._build(positive)
+            return None if inner is None else self._complement(inner)
         if isinstance(node, exp.And | exp.Or):
             left, right = self._build(node.left), self._build(node.right)
             if left is None or right is None:
@@ -230,7 +235,7 @@ class DomainBuilder:
             return left & right if isinstance(node, exp.And) else left | right
         if isinstance(node, exp.Not):
             inner = self._build(node.this)
-            return None if inner is None else ~inner
+            return None if inner is None else self._complement(inner)
         if isinstance(node, exp.Binary) and type(node) in _FLIP:
             return self._compare(node)
         if isinstance(node, exp.Between):
@@ -256,13 +261,27 @@ class DomainBuilder:
             return point(True)
         return None
 
+    def _complement(self, domain: Domain) -> Domain:
+        """``NOT`` of a domain. On REAL/DOUBLE, NaN is in no range (every comparison with it is false) yet
+        ``NOT (x > 1)`` and ``x <> 1`` are TRUE for it: such a complement is not a range set (an expression
+        says it exactly), unless it is all or none of the values."""
+        result = ~domain
+        t = self._column[1] if self._column is not None else None
+        if t is not None and pa.types.is_floating(t) and result.intervals not in ((), (ALL,)):
+            raise NotExact("the complement of a range on a floating-point column would lose NaN")
+        return result
+
     def _compare(self, node: exp.Binary) -> Domain | None:
         kind: type[exp.Expr] = type(node)
         left, right = node.left, node.right
         t = self._use(left)
         if t is not None:
-            return _comparison(kind, self._value(right, t))
-        t = self._use(right)
-        if t is not None:
-            return _comparison(_FLIP[kind], self._value(left, t))
-        return None
+            domain = _comparison(kind, self._value(right, t))
+        else:
+            t = self._use(right)
+            if t is None:
+                return None
+            domain = _comparison(_FLIP[kind], self._value(left, t))
+        if kind in (exp.NEQ, exp.NullSafeNEQ) and pa.types.is_floating(t):
+            raise NotExact("x <> v is TRUE for NaN, which no range set on a floating-point column holds")
+        return domain

@@ -62,10 +62,10 @@ def _in_range(column: pa.Array, r: Range, t: pa.DataType) -> pa.Array:
     parts = []
     if not r.low.unbounded:
         op = pc.greater_equal if r.low.bound is Bound.EXACTLY else pc.greater
-        parts.append(op(column, _scalar(r.low.value, t)))
+        parts.append(op(*comparable(column, _scalar(r.low.value, t))))
     if not r.high.unbounded:
         op = pc.less_equal if r.high.bound is Bound.EXACTLY else pc.less
-        parts.append(op(column, _scalar(r.high.value, t)))
+        parts.append(op(*comparable(column, _scalar(r.high.value, t))))
     if not parts:
         return pc.is_valid(column)
     return parts[0] if len(parts) == 1 else pc.and_kleene(parts[0], parts[1])
@@ -168,8 +168,41 @@ def _args(call: FunctionCall, batch: pa.RecordBatch | pa.Table, arity: int | Non
 def _binary(kernel: Callable[..., Datum]) -> Callable[[FunctionCall, Any], Datum]:
     def run(call: FunctionCall, batch: Any) -> Datum:
         a, b = _args(call, batch, 2)
-        return kernel(a, b)
+        return kernel(*comparable(a, b))
     return run
+
+
+_INTEGER_DIGITS = {8: 3, 16: 5, 32: 10, 64: 19}
+
+
+def comparable(a: Datum, b: Datum) -> tuple[Datum, Datum]:
+    """Operands cast to one type where Arrow's own common type would fail or round.
+
+    Two decimals of different scales compare exactly in their common type, which may need more than 38 digits
+    (DECIMAL(38,10) against the literal 0.00000000005, a DECIMAL(11,11), needs 39): Arrow's implicit cast
+    stops at decimal128 and fails, so such pairs compare as decimal256 (up to 76 digits). An integer next to a
+    decimal is a decimal with no scale, as in Trino."""
+    ta, tb = a.type, b.type
+    if ta == tb or not (pa.types.is_decimal(ta) or pa.types.is_decimal(tb)):
+        return a, b
+    if pa.types.is_floating(ta) or pa.types.is_floating(tb):
+        return a, b  # decimal against double compares as double, in Trino and in Arrow
+    pa_, sa = _digits(ta)
+    pb, sb = _digits(tb)
+    if pa_ is None or pb is None:
+        return a, b
+    scale = max(sa, sb)
+    precision = max(pa_ - sa, pb - sb) + scale
+    common = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    return a.cast(common), b.cast(common)
+
+
+def _digits(t: pa.DataType) -> tuple[int | None, int]:
+    if pa.types.is_decimal(t):
+        return t.precision, t.scale
+    if pa.types.is_integer(t):
+        return _INTEGER_DIGITS[t.bit_width], 0
+    return None, 0
 
 
 def _logical(kernel: Callable[..., Datum]) -> Callable[[FunctionCall, Any], Datum]:
@@ -187,7 +220,7 @@ def _logical(kernel: Callable[..., Datum]) -> Callable[[FunctionCall, Any], Datu
 def _nullif(call: FunctionCall, batch: Any) -> Datum:
     a, b = _args(call, batch, 2)
     n = batch.num_rows
-    same = _true_only(pc.equal(a, b), n)
+    same = _true_only(pc.equal(*comparable(a, b)), n)
     a_array = _array(a, n)
     return pc.if_else(same, pa.nulls(n, a_array.type), a_array)
 
@@ -197,7 +230,7 @@ def _is_distinct_from(call: FunctionCall, batch: Any) -> Datum:
     n = batch.num_rows
     a_null, b_null = _array(pc.is_null(a), n), _array(pc.is_null(b), n)
     either = pc.or_(a_null, b_null)
-    differs = _true_only(pc.not_equal(a, b), n)
+    differs = _true_only(pc.not_equal(*comparable(a, b)), n)
     if pa.types.is_floating(_array(a, n).type):
         # Trino's IS DISTINCT FROM treats NaN as identical to NaN (plain equality does not).
         both_nan = _true_only(pc.and_(pc.is_nan(a), pc.is_nan(b)), n)
@@ -256,7 +289,9 @@ def _modulus(call: FunctionCall, batch: Any) -> Datum:
         elif y == 0:
             raise EvaluationError("$modulus: division by zero")
         elif isinstance(x, Decimal) or isinstance(y, Decimal):
-            out.append(Decimal(x) % Decimal(y))  # Decimal's % keeps the dividend's sign, as Trino does
+            # Decimal's % keeps the dividend's sign, as Trino does; 80 digits hold any two 38-digit operands
+            # (in the default 28 the integer quotient of a wide dividend by a small divisor does not fit).
+            out.append(_WIDE.remainder(Decimal(x), Decimal(y)))
         else:
             out.append(int(math.fmod(x, y)) if abs(x) < 2**52 and abs(y) < 2**52 else _int_mod(x, y))
     return pa.array(out, type=call.type)
@@ -271,7 +306,7 @@ def _decimal_arithmetic(name: str, a: Datum, b: Datum, t: pa.DataType, n: int) -
     """Decimal arithmetic in Python's decimal module: exact, rounded HALF_UP to the declared scale like Trino.
 
     The context holds 80 digits (two 38-digit operands multiply exactly; the default 28 would fail first)."""
-    context = Context(prec=80)
+    context = _WIDE
     quantum = Decimal(1).scaleb(-t.scale)
     xs, ys = _array(a, n).to_pylist(), _array(b, n).to_pylist()
     out: list[Decimal | None] = []
@@ -298,6 +333,9 @@ def _decimal_arithmetic(name: str, a: Datum, b: Datum, t: pa.DataType, n: int) -
         return pa.array(out, type=t)
     except (pa.ArrowInvalid, OverflowError):
         raise EvaluationError(f"decimal {name} overflows {t}") from None
+
+
+_WIDE = Context(prec=80)
 
 
 def _negate(call: FunctionCall, batch: Any) -> Datum:

@@ -375,6 +375,9 @@ def _arrow_type(t: Any) -> pa.DataType | None:
     return None
 
 
+_WIDE = decimal.Context(prec=80)
+
+
 def _literal(lit: Any) -> Constant:
     kind = lit.WhichOneof("literal_type")
     plain = {"boolean": pa.bool_(), "i8": pa.int8(), "i16": pa.int16(), "i32": pa.int32(), "i64": pa.int64(),
@@ -393,7 +396,7 @@ def _literal(lit: Any) -> Constant:
             value, digits = getattr(lit, kind), 6
         if not 0 <= digits <= 12:
             raise PlanError(f"timestamp precision {digits}")
-        micros = decimal.Decimal(value).scaleb(6 - digits)
+        micros = decimal.Decimal(value).scaleb(6 - digits, _WIDE)
         if micros != micros.to_integral_value():
             raise PlanNotSupported("a timestamp literal finer than microseconds")
         zone = dt.UTC if kind.endswith("_tz") else None
@@ -407,7 +410,8 @@ def _literal(lit: Any) -> Constant:
         if not (1 <= d.precision <= 38 and 0 <= d.scale <= d.precision and len(d.value) == 16):
             raise PlanError("a malformed decimal literal")
         unscaled = int.from_bytes(d.value, "little", signed=True)
-        return Constant(pa.decimal128(d.precision, d.scale), (decimal.Decimal(unscaled).scaleb(-d.scale),))
+        # exact: scaleb in the default context rounds to 28 digits, and DECIMAL(38,s) literals have up to 38
+        return Constant(pa.decimal128(d.precision, d.scale), (decimal.Decimal(unscaled).scaleb(-d.scale, _WIDE),))
     if kind == "null":
         t = _arrow_type(lit.null)
         if t is None:

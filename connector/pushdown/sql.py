@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -56,8 +57,10 @@ class SourceColumn:
     source_name: str
     type: pa.DataType
     source_type: str = ""
-    #: The column's collation at the source ('' when it compares as the source does by default); dialects decide
-    #: in ``can_compare_column``/``can_like_column``/``compare_operand`` whether it matches Athena's.
+    #: The column's collation as the source's catalog names it ("" when it names none: the source's default,
+    #: or a source without column collations). Dialects read it in ``compare_operand``, ``like_operand``,
+    #: ``can_compare_column`` and ``can_like_column`` to keep comparisons binary (code point order, exact
+    #: equality) as in Athena, or to leave them to the framework.
     collation: str = ""
 
 
@@ -174,6 +177,12 @@ class SqlDialect:
             return self.truncate_to_millis(e)
         return e
 
+    def like_operand(self, e: exp.Expression, column: SourceColumn | None = None) -> exp.Expression | None:
+        """How a string takes part in LIKE (``e`` itself by default; a cast or COLLATE clause where the column's
+        type or collation changes LIKE at the source), or None to leave that LIKE to the framework.
+        ``column`` is the source column when ``e`` is a plain column reference."""
+        return e
+
     def sub_millisecond(self, column: SourceColumn) -> bool:
         """Values of this column may be finer than milliseconds (Oracle: TIMESTAMP(n > 3) only, say)."""
         return self.sub_millisecond_timestamps and pa.types.is_timestamp(column.type)
@@ -211,11 +220,15 @@ class SqlDialect:
     #: statement on sqlglot. tests/test_plain_select.py checks the two agree.
     plain_identifier_quote: ClassVar[str] = ""
 
-    def plain_select(self, column: SourceColumn) -> bool:
-        """The select list reads this column as its quoted name (``select_expression`` returns the plain column):
-        ``plan_plain_select`` may write it. Dialects that read some columns otherwise say which here."""
-        return (type(self).select_expression is SqlDialect.select_expression
-                and type(self).column_expression is SqlDialect.column_expression)
+    def plain_select_item(self, column: SourceColumn) -> str | None:
+        """The select-list item of ``column`` written as sqlglot writes ``plan_select``'s (``select_expression``,
+        aliased to the source name unless it is the plain column), or None when only sqlglot can write it. By
+        default the quoted name, unless the dialect reads columns through expressions of its own: such a dialect
+        says here what it writes, or its reads stay on sqlglot."""
+        if (type(self).select_expression is not SqlDialect.select_expression
+                or type(self).column_expression is not SqlDialect.column_expression):
+            return None
+        return self.quote(column.source_name)
 
     def quote(self, name: str) -> str:
         """``name`` as a quoted identifier, as sqlglot writes it (``plain_identifier_quote`` must be set)."""
@@ -224,9 +237,6 @@ class SqlDialect:
             raise ValueError(f"{type(self).__name__} writes its identifiers through sqlglot only")
         return f"{quote}{name.replace(quote, quote * 2)}{quote}"
 
-    def placeholder(self, n: int) -> str:
-        """The driver's placeholder for the n-th parameter (from 1)."""
-        return _mark(self.paramstyle, n)
 
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
@@ -275,44 +285,73 @@ class SqlDialect:
     # ------------------------------------------------------------------------------- generation
 
     def render(self, tree: exp.Expression, values: Sequence[BoundValue]) -> tuple[str, list[Any]]:
-        """SQL text and the driver parameters in the order the placeholders appear in it."""
+        """SQL text and the driver parameters in the order the placeholders appear in it.
+
+        sqlglot does not generate a statement left to right (``x * ? IN (?, ?)`` renders the list before
+        ``x * ?``), so each placeholder is first written as a marker naming its value, and the parameters
+        follow the markers' order in the finished text."""
         dialect = self.sqlglot()
-        generator_class = bound_generator(type(dialect).generator_class, self.paramstyle,
-                                          self.explicit_null_ordering)
+        generator_class = bound_generator(type(dialect).generator_class, self.explicit_null_ordering)
         generator = generator_class(dialect=dialect)
-        order: list[int] = generator.afq_order
-        sql = generator.generate(tree, copy=False)
+        marked = generator.generate(tree, copy=False)
+        pieces = marked.split(_MARKER)
+        order: list[int] = []
+        out: list[str] = []
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                out.append(piece)
+                continue
+            tag, _, index = piece.partition("_")
+            if tag != generator.afq_nonce:
+                raise ValueError("a placeholder marker was not generated by this render")
+            order.append(int(index))
+            out.append(self._placeholder(len(order)))
         params = [self.bind_value(values[i].value, values[i].type) for i in order]
+        sql = "".join(out)
         if self.paramstyle == "named":
             return sql, {f"p{n}": v for n, v in enumerate(params, 1)}  # type: ignore[return-value]
         return sql, params
 
+    def _placeholder(self, n: int) -> str:
+        """The driver's placeholder for the n-th parameter (from 1)."""
+        style = self.paramstyle
+        if style == "numeric":
+            return f":{n}"
+        if style == "named":
+            return f":p{n}"
+        if style == "format":
+            return "%s"
+        return "?"
+
+
+#: Delimits placeholder markers while a statement is generated (a control character no identifier or
+#: generated literal holds: values are never in the text).
+_MARKER = "\x1f"
+
 
 @functools.cache
-def bound_generator(base: type[Any], style: str, explicit_null_ordering: bool = False) -> type[Any]:
-    """``base`` generating placeholders in ``style`` and noting which bound value each one is (``afq_order``);
-    with ``explicit_null_ordering`` every ORDER BY key spells out NULLS FIRST/LAST.
+def bound_generator(base: type[Any], explicit_null_ordering: bool = False) -> type[Any]:
+    """``base`` generating each placeholder as a marker naming its bound value (``render`` turns the markers into
+    the driver's placeholders in text order); with ``explicit_null_ordering`` every ORDER BY key spells out
+    NULLS FIRST/LAST.
 
     One class per generator and options: sqlglot caches a dispatch table per generator class for the life of the
     process, so a class made per statement would keep a few tens of kilobytes per request alive forever.
     """
 
-    def mark(n: int) -> str:
-        return _mark(style, n)
-
     def init(gen: Any, *args: Any, **kwargs: Any) -> None:
         base.__init__(gen, *args, **kwargs)
-        gen.afq_order = []
+        gen.afq_nonce = secrets.token_hex(8)  # an identifier holding the marker cannot forge a placeholder
+
+    def marker(gen: Any, index: int) -> str:
+        return f"{_MARKER}{gen.afq_nonce}_{index}{_MARKER}"
 
     def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
-        gen.afq_order.append(int(expression.name))
-        return mark(len(gen.afq_order))
+        return marker(gen, int(expression.name))
 
     def boundvalues_sql(gen: Any, expression: sql_values.BoundValues) -> str:
         first, count = int(expression.args["first"]), int(expression.args["count"])
-        start = len(gen.afq_order) + 1
-        gen.afq_order.extend(range(first, first + count))
-        return ", ".join(mark(n) for n in range(start, start + count))
+        return ", ".join(marker(gen, i) for i in range(first, first + count))
 
     methods: dict[str, Any] = {"__init__": init, "placeholder_sql": placeholder_sql,
                                "TRANSFORMS": {**base.TRANSFORMS, sql_values.BoundValues: boundvalues_sql}}
@@ -616,7 +655,8 @@ class SqlCompiler:
             return None
         if isinstance(subject, Variable) and not self.dialect.can_like_column(self.source_column(subject.column)):
             return None
-        value = self._expression(subject)
+        rendered = self._expression(subject)
+        value = None if rendered is None else self.dialect.like_operand(rendered, self._source_of(subject))
         pattern = call.arguments[1].value
         if value is None or not isinstance(pattern, str) or not self.dialect.can_like_pattern(pattern):
             return None
@@ -771,29 +811,20 @@ def plan_plain_select(dialect: SqlDialect, table: tuple[str, str], columns: Mapp
         return None
     compiler = SqlCompiler(dialect, columns)
     selected = tuple(compiler.source_column(n) for n in dict.fromkeys(projection))
-    if not all(dialect.plain_select(c) for c in selected):
+    written = [dialect.plain_select_item(c) for c in selected]
+    if any(item is None for item in written):
         return None
-    items = ", ".join(dialect.quote(c.source_name) for c in selected) or "1"
+    items = ", ".join(item for item in written if item is not None) or "1"
     schema, name = table
     source = f"{dialect.quote(schema)}.{dialect.quote(name)}" if schema else dialect.quote(name)
     # Identifiers quoted by the dialect exactly as sqlglot quotes them, every value a bind parameter.
     sql = f"SELECT {items} FROM {source}"  # noqa: S608
     if where:
-        sql += " WHERE " + " AND ".join(f"{p.column} {p.op} {dialect.placeholder(i)}" for i, p in enumerate(where, 1))
+        sql += " WHERE " + " AND ".join(f"{p.column} {p.op} {dialect._placeholder(i)}" for i, p in enumerate(where, 1))
     params = [dialect.bind_value(p.value, p.type) for p in where]
     if dialect.paramstyle == "named":
         return SourceQuery(sql, {f"p{n}": v for n, v in enumerate(params, 1)}, Constraints(), selected)  # type: ignore[arg-type]
     return SourceQuery(sql, params, Constraints(), selected)
-
-
-def _mark(style: str, n: int) -> str:
-    if style == "numeric":
-        return f":{n}"
-    if style == "named":
-        return f":p{n}"
-    if style == "format":
-        return "%s"
-    return "?"
 
 
 def merge_residual(residual: Constraints, kept: Constraints) -> Constraints:

@@ -88,6 +88,9 @@ class ExpressionBuilder:
     def _build(self, node: exp.Expr, want: pa.DataType | None = None) -> Expression:
         if isinstance(node, exp.Paren):
             return self._build(node.this, want)
+        positive = without_negation(node)
+        if positive is not None:  # x NOT LIKE p, x IS NOT ...: sqlglot marks the node instead of wrapping it
+            return FunctionCall(BOOL, "$not", (self._boolean(positive),))
         column = self.column_of(node)
         if column is not None:
             return Variable(column[0], column[1])
@@ -201,6 +204,17 @@ class ExpressionBuilder:
         if not isinstance(pattern, str):
             raise NotTranslatable("LIKE needs a string pattern")
         return FunctionCall(BOOL, "$like_pattern", (value, Constant(t, (pattern,))))
+
+
+def without_negation(node: exp.Expr) -> exp.Expr | None:
+    """The positive form of a node sqlglot parsed with ``negate`` set (infix ``x NOT LIKE p``, ``x NOT ILIKE p``),
+    or None when the node is not negated that way. Its meaning is ``NOT (positive)``: a reader that ignores the
+    flag gets the opposite predicate."""
+    if not node.args.get("negate"):
+        return None
+    positive = node.copy()
+    positive.set("negate", None)
+    return positive
 
 
 def _type(e: Expression) -> pa.DataType:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
@@ -37,6 +37,8 @@ def literal(node: exp.Expr) -> tuple[Any, pa.DataType]:
             raise NotExact("only numbers can be negated")
         if pa.types.is_integer(t) and -value < -_INT_RANGES[t.bit_width]:
             t = pa.int64()
+        if isinstance(value, Decimal):
+            return value.copy_negate(), t  # exact: unary minus rounds to the context's 28 digits
         return -value, t
     if isinstance(node, exp.Boolean):
         return bool(node.this), pa.bool_()
@@ -164,10 +166,12 @@ def _integral(value: Any) -> int | None:
     return None
 
 
+_WIDE = Context(prec=80)  # any decimal128 at any scale; the default context's 28 digits reject DECIMAL(38,s)
+
+
 def _as_decimal(value: Decimal, target: pa.Decimal128Type) -> Decimal:
-    quantum = Decimal(1).scaleb(-target.scale)
     try:
-        exact = value.quantize(quantum)
+        exact = value.quantize(Decimal(1).scaleb(-target.scale, _WIDE), context=_WIDE)
     except InvalidOperation:
         raise NotExact(f"{value} does not fit {target}") from None
     if exact != value:
