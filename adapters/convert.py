@@ -17,8 +17,9 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from adapters.decimal_columns import decimals_from_numbers
+from connector import kernels
 from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
 
@@ -59,20 +60,22 @@ def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
     """The column converted by Arrow in one pass, or None when any value needs the slow path.
 
     Only where Arrow's result is the slow path's: ISO text -> timestamp[ms] without zone or date32 (Arrow
-    rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles), and
-    integers that are all 0 or 1 -> boolean. SQLite returns exactly these shapes; value by value they cost
-    2-8x more (bench/README.md, "Hot-path profile").
+    rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles),
+    integers that are all 0 or 1 -> boolean, and floats and integers -> decimal where each value proves its
+    exact decimal (``adapters.decimal_columns``). SQLite returns exactly these shapes; value by value they cost
+    2-8x more (bench/README.md, "Hot-path profile"), decimals 50x.
     """
+    if pa.types.is_decimal(t):
+        return decimals_from_numbers(values, t)
     try:
         if pa.types.is_boolean(t):
             numbers = pa.array(values, pa.int64())
-            bounds = pc.min_max(numbers)
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            low, high = kernels.min_max(numbers)
             if low is not None and (low < 0 or high > 1):
                 return None
-            return numbers.cast(t)
+            return kernels.cast(numbers, t)
         if (pa.types.is_timestamp(t) and t.tz is None and t.unit == "ms") or pa.types.is_date32(t):
-            return pa.array(values, pa.string()).cast(t)
+            return kernels.cast(pa.array(values, pa.string()), t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return None
     return None

@@ -7,7 +7,9 @@ names, so Athena's lower-case names are resolved case-insensitively by default (
 Splits (``snowflake_split_mode``, default ``auto``): Snowflake returns a finished result as a list of
 chunks (``cursor.get_result_batches()``). In ``batches`` mode GetSplits runs the pushed-down query once and
 hands out contiguous runs of its chunks as splits; each split re-opens that result by query id and reads
-only its chunks, as Arrow. The table is scanned once, and no row can appear in two splits. Trade-offs:
+only its chunks, as Arrow (a process keeps the batches of the results it ran or re-opened for ten minutes,
+so it re-opens a result at most once for all the splits it reads: ``RecentResults``). The table is scanned
+once, and no row can appear in two splits. Trade-offs:
 
 * GetSplits does not know the projection, so the planning query selects every column of the table;
 * the result must outlive the query: Snowflake keeps results 24 hours, and each split fetches fresh chunk
@@ -42,7 +44,15 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from adapters.snowflake_batches import QUERY_ID, group_batches, is_query_id, parse_split, parse_token, split_page
+from adapters.snowflake_batches import (
+    QUERY_ID,
+    RecentResults,
+    group_batches,
+    is_query_id,
+    parse_split,
+    parse_token,
+    split_page,
+)
 from adapters.snowflake_config import SnowflakeUrl, connect_arguments, parse_snowflake_url
 from adapters.snowflake_dialect import (
     SNOWFLAKE_TYPES,
@@ -99,6 +109,7 @@ class SnowflakeAdapter(SqlAdapter):
         self.max_splits = int_setting(env, "snowflake_max_splits", 1000)
         self.session_check_seconds = int_setting(env, "snowflake_session_check_seconds", 600, 0, 86_400)
         self._checked: dict[int, float] = {}  # id(connection) -> when it was last known to be alive
+        self.recent_results = RecentResults()
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -243,11 +254,22 @@ class SnowflakeAdapter(SqlAdapter):
                 if batches is None or not is_query_id(query_id):
                     log.info("Snowflake returned no describable result batches; reading in one split")
                     return SplitPage([{}])
+                self.recent_results.put(query_id, batches)
         groups = group_batches([(b.rowcount, b.uncompressed_size) for b in batches], self.split_bytes,
                                self.split_rows, self.max_splits)
         return SplitPage(*split_page(query_id, groups, len(batches), start))
 
     def _batches(self, connection: Any, query_id: str) -> list[Any]:
+        """The result's batches: kept from this process's own run or re-open of it, else re-opened by id."""
+        kept = self.recent_results.get(query_id)
+        if kept is not None:
+            return kept
+        batches = self.reopen(connection, query_id)
+        self.recent_results.put(query_id, batches)
+        return batches
+
+    def reopen(self, connection: Any, query_id: str) -> list[Any]:
+        """The batches of a finished result, fetched again by query id (a round trip to Snowflake)."""
         cursor = connection.cursor()
         try:
             cursor.query_result(query_id)

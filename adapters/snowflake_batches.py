@@ -8,6 +8,9 @@ the result's actual batch count. Nothing in them is a URL, a key or something de
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +25,43 @@ COUNT = "sf_batch_count"
 PAGE_SIZE = 1000
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _MAX_BATCHES = 10_000_000
+
+
+class RecentResults:
+    """The result batches of the results this process ran or re-opened lately, by query id.
+
+    Every split of a result used to re-open it by id (a round trip, and the inline first chunk again) before
+    reading its own chunks; when one process reads several splits of a result (the local Athena, a warm Lambda
+    that Athena hands the next split), all but the first now skip that. Entries last ``ttl_seconds`` - far
+    less than the hours the batches' presigned chunk URLs stay valid - and at most ``capacity`` results are
+    kept (a batch list holds URLs and the small inline chunk, not the rows). Only the adapter that opened a
+    result (one connection string: one Snowflake user) looks it up, so nothing becomes readable that its own
+    re-open would refuse.
+    """
+
+    def __init__(self, ttl_seconds: float = 600.0, capacity: int = 16) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[float, list[Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, query_id: str) -> list[Any] | None:
+        with self._lock:
+            entry = self._entries.get(query_id)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[0] > self.ttl_seconds:
+                del self._entries[query_id]
+                return None
+            self._entries.move_to_end(query_id)
+            return entry[1]
+
+    def put(self, query_id: str, batches: Sequence[Any]) -> None:
+        with self._lock:
+            self._entries[query_id] = (time.monotonic(), list(batches))
+            self._entries.move_to_end(query_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
 
 
 def is_query_id(text: str) -> bool:

@@ -22,10 +22,9 @@ import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
-from sqlglot import exp
 
 from adapters.convert import to_arrow
 from adapters.types import ColumnInfo, TypeMap
@@ -43,11 +42,26 @@ from connector.errors import (
     SourceTimeout,
     TableNotFound,
 )
+from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.protocol.types import empty_batch
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
+from connector.pushdown.sql import (
+    PlainPredicate,
+    SourceColumn,
+    SourceQuery,
+    SqlCompiler,
+    SqlDialect,
+    is_string,
+    plan_plain_select,
+    plan_select,
+)
 from connector.tokens import read_number
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:  # imported by the first statement built as a tree (connector.lazy_import)
+    exp = lazy_module("sqlglot.expressions", globals(), "exp")
 
 log = logging.getLogger("afq.sql")
 
@@ -404,6 +418,14 @@ class SqlAdapter(Adapter):
         """Predicates that restrict the scan to a split (values bound through ``compiler``)."""
         return []
 
+    def split_where_plain(self, source: SourceTable, split: Split) -> list[PlainPredicate] | None:
+        """``split_from`` and ``split_where`` said without sqlglot (``plan_plain_select``): the predicates, or None
+        when they cannot be (the statement is then built with sqlglot). An adapter that overrides either of them
+        overrides this too, or its reads stay on sqlglot."""
+        if type(self).split_from is not SqlAdapter.split_from or type(self).split_where is not SqlAdapter.split_where:
+            return None
+        return []
+
     def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
                    next_token: str | None) -> SplitPage:
         with self.connection() as connection:
@@ -428,6 +450,12 @@ class SqlAdapter(Adapter):
              constraints: Constraints) -> SourceQuery:
         source = self.request_source(connection, table, schema, constraints)
         columns = source.column_map()
+        plain = self.split_where_plain(source, split) if constraints.is_empty else None
+        if plain is not None:  # nothing pushed: the statement is written without sqlglot where the dialect can
+            query = plan_plain_select(self.dialect, (source.schema, source.table), columns, schema.names,
+                                      constraints, plain)
+            if query is not None:
+                return query
         split_table = self.split_from(source, split)
 
         def where(compiler: SqlCompiler) -> list[exp.Expression]:

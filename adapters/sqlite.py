@@ -33,10 +33,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
-from sqlglot import exp
 
 from adapters.sql import CasingMode, SourceTable, SqlAdapter
 from adapters.sqlite_guard import open_read_only
@@ -45,11 +44,17 @@ from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.errors import ConfigurationError, InvalidRequest, SourceError
+from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.protocol.types import athena_type_name
-from connector.pushdown.sql import SourceColumn, SqlCompiler, SqlDialect, is_string
+from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, SqlDialect, is_string
 from connector.tokens import read_number
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:  # imported by the first statement built as a tree: catalog queries and plain reads need none
+    exp = lazy_module("sqlglot.expressions", globals(), "exp")
 
 _MAX_SPLITS = 256
 _EXACT_DOUBLE_DIGITS = 15
@@ -85,6 +90,7 @@ def _variable_limit() -> int:
 class SqliteDialect(SqlDialect):
     sqlglot_dialect = "sqlite"
     paramstyle = "qmark"
+    plain_identifier_quote = '"'
     max_bind_parameters = _variable_limit()
     division_by_zero_errors = False  # x / 0 is NULL in SQLite
 
@@ -105,11 +111,13 @@ class SqliteDialect(SqlDialect):
 
     def column_expression(self, column: SourceColumn) -> exp.Expression:
         plain = super().column_expression(column)
-        if is_string(column.type) and affinity(column.source_type) != "TEXT":
-            return exp.Cast(this=plain, to=exp.DataType.build("TEXT"))  # one storage class: SQLite's own text
-        if pa.types.is_binary(column.type):
-            return exp.Cast(this=plain, to=exp.DataType.build("BLOB"))
-        return plain
+        cast = _read_as(column)
+        return plain if cast is None else exp.Cast(this=plain, to=exp.DataType.build(cast))
+
+    def plain_select_item(self, column: SourceColumn) -> str | None:
+        name = self.quote(column.source_name)
+        cast = _read_as(column)
+        return name if cast is None else f"CAST({name} AS {cast}) AS {name}"
 
     def compare_operand(self, e: exp.Expression, t: pa.DataType, *, ordering: bool,
                         column: SourceColumn | None = None) -> exp.Expression | None:
@@ -147,6 +155,16 @@ class SqliteColumnInfo(ColumnInfo):
     """A column and, when it has no declared type, the storage classes of its first rows."""
 
     storage_classes: frozenset[str] = frozenset()
+
+
+def _read_as(column: SourceColumn) -> str | None:
+    """The type a column is CAST to where it is read (``column_expression``): varchar without TEXT affinity as
+    TEXT (one storage class: SQLite's own text of each value), varbinary as BLOB; None: read as stored."""
+    if is_string(column.type) and affinity(column.source_type) != "TEXT":
+        return "TEXT"
+    if pa.types.is_binary(column.type):
+        return "BLOB"
+    return None
 
 
 def _affinity(c: ColumnInfo) -> pa.DataType | None:
@@ -216,19 +234,21 @@ class SqliteAdapter(SqlAdapter):
     def query_schemas(self, connection: Any) -> list[str]:
         return [r[1] for r in self.query(connection, "SELECT seq, name FROM pragma_database_list")]
 
-    def _master(self, schema: str) -> exp.Table:
-        return exp.table_("sqlite_master", db=exp.to_identifier(schema, quoted=True))
+    # Catalog queries are fixed text around the schema's quoted name (SqliteDialect.quote): no sqlglot for them.
 
-    def _tables_select(self, schema: str) -> exp.Select:
-        return (exp.select("name").from_(self._master(schema))
-                .where("type IN ('table', 'view') AND name NOT LIKE 'sqlite^_%' ESCAPE '^'").order_by("name"))
+    def _master(self, schema: str) -> str:
+        return f"{self.dialect.quote(schema)}.sqlite_master"
+
+    def _tables_select(self, schema: str) -> str:
+        return (f"SELECT name FROM {self._master(schema)} WHERE type IN ('table', 'view') "  # noqa: S608 - quoted
+                f"AND NOT name LIKE 'sqlite^_%' ESCAPE '^' ORDER BY name")
 
     def query_tables(self, connection: Any, schema: str) -> list[str]:
-        return [r[0] for r in self.query(connection, self._tables_select(schema).sql("sqlite"))]
+        return [r[0] for r in self.query(connection, self._tables_select(schema))]
 
     def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
-        select = self._tables_select(schema).limit(exp.Placeholder()).offset(exp.Placeholder())
-        return [r[0] for r in self.query(connection, select.sql("sqlite"), (limit, offset))]
+        return [r[0] for r in self.query(connection, f"{self._tables_select(schema)} LIMIT ? OFFSET ?",
+                                         (limit, offset))]
 
     def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
         rows = self.query(connection, 'SELECT name, type, "notnull" FROM pragma_table_info(?, ?) ORDER BY cid',
@@ -251,8 +271,8 @@ class SqliteAdapter(SqlAdapter):
         return {c: frozenset(r[i] for r in rows) for i, c in enumerate(columns)}
 
     def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
-        select = exp.select("type").from_(self._master(schema)).where("name = ?")
-        rows = self.query(connection, select.sql("sqlite"), (table,))
+        rows = self.query(connection, f"SELECT type FROM {self._master(schema)} WHERE name = ?",  # noqa: S608
+                          (table,))
         return bool(rows) and rows[0][0] == "view"
 
     # ------------------------------------------------------------------------------------- splits
@@ -261,12 +281,12 @@ class SqliteAdapter(SqlAdapter):
                     constraints: Constraints) -> list[dict[str, str]]:
         if self.rows_per_split is None or source.is_view:
             return [{}]
-        table = self.split_from(source, split=None)
+        table = f"{self.dialect.quote(source.schema)}.{self.dialect.quote(source.table)}"
         # Two scalar subqueries: SQLite answers a lone min() or max() of the rowid from the b-tree's ends, but
         # "SELECT min(rowid), max(rowid)" scans the whole table (0.3 s for 4M rows, bench/README.md).
-        bounds = exp.select(*(exp.select(f"{fn}(rowid)").from_(table.copy()).subquery() for fn in ("min", "max")))
+        bounds = f"SELECT (SELECT min(rowid) FROM {table}), (SELECT max(rowid) FROM {table})"  # noqa: S608
         try:
-            low, high = self.query(connection, bounds.sql("sqlite"))[0]
+            low, high = self.query(connection, bounds)[0]
         except Exception:  # WITHOUT ROWID tables have no rowid: read them in one split
             return [{}]
         if low is None:
@@ -278,15 +298,17 @@ class SqliteAdapter(SqlAdapter):
                 for i in range(count)]
 
     def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
+        return [getattr(exp, {">=": "GTE", "<": "LT"}[p.op])(this=exp.column(p.column), expression=compiler.bind(
+            p.value, p.type)) for p in self.split_where_plain(source, split)]
+
+    def split_where_plain(self, source: SourceTable, split: Split) -> list[PlainPredicate]:
         start, stop = split.properties.get("rowid_from"), split.properties.get("rowid_to")
         if start is None or stop is None:
             return []
         low, high = read_number(start, signed=True), read_number(stop, signed=True)
         if low is None or high is None:
             raise InvalidRequest(f"split has a malformed rowid range {start[:40]!r}..{stop[:40]!r}")
-        rowid = exp.column("rowid")
-        return [exp.GTE(this=rowid, expression=compiler.bind(low, pa.int64())),
-                exp.LT(this=rowid.copy(), expression=compiler.bind(high, pa.int64()))]
+        return [PlainPredicate("rowid", ">=", low, pa.int64()), PlainPredicate("rowid", "<", high, pa.int64())]
 
     # ------------------------------------------------------------------------------------- records
 

@@ -17,6 +17,10 @@ table (best of ``repeat``):
 * ``ReadRecords inline``: Athena's calls (GetTable, GetTableLayout, GetSplits, ReadRecords for every split)
   through ``FederationService.handle``, with splits small enough to be answered inline, each response
   JSON-encoded as the Lambda runtime does;
+* ``ReadRecords inline, parallel Lambdas`` (Snowflake): Athena reads splits in concurrent Lambdas, so what a query
+  waits for is the metadata calls plus its slowest split. Each split is answered by its own warm service (its own
+  adapter and connection, as a warm Lambda that has not seen this query), timed alone; the figure is the
+  metadata calls' time plus the longest split's;
 * ``ReadRecords spill local`` / ``spill S3``: one split, the whole table, AES-GCM blocks of ``maxBlockSize``
   16 MB to the local spill directory or to SeaweedFS S3 (``--bucket``, with ``AWS_ENDPOINT_URL_S3`` set; narrow
   tables only);
@@ -45,6 +49,7 @@ import pyarrow as pa
 
 from bench.common import (
     CATALOG,
+    Measured,
     ReadPath,
     emit,
     figures,
@@ -74,6 +79,8 @@ class Source:
     adapter_variants: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     #: The raw reference's Arrow table (same types as the adapter's), for one comparison before timing.
     reference_table: Callable[[], pa.Table] | None = None
+    #: Also time the inline splits as Athena's concurrent Lambdas would run them (``parallel_lambdas``).
+    parallel_inline: bool = False
 
 
 def ipc_stream(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> int:
@@ -423,7 +430,8 @@ def snowflake_source(rows: int, work: Path) -> Iterator[Source]:
                 "connector fetch_arrow_all (Arrow-native)",
                 {"table": f"{rows:,} rows x 6 columns (number, number, number(p,2), varchar, date, timestamp_ntz); "
                           f"result chunks of {SF_CHUNK_ROWS:,} rows; inline: `batches` split mode, one split per "
-                          f"chunk; spill: `single` split mode"})
+                          f"chunk; spill: `single` split mode"},
+                parallel_inline=True)
         finally:
             connection.close()
 
@@ -435,6 +443,36 @@ DEFAULT_ROWS = {"sqlite": 1_000_000, "sqlite_wide": 1_000_000, "postgres": 200_0
 
 
 # ------------------------------------------------------------------------------------------ measuring
+
+
+def parallel_lambdas(source: Source, env: dict[str, str], services: list[Any]) -> Callable[[], Measured]:
+    """Athena's calls with every split answered by its own warm service - a Lambda execution environment that
+    has not seen this query - timed one at a time: the metadata calls plus the slowest split is what a query
+    waits for when its splits run concurrently (this machine's two cores cannot run them all at once)."""
+    import json
+    import time
+
+    planner = service({**source.env, **env})
+    services.append(planner)
+    lambdas: list[Any] = []
+
+    def run() -> Measured:
+        start = time.perf_counter()
+        events = read_events(planner.handle, source.table, query_id=f"bench-{os.urandom(4).hex()}")
+        metadata = time.perf_counter() - start
+        while len(lambdas) < len(events):
+            lambdas.append(service({**source.env, **env}))
+            services.append(lambdas[-1])
+        slowest, kinds = 0.0, {}
+        for event, svc in zip(events, lambdas, strict=False):
+            start = time.perf_counter()
+            response = svc.handle(event)
+            json.dumps(response, separators=(",", ":"))
+            slowest = max(slowest, time.perf_counter() - start)
+            kinds[response["@type"]] = kinds.get(response["@type"], 0) + 1
+        return Measured(kinds, metadata + slowest)
+
+    return run
 
 
 def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Path) -> dict[str, Any]:
@@ -521,6 +559,11 @@ def measure(source: Source, rows: int, repeat: int, bucket: str | None, work: Pa
                       "RemoteReadRecordsResponse"))
     for label, env, wanted in plans:
         paths.append(ReadPath(label, "readrecords", athena(env), expect_kind(wanted)))
+
+    if source.parallel_inline:
+        paths.append(ReadPath("ReadRecords inline, parallel Lambdas (metadata calls + the slowest split)",
+                              "readrecords-parallel", parallel_lambdas(source, {**source.inline_env, **local},
+                                                                       services), expect_kind("ReadRecordsResponse")))
 
     # Athena's metadata calls alone (GetTable, GetTableLayout, GetSplits): the fixed cost of every query above.
     metadata_svc = service({**source.env, **local})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.deadline import Deadline
 from connector.errors import ConfigurationError, UnsupportedRequest
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Identity, Split, TableName
 from connector.tokens import parse_count
@@ -36,7 +37,7 @@ DEFAULT_PARTITION_COLUMN = "partitionId"  # the Java SDK's single-partition conv
 SPLITS_PER_PAGE = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class RequestContext:
     """Who is asking and for which query; passed to every adapter call."""
 
@@ -48,7 +49,7 @@ class RequestContext:
     deadline: Deadline = field(default_factory=Deadline.unlimited)
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class TableDefinition:
     """A table as Athena sees it: a logical Arrow schema with lower-case names and its partition columns."""
 
@@ -56,13 +57,13 @@ class TableDefinition:
     partition_columns: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class TablePage:
     tables: Sequence[TableName]
     next_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SplitPage:
     """Split properties (string to string) for one GetSplits response, and where the next page starts."""
 
@@ -70,7 +71,7 @@ class SplitPage:
     next_token: str | None = None
 
 
-@dataclass(slots=True)
+@lazy_dataclass(frozen=False, slots=True)
 class Scan:
     """The rows of one split as an adapter produces them.
 

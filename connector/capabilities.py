@@ -8,8 +8,9 @@ the *framework* can apply exactly, and choose separately what to push to the sou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.constraints import STANDARD_FUNCTIONS
 from connector.protocol.messages import OptimizationSubType
 
@@ -22,7 +23,7 @@ PASSTHROUGH_SIGNATURE = "SYSTEM.QUERY"
 PASSTHROUGH_ARGUMENT = "QUERY"
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Capabilities:
     filter: bool = True
     functions: frozenset[str] = field(default_factory=lambda: frozenset(STANDARD_FUNCTIONS))

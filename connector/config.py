@@ -10,10 +10,11 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property
 
 from connector.errors import ConfigurationError
+from connector.lazy_dataclass import lazy_dataclass
 
 DEFAULT_SPILL_PREFIX = "athena-federation-spill"
 LOCAL_SPILL_BUCKET = "afq-local-spill"  # stands for the local spill directory when no bucket is configured
@@ -59,7 +60,7 @@ def _positive_int(env: Mapping[str, str], name: str) -> int | None:
     return number
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class Settings:
     spill_bucket: str | None = None
     spill_prefix: str = DEFAULT_SPILL_PREFIX

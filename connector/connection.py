@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from connector.errors import ConfigurationError
+from connector.lazy_dataclass import lazy_dataclass
 
 _CONNECTION = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)://(.+)$", re.DOTALL)
 # Secret names may carry an RDS-managed prefix ("rds!cluster-...") and full ARNs (':' and '/').
@@ -19,7 +20,7 @@ SECRET_PLACEHOLDER = re.compile(r"\$\{(([a-z-]+!)?[A-Za-z0-9:/_+=.@!-]+)\}")
 _CONNECTION_SUFFIX = "_connection_string"
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ConnectionSpec:
     """A parsed connection string. ``url`` still holds the ``${...}`` placeholders."""
 

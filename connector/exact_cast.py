@@ -15,6 +15,8 @@ from decimal import Context, Decimal, InvalidOperation
 
 import pyarrow as pa
 
+from connector import kernels
+
 #: Digits decimal256 holds without wrapping.
 _WIDE_DIGITS = 76
 _EXACT = Context(prec=200)
@@ -23,14 +25,14 @@ _EXACT = Context(prec=200)
 def cast(array: pa.Array | pa.ChunkedArray, target: pa.DataType, *, safe: bool = True) -> pa.Array:
     """``array.cast(target, safe=safe)``, except that a cast to a decimal is exact or raises ``ArrowInvalid``."""
     if not (safe and pa.types.is_decimal(target)):
-        return array.cast(target, safe=safe)
+        return kernels.cast(array, target, safe=safe)
     source = array.type
     if pa.types.is_decimal(source) and source.scale < target.scale:
-        wide = array.cast(pa.decimal256(_WIDE_DIGITS, target.scale), safe=True)
-        return wide.cast(target, safe=True)
+        wide = kernels.cast(array, pa.decimal256(_WIDE_DIGITS, target.scale))
+        return kernels.cast(wide, target)
     if pa.types.is_string(source) or pa.types.is_large_string(source):
         return _from_text(array, target)
-    return array.cast(target, safe=True)
+    return kernels.cast(array, target)
 
 
 def _from_text(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
@@ -38,8 +40,8 @@ def _from_text(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Arr
 
     longest = pc.max(pc.utf8_length(array)).as_py() or 0
     if longest <= _WIDE_DIGITS - target.scale:  # at most that many integer digits: no wrap while rescaling
-        wide = array.cast(pa.decimal256(_WIDE_DIGITS, target.scale), safe=True)
-        return wide.cast(target, safe=True)
+        wide = kernels.cast(array, pa.decimal256(_WIDE_DIGITS, target.scale))
+        return kernels.cast(wide, target)
     values: list[Decimal | None] = []
     for text in array.to_pylist():  # rare: very long texts (leading zeros, long fractions of zeros)
         if text is None:

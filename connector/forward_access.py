@@ -27,10 +27,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from connector.errors import AccessDenied, InvalidRequest
+from connector.lazy_dataclass import lazy_dataclass
 from connector.redact import register_secret
 
 FAS_TOKEN = "fas_token"
@@ -41,14 +42,14 @@ _CACHE_SECONDS = 15 * 60
 _MAX_TOKEN_CHARS = 96 * 1024
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class SessionCredentials:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     session_token: str = field(repr=False)
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ForwardAccess:
     """The sealed FAS token of one request and the KMS key that opens it."""
 

@@ -2,14 +2,14 @@
 ``afq.adapters`` entry-point group, so ``pip install`` of an adapter package makes ``myengine://...`` work.
 
 Built-ins resolve without scanning installed distributions (that scan costs cold-start time); entry points are
-consulted only for an engine that is not built in.
+consulted only for an engine that is not built in. A Ping reports the adapter's ``source_type``: for built-ins
+it is declared here too, so answering a Ping imports no adapter (with its pyarrow and sqlglot).
 """
 
 from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from connector.errors import ConfigurationError
@@ -25,6 +25,10 @@ BUILTIN_ENGINES: dict[str, str] = {
     "oracle": "adapters.oracle:OracleAdapter",
     "snowflake": "adapters.snowflake:SnowflakeAdapter",
     "teradata": "adapters.teradata:TeradataAdapter",
+}
+#: ``source_type`` of each built-in adapter class (tests/test_cold_start.py checks they agree).
+BUILTIN_SOURCE_TYPES: dict[str, str] = {
+    "sqlite": "sqlite", "jdbc": "jdbc", "oracle": "oracle", "snowflake": "snowflake", "teradata": "teradata",
 }
 
 
@@ -42,6 +46,8 @@ def _load(target: str, engine: str) -> type[Adapter]:
 
 @cache
 def _plugins() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
     return {ep.name.lower(): ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -57,3 +63,9 @@ def adapter_class(engine: str) -> type[Adapter]:
             f"unknown engine {engine!r} in the connection string; known engines: {', '.join(known_engines())} "
             f"(adapter packages register more through the {ENTRY_POINT_GROUP!r} entry-point group)")
     return _load(target, name)
+
+
+def source_type_of(engine: str) -> str:
+    """The ``source_type`` of the engine's adapter, without importing a built-in one."""
+    declared = BUILTIN_SOURCE_TYPES.get(engine.lower())
+    return declared if declared is not None else adapter_class(engine).source_type

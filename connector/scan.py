@@ -19,9 +19,10 @@ from connector.errors import SourceError
 from connector.protocol import zones
 from connector.protocol.constraints import NO_LIMIT, Expression, OrderByField, ValueSet
 from connector.protocol.types import empty_batch
-from connector.pushdown.evaluate import filter_mask
-from connector.pushdown.evaluate_sets import scoped
-from connector.topn import DEFAULT_MEMORY_BYTES, top_n
+from connector.topn import DEFAULT_MEMORY_BYTES
+
+# The evaluator and the top-N (pyarrow.compute, sorted runs on disk) load with the first residual that needs
+# them: a scan without one - most reads - never imports them (cold start, bench/README.md section 3).
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -93,6 +94,8 @@ def ordered_and_limited(batches: Iterable[pa.RecordBatch], order_by: Sequence[Or
                         directory: str | None = None) -> Iterator[pa.RecordBatch]:
     """ORDER BY (bounded memory: ``connector.topn``) then LIMIT (-1: none), as Athena applies them."""
     if order_by:
+        from connector.topn import top_n
+
         keys = [(o.column, o.direction.ascending, o.direction.nulls_first) for o in order_by]
         return top_n(iter(batches), keys, limit, memory_bytes=memory_bytes, directory=directory)
     return limited(iter(batches), limit) if limit > NO_LIMIT else iter(batches)
@@ -100,6 +103,9 @@ def ordered_and_limited(batches: Iterable[pa.RecordBatch], order_by: Sequence[Or
 
 def _filtered(batches: Iterator[pa.RecordBatch], summary: Mapping[str, ValueSet],
               expressions: Sequence[Expression]) -> Iterator[pa.RecordBatch]:
+    from connector.pushdown.evaluate import filter_mask
+    from connector.pushdown.evaluate_sets import scoped
+
     cache: dict[Any, Any] = {}  # value lists converted to Arrow once per scan, not once per batch
     for batch in batches:
         with scoped(cache):

@@ -15,29 +15,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
-
-import pyarrow as pa
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from connector import aws
-from connector.access.enforce import (
-    AccessControl,
-    Authorized,
-    authorize,
-    filter_columns,
-    grant_for,
-    guard_rows,
-    list_visible_tables,
-    refuse_passthrough,
-    restrict_definition,
-    sign_splits,
-    verify_split,
-    visible_schemas,
-)
-from connector.access.policy import CallerAccess
-from connector.access.withhold import values_withheld, withheld_error
-from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
-from connector.capabilities import PASSTHROUGH_ARGUMENT, PASSTHROUGH_SIGNATURE
+from connector.access.control import AccessControl
 from connector.config import Settings
 from connector.connection import ConnectionSpec, connection_string_for
 from connector.deadline import Deadline
@@ -51,7 +33,6 @@ from connector.errors import (
 )
 from connector.forward_access import FAS_TOKEN, ForwardAccess
 from connector.logs import request_context
-from connector.protocol.block import Block, SchemaMessage
 from connector.protocol.messages import (
     CAPABILITIES,
     SERDE_VERSION,
@@ -79,20 +60,24 @@ from connector.protocol.messages import (
     UserDefinedFunctionRequest,
     parse_request,
 )
-from connector.protocol.types import check_supported
-from connector.pushdown.evaluate import summary_mask
 from connector.query_status import QueryStatusChecker
-from connector.records import BlockSpiller, SpillerFactory, respond
 from connector.redact import scrub_exception
-from connector.registry import adapter_class
+from connector.registry import source_type_of
 from connector.response_limits import block_size_for, check_response_size
-from connector.scan import rows_of
-from connector.topn import sort_memory_bytes
-from connector.udf import UdfRegistry
-from connector.udf import registry as default_udfs
 from spill.locations import new_encryption_key, new_spill_location
 from spill.stores import check_spill_bucket
-from spill.writer import SpillerFactory as DefaultSpillerFactory
+
+# Everything Arrow-based (and the access policy's machinery, pushdown, spilling) loads on the first request that
+# needs it, not at import: a Ping needs none of it, and it is most of a cold start (bench/README.md, section 3).
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from connector.access.enforce import Authorized
+    from connector.access.policy import CallerAccess
+    from connector.adapter import Adapter, RequestContext, Scan, TableDefinition
+    from connector.protocol.block import Block
+    from connector.records import BlockSpiller, SpillerFactory
+    from connector.udf import UdfRegistry
 
 log = logging.getLogger("afq")
 
@@ -114,6 +99,8 @@ class AdapterPool:
         with self._lock:
             adapter = self._adapters.get(key)
             if adapter is None:
+                from connector.registry import adapter_class
+
                 adapter = adapter_class(spec.engine).from_connection(spec, self.settings)
                 self._adapters[key] = adapter
             return adapter
@@ -131,8 +118,8 @@ class FederationService:
         self.settings = settings or Settings.from_env()
         self.pool = AdapterPool(self.settings)
         self._adapter_for = adapters or self.pool.get
-        self.udfs = udfs or default_udfs
-        self.spiller_factory = spiller_factory if spiller_factory is not None else DefaultSpillerFactory(self.settings)
+        self._udfs = udfs
+        self._spiller_factory = spiller_factory
         self.access = AccessControl(self.settings)
         self._dispatch: dict[type[Request], Callable[[Any], Message]] = {
             PingRequest: self.ping,
@@ -145,6 +132,22 @@ class FederationService:
             GetDataSourceCapabilitiesRequest: self.get_capabilities,
             UserDefinedFunctionRequest: self.user_defined_function,
         }
+
+    @property
+    def udfs(self) -> UdfRegistry:
+        if self._udfs is None:
+            from connector.udf import registry
+
+            self._udfs = registry
+        return self._udfs
+
+    @property
+    def spiller_factory(self) -> SpillerFactory:
+        if self._spiller_factory is None:
+            from spill.writer import SpillerFactory as DefaultSpillerFactory
+
+            self._spiller_factory = DefaultSpillerFactory(self.settings)
+        return self._spiller_factory
 
     # ------------------------------------------------------------------------------------------ entry
 
@@ -183,6 +186,8 @@ class FederationService:
             _deadline.reset(token)
 
     def _context(self, request: Any) -> tuple[RequestContext, Adapter]:
+        from connector.adapter import RequestContext
+
         settings = self.settings.for_request(request.identity.config_options)
         ctx = RequestContext(request.identity, request.catalog_name, request.query_id, settings.env,
                              _deadline.get() or Deadline.unlimited())
@@ -195,9 +200,9 @@ class FederationService:
 
     def _authorize(self, request: Any, ctx: RequestContext, adapter: Adapter, caller: CallerAccess,
                    requested: pa.Schema) -> tuple[Authorized, pa.Schema]:
-        grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
+        _enforce().grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
         full = adapter.get_table(ctx, request.table_name).schema
-        return authorize(caller, request.table_name, full, requested, request.constraints), full
+        return _enforce().authorize(caller, request.table_name, full, requested, request.constraints), full
 
     # ------------------------------------------------------------------------------------------ metadata
 
@@ -205,7 +210,7 @@ class FederationService:
         # A Ping must always succeed (Athena pings before anything else): report the engine without
         # connecting, and "unconfigured" rather than failing if the catalog has no connection string yet.
         try:
-            source_type = adapter_class(self.pool.spec(request.catalog_name).engine).source_type
+            source_type = source_type_of(self.pool.spec(request.catalog_name).engine)
         except ConnectorError as e:
             log.warning("ping: catalog %r is not usable yet: %s", request.catalog_name, e)
             source_type = "unconfigured"
@@ -222,7 +227,7 @@ class FederationService:
         _check_lower_case("schema", schemas)
         caller = self._caller(request)
         if caller is not None:
-            schemas = visible_schemas(caller, schemas)
+            schemas = _enforce().visible_schemas(caller, schemas)
         return ListSchemasResponse(request.catalog_name, schemas)
 
     def list_tables(self, request: ListTablesRequest) -> ListTablesResponse:
@@ -232,8 +237,8 @@ class FederationService:
                                  f"as in the SDK), got {request.page_size}")
         caller = self._caller(request)
         if caller is not None:  # filtered before paging: hidden tables shift no page and count in none
-            tables, token = list_visible_tables(caller, adapter, ctx, request.schema_name, request.next_token,
-                                                request.page_size)
+            tables, token = _enforce().list_visible_tables(caller, adapter, ctx, request.schema_name,
+                                                           request.next_token, request.page_size)
             return ListTablesResponse(tables, request.catalog_name, token)
         schemas = [request.schema_name] if request.schema_name else list(adapter.list_schemas(ctx))
         if len(schemas) == 1:
@@ -246,24 +251,28 @@ class FederationService:
         return ListTablesResponse(tables, request.catalog_name, token)
 
     def get_table(self, request: GetTableRequest) -> GetTableResponse:
+        from connector.protocol.block import SchemaMessage
+
         ctx, adapter = self._context(request)
         caller = self._caller(request)
         if request.passthrough:
             if caller is not None:
-                refuse_passthrough(caller)
+                _enforce().refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.passthrough, adapter)
             definition = adapter.get_passthrough_table(ctx, arguments)
         else:
             if caller is not None:
-                grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
+                _enforce().grant_for(caller, request.table_name)  # an invisible table is "not found" before any lookup
             definition = adapter.get_table(ctx, request.table_name)
             if caller is not None:
-                definition = restrict_definition(caller, request.table_name, definition)
+                definition = _enforce().restrict_definition(caller, request.table_name, definition)
         _check_definition(request.table_name, definition)
         return GetTableResponse(request.catalog_name, request.table_name, SchemaMessage.of_logical(definition.schema),
                                 definition.partition_columns)
 
     def _passthrough_arguments(self, arguments: Mapping[str, str], adapter: Adapter) -> dict[str, str]:
+        from connector.capabilities import PASSTHROUGH_ARGUMENT, PASSTHROUGH_SIGNATURE
+
         if not self.settings.enable_query_passthrough or not adapter.capabilities().passthrough:
             raise InvalidRequest("query passthrough (system.query) is not enabled for this connector")
         normalized = {k.upper(): v for k, v in arguments.items()}
@@ -276,13 +285,18 @@ class FederationService:
         return normalized
 
     def get_table_layout(self, request: GetTableLayoutRequest) -> GetTableLayoutResponse:
+        import pyarrow as pa
+
+        from connector.adapter import TableDefinition
+        from connector.protocol.block import Block
+
         ctx, adapter = self._context(request)
         definition = TableDefinition(request.schema.logical_schema(), request.partition_columns)
         constraints = request.constraints
         caller = self._caller(request)
         if caller is not None:
             if constraints.is_passthrough:
-                refuse_passthrough(caller)
+                _enforce().refuse_passthrough(caller)
             else:
                 constraints = self._authorize(request, ctx, adapter, caller, definition.schema)[0].constraints
         if constraints.is_passthrough:
@@ -295,6 +309,8 @@ class FederationService:
                                  f"column(s) {missing} of {request.table_name}")
         pruning = {c: vs for c, vs in request.constraints.summary.items() if c in request.partition_columns}
         if pruning and partitions.num_rows:
+            from connector.pushdown.evaluate import summary_mask
+
             partitions = partitions.filter(summary_mask(pruning, partitions))
         batch = partitions.combine_chunks().to_batches()[0] if partitions.num_rows else pa.RecordBatch.from_pylist(
             [], schema=partitions.schema)
@@ -302,6 +318,8 @@ class FederationService:
                                       Block.from_logical(batch))  # modern framing, as Java answers v2 too
 
     def get_splits(self, request: GetSplitsRequest) -> GetSplitsResponse:
+        import pyarrow as pa
+
         ctx, adapter = self._context(request)
         settings = self.settings.for_request(request.identity.config_options)
         check_spill_bucket(settings)  # as the Java handler does: a missing bucket fails here, not mid-query
@@ -309,7 +327,7 @@ class FederationService:
         caller = self._caller(request)
         if caller is not None:
             if constraints.is_passthrough:
-                refuse_passthrough(caller)
+                _enforce().refuse_passthrough(caller)
             else:
                 requested = pa.schema([])  # GetSplits carries no projection; constraints are what matter
                 constraints = self._authorize(request, ctx, adapter, caller, requested)[0].constraints
@@ -321,7 +339,7 @@ class FederationService:
             page = adapter.get_splits(ctx, request.table_name, partitions, constraints, request.continuation_token)
             properties, token = [dict(p) for p in page.splits], page.next_token
         if caller is not None:
-            properties = sign_splits(caller, request.identity, request.query_id, request.catalog_name,
+            properties = _enforce().sign_splits(caller, request.identity, request.query_id, request.catalog_name,
                                      request.table_name, properties)
         splits = tuple(Split(new_spill_location(settings, request.query_id), new_encryption_key(settings), p)
                        for p in properties)
@@ -335,6 +353,8 @@ class FederationService:
         caller = self._caller(request)
         if caller is None or caller.unrestricted:
             return self._read_records(request, ctx, adapter, caller)
+        from connector.access.withhold import values_withheld, withheld_error
+
         # A restricted caller: no message about this read may carry a source value, whatever fails where.
         with values_withheld():
             try:
@@ -344,10 +364,12 @@ class FederationService:
 
     def _read_records(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
                       caller: CallerAccess | None) -> Message:
+        from connector.records import respond
+
         max_block = block_size_for(request.max_block_size, self.settings.max_block_size)
         status = self._query_status(request.query_id)
         for attempt in itertools.count(1):
-            spiller = _TrackedSpillerFactory(self.spiller_factory)
+            spiller = _TrackedSpillerFactory(lambda: self.spiller_factory)
             scan: Scan | None = None
             try:
                 # Opening the scan connects: "too many connections" arrives here, so it is inside the try.
@@ -377,12 +399,17 @@ class FederationService:
 
     def _open_rows(self, request: ReadRecordsRequest, ctx: RequestContext, adapter: Adapter,
                    caller: CallerAccess | None) -> tuple[Scan, Iterable[pa.RecordBatch]]:
+        import pyarrow as pa
+
+        from connector.scan import rows_of
+        from connector.topn import sort_memory_bytes
+
         schema = request.schema.logical_schema()
         sort_memory = sort_memory_bytes(self.settings.env)
         scan: Scan
         if request.constraints.is_passthrough:
             if caller is not None:
-                refuse_passthrough(caller)
+                _enforce().refuse_passthrough(caller)
             arguments = self._passthrough_arguments(request.constraints.passthrough, adapter)
             scan = adapter.read_passthrough(ctx, arguments, schema)
             rows: Iterable[pa.RecordBatch] = rows_of(scan, schema, sort_memory_bytes=sort_memory)
@@ -390,18 +417,20 @@ class FederationService:
             scan = adapter.read_split(ctx, request.table_name, schema, request.split, request.constraints)
             rows = rows_of(scan, schema, sort_memory_bytes=sort_memory)
         else:
+            enforce = _enforce()
             authorized, full = self._authorize(request, ctx, adapter, caller, schema)
-            properties = verify_split(caller, request.identity, request.query_id, request.catalog_name,
-                                      request.table_name, request.split.properties)
+            properties = enforce.verify_split(caller, request.identity, request.query_id, request.catalog_name,
+                                              request.table_name, request.split.properties)
             split = Split(request.split.spill_location, request.split.encryption_key, properties)
             # Read the row filter's columns (re-checked here whatever the adapter did) and those of the caller's
             # expressions (applied here, after the row filter) too. Field descriptions are the adapter's own.
-            needed = filter_columns(authorized.grant, request.table_name, full) + sorted(authorized.after.columns())
+            needed = [*enforce.filter_columns(authorized.grant, request.table_name, full),
+                      *sorted(authorized.after.columns())]
             extra = [full.field(c) for c in dict.fromkeys(needed) if c not in schema.names]
             wider = pa.schema([*authorized.schema, *extra], metadata=authorized.schema.metadata)
             scan = adapter.read_split(ctx, request.table_name, wider, split, authorized.constraints)
-            rows = guard_rows(rows_of(scan, wider, sort_memory_bytes=sort_memory), authorized, request.table_name,
-                              full, schema, caller.policy, sort_memory_bytes=sort_memory)
+            rows = enforce.guard_rows(rows_of(scan, wider, sort_memory_bytes=sort_memory), authorized,
+                                      request.table_name, full, schema, caller.policy, sort_memory_bytes=sort_memory)
         return scan, rows
 
     def describe_read(self, request: ReadRecordsRequest) -> str:
@@ -409,6 +438,8 @@ class FederationService:
         request = _with_plan(request)
         ctx, adapter = self._context(request)
         if request.constraints.is_passthrough:
+            from connector.capabilities import PASSTHROUGH_ARGUMENT
+
             return self._passthrough_arguments(request.constraints.passthrough, adapter)[PASSTHROUGH_ARGUMENT]
         return adapter.describe_split(ctx, request.table_name, request.schema.logical_schema(), request.split,
                                       request.constraints)
@@ -425,6 +456,13 @@ JAVA_INT_MAX = 2**31 - 1
 THROTTLE_ATTEMPTS = 5
 THROTTLE_FIRST_DELAY = 0.5
 THROTTLE_MAX_DELAY = 8.0
+def _enforce() -> ModuleType:
+    """The policy's enforcement (Arrow, sqlglot, the evaluator): loaded only when a policy applies to a request."""
+    from connector.access import enforce
+
+    return enforce
+
+
 def _forward_access(request: Any) -> ForwardAccess | None:
     """The caller's forwarded credentials (managed mode), parsed only when the request carries a token."""
     options = request.identity.config_options
@@ -435,15 +473,16 @@ _deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("afq
 
 
 class _TrackedSpillerFactory:
-    """Remembers whether a read started spilling (a throttle is then retried here, not handed to Athena)."""
+    """Remembers whether a read started spilling (a throttle is then retried here, not handed to Athena). The
+    factory is looked up when a read spills: inline answers never load the spill writer and its encryption."""
 
-    def __init__(self, factory: SpillerFactory) -> None:
+    def __init__(self, factory: Callable[[], SpillerFactory]) -> None:
         self.factory = factory
         self.used = False
 
     def __call__(self, request: ReadRecordsRequest) -> BlockSpiller:
         self.used = True
-        return self.factory(request)
+        return self.factory()(request)
 
 
 def _watch(rows: Iterable[pa.RecordBatch], deadline: Deadline, status: QueryStatusChecker | None,
@@ -500,6 +539,7 @@ def _rows(block: Block) -> int:
     the values - the bytes are our own, and this runs for every inline answer)."""
     if not block.records_bytes:
         return 0
+    import pyarrow as pa
     import pyarrow.ipc
 
     schema = pyarrow.ipc.read_schema(pa.py_buffer(block.schema_bytes))
@@ -514,6 +554,8 @@ def _check_lower_case(kind: str, names: Any) -> None:
 
 
 def _check_definition(table: TableName, definition: TableDefinition) -> None:
+    from connector.protocol.types import check_supported
+
     try:
         check_supported(definition.schema, logical=True, what=f"table {table}")
     except TypeError as e:

@@ -15,12 +15,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from connector.errors import ResultTooLarge, SpillError
+from connector.lazy_dataclass import lazy_dataclass
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 DISK_RESERVE_BYTES = 64 << 20
 
 
-@dataclass
+@lazy_dataclass(frozen=False)
 class Run:
     """One sorted run: where it is, and each chunk's (offset, length, nonce)."""
 

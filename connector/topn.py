@@ -16,13 +16,14 @@ come out in any order, as Athena allows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connector.config import int_setting
-from connector.pushdown.evaluate import sort_indices
-from connector.sorted_runs import Run, RunStore
+
+if TYPE_CHECKING:  # loaded by top_n: the settings below are read for every scan, most of which never sort
+    from connector.sorted_runs import Run, RunStore
 
 #: Bytes of rows an ORDER BY may hold in memory before it writes sorted runs (``sort_memory_bytes``).
 DEFAULT_MEMORY_BYTES = 32 << 20
@@ -44,6 +45,8 @@ def sort_memory_bytes(env: Mapping[str, str]) -> int:
 def top_n(batches: Iterable[pa.RecordBatch], keys: SortKeys, limit: int, *,
           memory_bytes: int = DEFAULT_MEMORY_BYTES, directory: str | None = None) -> Iterator[pa.RecordBatch]:
     """``batches`` in ``keys`` order, the first ``limit`` rows (all when ``limit`` < 0)."""
+    from connector.sorted_runs import RunStore
+
     store = RunStore(directory)
     try:
         yield from _top_n(batches, keys, limit, memory_bytes, store)
@@ -94,6 +97,8 @@ def _top_n(batches: Iterable[pa.RecordBatch], keys: SortKeys, limit: int, memory
 
 
 def _sorted(batches: list[pa.RecordBatch], keys: SortKeys, limit: int) -> pa.Table:
+    from connector.pushdown.evaluate import sort_indices
+
     table = pa.Table.from_batches(batches)
     indices = sort_indices(table, keys)
     if 0 <= limit < len(indices):
@@ -113,6 +118,10 @@ def _chunks(batches: Iterable[pa.RecordBatch], memory_bytes: int) -> Iterator[pa
 
 def _merge(runs: list[Run], keys: SortKeys, limit: int, store: RunStore) -> Iterator[pa.RecordBatch]:
     """The runs' rows in order, the first ``limit`` of them (each run is sorted)."""
+    import pyarrow.compute as pc
+
+    from connector.pushdown.evaluate import sort_indices
+
     readers = [store.read(run) for run in runs]
     schema = runs[0].schema
     merge_schema = schema.append(pa.field(_SENTINEL, pa.int32()))

@@ -13,12 +13,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from connector import aws
 from connector.config import LOCAL_SPILL_BUCKET, Settings
 from connector.errors import AccessDenied, ConfigurationError, SpillError
+from connector.lazy_dataclass import lazy_dataclass
 
 T = TypeVar("T")
 
@@ -48,7 +48,7 @@ class Store(Protocol):
         """How error messages name an object."""
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class RetryPolicy:
     """Exponential backoff with jitter: ``attempts`` tries, waits growing from ``first_delay`` to ``max_delay``."""
 

@@ -1,14 +1,28 @@
-"""Cold start: importing the handler loads no driver, no sqlglot dialect and no boto3."""
+"""Cold start: what a fresh process imports to answer its first requests (never how long it takes: bench/).
+
+Each test runs a fresh interpreter and lists ``sys.modules`` afterwards, so a module-level import that drags a
+heavy package onto a request's path fails here, naming the package.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from connector.registry import BUILTIN_ENGINES, BUILTIN_SOURCE_TYPES, adapter_class
+
 HEAVY = ("pyarrow", "sqlglot", "boto3", "botocore", "sqlite3", "oracledb", "snowflake", "teradatasql", "jpype",
          "duckdb", "cryptography")
+DRIVERS = ("boto3", "botocore", "oracledb", "snowflake", "teradatasql", "jpype", "duckdb", "cryptography")
+#: The access policy's machinery: loaded only when a policy is configured.
+POLICY = ("connector.access.enforce", "connector.access.policy", "connector.access.identity",
+          "connector.access.source")
 
 
 def _loaded_after(code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -17,28 +31,116 @@ def _loaded_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def test_importing_the_handler_loads_nothing_heavy() -> None:
-    loaded = _loaded_after("import connector.handler")
-    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+def _packages(loaded: set[str], names: tuple[str, ...]) -> set[str]:
+    return {m for m in loaded if m.split(".")[0] in names}
 
 
-def test_a_sqlite_ping_and_read_load_only_what_they_need(tmp_path: Path) -> None:
-    import os
+def _modules(loaded: set[str], names: tuple[str, ...]) -> set[str]:
+    return {m for m in loaded if m in names or m.startswith(tuple(f"{n}." for n in names))}
 
+
+def _events(*kinds: str) -> str:
+    """Code that builds the request events with the protocol's own classes, before the handler runs."""
+    return ("from connector.protocol.messages import Identity, PingRequest, ListSchemasRequest\n"
+            "events = {'ping': PingRequest(Identity(), 'default', 'q').to_wire(),\n"
+            "          'schemas': ListSchemasRequest(Identity(), 'q', 'default').to_wire()}\n"
+            "from connector.handler import lambda_handler\n"
+            + "".join(f"assert lambda_handler(events[{kind!r}])\n" for kind in kinds))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
     db = tmp_path / "t.db"
-    import sqlite3
-
     with sqlite3.connect(db) as c:
         c.execute("create table t(a integer)")
-    code = (
-        "from connector.handler import lambda_handler\n"
-        "from connector.protocol import Identity, PingRequest, ListSchemasRequest\n"
-        "lambda_handler(PingRequest(Identity(), 'c', 'q').to_wire())\n"
-        "lambda_handler(ListSchemasRequest(Identity(), 'q', 'c').to_wire())\n")
-    env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{db}"}
-    loaded = _loaded_after(code, env)
-    assert "sqlite3" in loaded and "pyarrow" in loaded
-    assert not {m for m in loaded if m.split(".")[0] in ("boto3", "botocore", "oracledb", "snowflake", "teradatasql",
-                                                         "jpype", "duckdb", "cryptography")}
+    return db
+
+
+def test_importing_the_handler_loads_nothing_heavy() -> None:
+    loaded = _loaded_after("import connector.handler")
+    assert not _packages(loaded, HEAVY)
+
+
+@pytest.mark.parametrize("connection", ["sqlite://jdbc:sqlite:{db}", "jdbc://jdbc:postgresql://h:5432/d?user=u",
+                                        "snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?db=D",
+                                        "oracle://jdbc:oracle:thin:@//h:1521/s", "teradata://jdbc:teradata://h/"])
+def test_a_ping_needs_no_arrow_no_sql_no_adapter_no_policy(database: Path, connection: str) -> None:
+    """Athena pings before anything else: the answer (the engine's source type, the SDK's capabilities) comes from
+    the protocol layer and the registry alone."""
+    env = {**os.environ, "default": connection.format(db=database)}
+    loaded = _loaded_after(_events("ping"), env)
+    assert not _packages(loaded, HEAVY)
+    assert not {m for m in loaded if m.split(".")[0] == "adapters"}
+    assert not _modules(loaded, POLICY)
+    assert not _modules(loaded, ("connector.protocol.block", "connector.protocol.constraints",
+                                 "connector.protocol.types", "connector.pushdown", "connector.records",
+                                 "spill.writer", "importlib.metadata"))
+
+
+def test_each_built_in_engine_declares_its_adapters_source_type() -> None:
+    """A Ping reports the declared source type without importing the adapter: it must be the adapter's own."""
+    assert set(BUILTIN_SOURCE_TYPES) == set(BUILTIN_ENGINES)
+    for engine, source_type in BUILTIN_SOURCE_TYPES.items():
+        assert adapter_class(engine).source_type == source_type
+
+
+def test_a_sqlite_metadata_request_loads_only_what_it_needs(database: Path) -> None:
+    env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{database}"}
+    loaded = _loaded_after(_events("ping", "schemas"), env)
+    assert "sqlite3" in loaded
+    assert not _packages(loaded, DRIVERS)
+    assert not _modules(loaded, POLICY)
     assert not {m for m in loaded if m.startswith("sqlglot.dialects.") and m.split(".")[2] in (
         "oracle", "snowflake", "teradata", "postgres", "trino")}
+
+
+def test_a_policy_loads_its_machinery(database: Path, tmp_path: Path) -> None:
+    """The other side of the rule: with a policy, the same Ping reads it and checks the caller."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"secret": "s" * 32, "rules": [{"name": "all", "match": {"account": "1"},
+                                                                  "access": "all"}]}))
+    env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{database}", "access_policy": f"file://{policy}",
+           "access_identity_protection": "unverified_local"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    loaded = _loaded_after(_events("schemas").replace("Identity()", "Identity(account='1')"), env)
+    assert {"connector.access.policy", "connector.access.identity"} <= loaded
+
+
+FIRST_QUERY = """
+import json, sys
+from connector.protocol import (Constraints, GetSplitsRequest, GetTableLayoutRequest, GetTableRequest, Identity,
+                                PingRequest, ReadRecordsRequest, TableName)
+identity, table = Identity(account="1"), TableName("main", "t")
+from connector.handler import lambda_handler
+from connector.protocol import parse_response
+def call(request):
+    return parse_response(json.loads(json.dumps(lambda_handler(request.to_wire()))))
+call(PingRequest(identity, "default", "q"))
+definition = call(GetTableRequest(identity, "q", "default", table))
+layout = call(GetTableLayoutRequest(identity, "q", "default", table, Constraints(), definition.schema, ()))
+splits = call(GetSplitsRequest(identity, "q", "default", table, layout.partitions, (), Constraints(), None))
+answers = [call(ReadRecordsRequest(identity, "q", "default", table, definition.schema, split, Constraints(),
+                                   16_000_000, 5_000_000)) for split in splits.splits]
+assert [type(a).__name__ for a in answers] == ["ReadRecordsResponse"] * {splits}
+"""
+
+
+@pytest.mark.parametrize("splits", [1, 3])
+def test_a_first_query_loads_only_what_it_needs(tmp_path: Path, splits: int) -> None:
+    """Athena's five calls for a plain read (nothing pushed down, answered inline) import pyarrow and the driver,
+    and not sqlglot, pyarrow.compute, the evaluator, the top-N, the spill writer, encryption or the policy."""
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, amount REAL, created TIMESTAMP, day DATE, "
+                  "flag BOOLEAN, payload BLOB)")
+        c.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (i, f"n{i}", i / 2, f"2024-01-01 10:{i % 60:02d}:00", "2024-02-03", i % 2, b"x") for i in range(500)])
+    env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{db}", "AFQ_LOCAL_SPILL_DIR": str(tmp_path / "spill")}
+    if splits > 1:
+        env["sqlite_rows_per_split"] = str(500 // splits + 1)
+    loaded = _loaded_after(FIRST_QUERY.replace("{splits}", str(splits)), env)
+    assert {"pyarrow", "sqlite3"} <= loaded
+    assert not _packages(loaded, ("sqlglot", *DRIVERS))
+    assert not _modules(loaded, ("pyarrow.compute", *POLICY, "connector.pushdown.evaluate", "connector.sorted_runs",
+                                 "connector.pushdown.sql_values", "spill.writer", "spill.crypto", "connector.udf",
+                                 "importlib.metadata"))

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.snowflake import SnowflakeAdapter
-from adapters.snowflake_batches import QUERY_ID, group_batches
+from adapters.snowflake_batches import QUERY_ID, RecentResults, group_batches
 from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.errors import AccessDenied, InvalidRequest, SchemaNotFound, SourceError, TableNotFound
@@ -331,3 +331,42 @@ def test_athena_call_sequence_through_the_handler(loaded: FakeSnowflake, lambda_
         ids.extend(batch.column(0).to_pylist())
     expected = [i for i, row in enumerate(data.orders_rows()) if row[1] == 7]
     assert sorted(ids) == expected and expected
+
+
+def test_a_process_reopens_a_result_at_most_once_for_its_splits(loaded: FakeSnowflake,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process that ran the result reads every split without re-opening it; another process (another
+    Lambda) re-opens it once for all the splits it reads, and reads the same rows."""
+    reopened: list[str] = []
+    real_reopen = SnowflakeAdapter.reopen
+
+    def counted(self: SnowflakeAdapter, connection: Any, query_id: str) -> list[Any]:
+        reopened.append(query_id)
+        return real_reopen(self, connection, query_id)
+
+    monkeypatch.setattr(SnowflakeAdapter, "reopen", counted)
+    planner = make_adapter(loaded, snowflake_split_mode="batches", snowflake_split_rows="700")
+    reader = make_adapter(loaded, snowflake_split_mode="batches", snowflake_split_rows="700")
+    try:
+        rows, splits = read_all(planner, ORDERS)
+        assert len(splits) >= 3 and reopened == []
+        schema = reader.get_table(None, ORDERS).schema  # type: ignore[arg-type]
+        again = [row for p in splits for batch in rows_of(reader.read_split(
+            None, ORDERS, schema, Split(None, None, p), Constraints()), schema) for row in batch.to_pylist()]  # type: ignore[arg-type]
+        assert reopened == [splits[0][QUERY_ID]]
+        assert again == rows and len(rows) == data.ORDERS_ROWS
+        reader.recent_results.ttl_seconds = -1.0  # kept batches expire: the next split re-opens the result
+        list(reader.read_split(None, ORDERS, schema, Split(None, None, splits[0]), Constraints()).batches)  # type: ignore[arg-type]
+        assert len(reopened) == 2
+    finally:
+        planner.close()
+        reader.close()
+
+
+def test_recent_results_are_bounded() -> None:
+    recent = RecentResults(capacity=2)
+    for query_id in ("a", "b", "c"):
+        recent.put(query_id, [query_id])
+    assert recent.get("a") is None and recent.get("b") == ["b"] and recent.get("c") == ["c"]
+    recent.put("d", ["d"])  # "b" was used longest ago
+    assert recent.get("b") is None and recent.get("c") == ["c"]

@@ -1,10 +1,10 @@
 """Enforcing the access policy on every request path.
 
-The service asks ``AccessControl`` for the caller's ``CallerAccess`` (None when no policy is configured:
-today's behaviour) and uses the functions here to hide schemas, tables and columns, refuse what would widen
-access (hidden columns in a projection, constraints or sort keys on masked columns, passthrough, crafted or
-replayed splits, unlisted UDFs), add the row filter to the constraints the adapter pushes down, and - whatever
-the adapter did - re-apply the row filter and the masks to the rows before they leave the Lambda.
+The service asks ``AccessControl`` (``connector.access.control``) for the caller's ``CallerAccess`` (None when no
+policy is configured: today's behaviour) and uses the functions here to hide schemas, tables and columns, refuse
+what would widen access (hidden columns in a projection, constraints or sort keys on masked columns, passthrough,
+crafted or replayed splits, unlisted UDFs), add the row filter to the constraints the adapter pushes down, and -
+whatever the adapter did - re-apply the row filter and the masks to the rows before they leave the Lambda.
 """
 
 from __future__ import annotations
@@ -21,12 +21,8 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from connector.access.identity import PROTECTION_SETTING, IdentityProtection, IdentityVerifier
 from connector.access.policy import MASK_KEY, SPLIT_KEY, CallerAccess, Mask, Policy, PolicyError, TableGrant
-from connector.access.source import DEFAULT_TTL_SECONDS, PolicySource
 from connector.adapter import Adapter, RequestContext, TableDefinition
-from connector.config import Settings
-from connector.connection import connection_identity
 from connector.errors import AccessDenied, ConnectorError, SchemaNotFound, TableNotFound
 from connector.protocol.constraints import Constraints, Expression, columns_of
 from connector.protocol.messages import Identity, TableName
@@ -38,38 +34,6 @@ from connector.tokens import parse_count
 from connector.topn import DEFAULT_MEMORY_BYTES
 
 SIGNATURE_PROPERTY = "afq.signature"
-
-
-class AccessControl:
-    """The policy (if ``access_policy`` is set) and the identity protection the deployment declared for it.
-
-    Built once per process: a policy without a valid ``access_identity_protection`` is a configuration error,
-    so the connector does not start.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        location = (settings.env.get("access_policy") or "").strip()
-        ttl = settings.env.get("access_policy_ttl_seconds")
-        self.settings = settings
-        self.source = PolicySource(location, float(ttl) if ttl else DEFAULT_TTL_SECONDS) if location else None
-        self.protection = IdentityProtection.of(settings) if location else None
-        self.verifier = IdentityVerifier(self.protection) if self.protection else None
-
-    def caller(self, identity: Identity, catalog: str, query_id: str = "") -> CallerAccess | None:
-        if self.source is None or self.verifier is None:
-            return None
-        self.verifier.check(identity, query_id)  # a forged or unprovable identity never reaches the policy
-        policy = self.source.get()
-        if self.protection is IdentityProtection.FAS_VERIFIED and policy.unverifiable_rules():
-            raise PolicyError(f"access policy {policy.source}: rule(s) {policy.unverifiable_rules()} match on tags "
-                              f"or groups, which {PROTECTION_SETTING}=fas_verified cannot prove (only the ARN and "
-                              f"account are); match on arn/account, or use called_via_athena")
-        env, function = self.settings.env, self.settings.function_name
-
-        def resolve(kind: str, name: str) -> str | None:
-            return connection_identity(kind, name, env, function)
-
-        return CallerAccess(policy, policy.rule_for(identity), catalog, resolve)
 
 
 def check_names(table: TableName, requested: pa.Schema | None = None, constraints: Constraints | None = None) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pyarrow as pa
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol import ipc
 from connector.protocol.errors import ProtocolError
-from connector.protocol.fields import as_object, get_str
+from connector.protocol.fields import as_object, b64decode, b64encode, get_str
 from connector.protocol.types import (
     batch_to_logical,
     batch_to_wire,
@@ -23,16 +22,7 @@ from connector.protocol.types import (
     to_wire_schema,
 )
 
-
-def b64decode(text: str, path: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProtocolError(path, "not valid base64") from None
-
-
-def b64encode(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+__all__ = ["Block", "SchemaMessage", "b64decode", "b64encode", "check_wire_types"]
 
 
 def check_wire_types(schema: pa.Schema, path: str) -> None:
@@ -43,7 +33,7 @@ def check_wire_types(schema: pa.Schema, path: str) -> None:
         raise ProtocolError(path, str(e)) from None
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Block:
     """One Arrow record batch as the protocol carries it, kept as the raw IPC bytes it arrived in.
 
@@ -122,7 +112,7 @@ class Block:
                 "records": b64encode(self.records_bytes) if self.records_bytes else ""}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SchemaMessage:
     """A top-level ``schema`` field: one base64 Arrow IPC Schema message, kept as the bytes that arrived.
 

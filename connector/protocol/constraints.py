@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextvars
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pyarrow as pa
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.block import Block
 from connector.protocol.errors import ProtocolError
 from connector.protocol.fields import (
@@ -103,7 +104,7 @@ class Bound(enum.Enum):
     ABOVE = "ABOVE"
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Marker:
     """One end of a range. ``unbounded`` markers (wire ``nullValue:true``) carry no value: -inf or +inf."""
 
@@ -141,7 +142,7 @@ class Marker:
                 "nullValue": self.unbounded}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Range:
     low: Marker
     high: Marker
@@ -164,7 +165,7 @@ class Range:
         return self.low.unbounded and self.high.unbounded
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SortedRangeSet:
     """Value in the set iff (non-null and inside one of the ranges) or (null and ``null_allowed``)."""
 
@@ -179,7 +180,7 @@ class SortedRangeSet:
                 "nullAllowed": self.null_allowed}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class EquatableValueSet:
     """``white_list``: value in ``values``; otherwise value not in ``values``. Null iff ``null_allowed``."""
 
@@ -193,7 +194,7 @@ class EquatableValueSet:
                 "whiteList": self.white_list, "nullAllowed": self.null_allowed}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class AllOrNoneValueSet:
     type: pa.DataType
     all: bool
@@ -245,7 +246,7 @@ def value_set_from_wire(value: Any, path: str) -> ValueSet:
 
 # ------------------------------------------------------------------------------------------ expressions
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Variable:
     column: str
     type: pa.DataType
@@ -255,7 +256,7 @@ class Variable:
                 "type": type_to_json(to_wire_type(self.type))}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Constant:
     """A literal; a block may hold several rows (an IN list inside ``$array``)."""
 
@@ -271,7 +272,7 @@ class Constant:
                 "type": type_to_json(to_wire_type(self.type))}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class FunctionCall:
     type: pa.DataType
     name: str
@@ -362,13 +363,13 @@ class SortDirection(enum.Enum):
         return self.value.endswith("NULLS_FIRST")
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class OrderByField:
     column: str
     direction: SortDirection
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class QueryPlan:
     """A Substrait plan (serde v6), base64. ReadRecords applies it (``connector.pushdown.plan``) on top of the rest."""
 
@@ -379,7 +380,7 @@ class QueryPlan:
 NO_LIMIT = -1
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Constraints:
     summary: Mapping[str, ValueSet] = field(default_factory=dict)
     expression: tuple[Expression, ...] = ()

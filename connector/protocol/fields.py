@@ -6,12 +6,25 @@ long as the keys it carries have the right kinds of values.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
 from connector.protocol.errors import ProtocolError
 
 _MISSING: Any = object()
+
+
+def b64decode(text: str, path: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(path, "not valid base64") from None
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def join(path: str, key: str | int) -> str:

@@ -3,21 +3,25 @@
 Each message class lists its wire fields once (``_wire``); ``from_wire`` reads them by name, tolerating the
 absent optional keys of older serde versions and unknown trailing keys, and ``to_wire`` writes them in exactly
 the listed order (spec section 2.11) with ``@type`` first and nullable keys written as ``null``.
+
+Blocks, schemas and constraints are Arrow-based: their modules load when a message that carries one is first
+read, so a Ping is answered without importing pyarrow (cold start).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from connector.protocol.block import Block, SchemaMessage, b64decode, b64encode
-from connector.protocol.constraints import Constraints
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.errors import ProtocolError
 from connector.protocol.fields import (
     as_list,
     as_object,
+    b64decode,
+    b64encode,
     get_bool,
     get_int,
     get_opt_str,
@@ -27,6 +31,10 @@ from connector.protocol.fields import (
     join,
 )
 
+if TYPE_CHECKING:
+    from connector.protocol.block import Block, SchemaMessage
+    from connector.protocol.constraints import Constraints
+
 SERDE_VERSION = 6
 CAPABILITIES = 24  # FederationCapabilities.CAPABILITIES of the Java SDK
 UNLIMITED_PAGE_SIZE = -1
@@ -34,7 +42,7 @@ UNLIMITED_PAGE_SIZE = -1
 # ------------------------------------------------------------------------------------------ common objects
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Identity:
     """The caller. Athena may send any subset of these keys (old payloads had only id/principal/account)."""
 
@@ -66,7 +74,7 @@ class Identity:
                 "tags": dict(self.tags), "groups": list(self.groups), "configOptions": dict(self.config_options)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class TableName:
     schema: str
     table: str
@@ -83,7 +91,7 @@ class TableName:
         return {"schemaName": self.schema, "tableName": self.table}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class SpillLocation:
     bucket: str
     key: str
@@ -101,7 +109,7 @@ class SpillLocation:
         return {"@type": "S3SpillLocation", "bucket": self.bucket, "key": self.key, "directory": self.directory}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class EncryptionKey:
     """AES-GCM key and nonce of one split's spilled blocks. ``repr`` never shows them."""
 
@@ -123,7 +131,7 @@ class EncryptionKey:
         return {"key": b64encode(self.key), "nonce": b64encode(self.nonce)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Split:
     spill_location: SpillLocation | None
     encryption_key: EncryptionKey | None
@@ -145,7 +153,7 @@ class Split:
                 "properties": dict(self.properties)}
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class OptimizationSubType:
     sub_type: str
     properties: tuple[str, ...] = ()
@@ -154,7 +162,7 @@ class OptimizationSubType:
 # ------------------------------------------------------------------------------------------ field codecs
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class _Field:
     key: str
     attr: str
@@ -204,6 +212,7 @@ def _str_map(key: str, attr: str, since: int = 2) -> _Field:
 
 
 def _obj(key: str, attr: str, cls: Any, nullable: bool = False) -> _Field:
+    """A nested object read by ``cls.from_wire``; ``cls`` may be a function returning the class (loaded late)."""
     def read(o: Mapping[str, Any], k: str, p: str) -> Any:
         if k not in o:
             if nullable:
@@ -211,8 +220,21 @@ def _obj(key: str, attr: str, cls: Any, nullable: bool = False) -> _Field:
             raise ProtocolError(join(p, k), "required key is missing")
         if o[k] is None and nullable:
             return None
-        return cls.from_wire(o[k], join(p, k))
+        kind: Any = cls if isinstance(cls, type) else cls()
+        return kind.from_wire(o[k], join(p, k))
     return _Field(key, attr, read, lambda v, _: None if v is None else v.to_wire())
+
+
+def _block() -> type[Block]:
+    from connector.protocol.block import Block
+
+    return Block
+
+
+def _schema() -> type[SchemaMessage]:
+    from connector.protocol.block import SchemaMessage
+
+    return SchemaMessage
 
 
 def _identity() -> _Field:
@@ -221,8 +243,11 @@ def _identity() -> _Field:
 
 
 def _constraints() -> _Field:
-    return _Field("constraints", "constraints", lambda o, k, p: Constraints.from_wire(o.get(k), join(p, k)),
-                  lambda v, version: v.to_wire(version))
+    def read(o: Mapping[str, Any], k: str, p: str) -> Constraints:
+        from connector.protocol.constraints import Constraints
+
+        return Constraints.from_wire(o.get(k), join(p, k))
+    return _Field("constraints", "constraints", read, lambda v, version: v.to_wire(version))
 
 
 def _tables() -> _Field:
@@ -297,7 +322,7 @@ class Request(Message):
 # ------------------------------------------------------------------------------------------ requests
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class PingRequest(Request):
     identity: Identity
     catalog_name: str
@@ -305,7 +330,7 @@ class PingRequest(Request):
     _wire = (_identity(), _str("catalogName", "catalog_name"), _str("queryId", "query_id"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListSchemasRequest(Request):
     identity: Identity
     query_id: str
@@ -313,7 +338,7 @@ class ListSchemasRequest(Request):
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListTablesRequest(Request):
     identity: Identity
     query_id: str
@@ -326,7 +351,7 @@ class ListTablesRequest(Request):
              _int("pageSize", "page_size", UNLIMITED_PAGE_SIZE))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableRequest(Request):
     identity: Identity
     query_id: str
@@ -337,7 +362,7 @@ class GetTableRequest(Request):
              _obj("tableName", "table_name", TableName), _str_map("queryPassthroughArguments", "passthrough", 5))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableLayoutRequest(Request):
     identity: Identity
     query_id: str
@@ -347,11 +372,11 @@ class GetTableLayoutRequest(Request):
     schema: SchemaMessage
     partition_columns: tuple[str, ...]
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _constraints(), _obj("schema", "schema", SchemaMessage),
+             _obj("tableName", "table_name", TableName), _constraints(), _obj("schema", "schema", _schema),
              _str_list("partitionColumns", "partition_columns", []))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetSplitsRequest(Request):
     identity: Identity
     query_id: str
@@ -362,12 +387,12 @@ class GetSplitsRequest(Request):
     constraints: Constraints
     continuation_token: str | None = None
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _obj("partitions", "partitions", Block),
+             _obj("tableName", "table_name", TableName), _obj("partitions", "partitions", _block),
              _str_list("partitionColumns", "partition_columns", []), _constraints(),
              _opt_str("continuationToken", "continuation_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ReadRecordsRequest(Request):
     identity: Identity
     query_id: str
@@ -379,12 +404,12 @@ class ReadRecordsRequest(Request):
     max_block_size: int
     max_inline_block_size: int
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"),
-             _obj("tableName", "table_name", TableName), _obj("schema", "schema", SchemaMessage),
+             _obj("tableName", "table_name", TableName), _obj("schema", "schema", _schema),
              _obj("split", "split", Split), _constraints(), _size_as_string("maxBlockSize", "max_block_size"),
              _size_as_string("maxInlineBlockSize", "max_inline_block_size", positive=False))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetDataSourceCapabilitiesRequest(Request):
     identity: Identity
     query_id: str
@@ -392,22 +417,22 @@ class GetDataSourceCapabilitiesRequest(Request):
     _wire = (_identity(), _str("queryId", "query_id"), _str("catalogName", "catalog_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class UserDefinedFunctionRequest(Request):
     identity: Identity
     input_records: Block
     output_schema: SchemaMessage
     method_name: str
     function_type: str = "SCALAR"
-    _wire = (_identity(), _obj("inputRecords", "input_records", Block),
-             _obj("outputSchema", "output_schema", SchemaMessage), _str("methodName", "method_name"),
+    _wire = (_identity(), _obj("inputRecords", "input_records", _block),
+             _obj("outputSchema", "output_schema", _schema), _str("methodName", "method_name"),
              _str("functionType", "function_type", "SCALAR"))
 
 
 # ------------------------------------------------------------------------------------------ responses
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class PingResponse(Message):
     catalog_name: str
     query_id: str
@@ -418,14 +443,14 @@ class PingResponse(Message):
              _int("capabilities", "capabilities"), _int("serDeVersion", "serde_version", 1))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListSchemasResponse(Message):
     catalog_name: str
     schemas: tuple[str, ...]
     _wire = (_str("catalogName", "catalog_name"), _str_list("schemas", "schemas"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ListTablesResponse(Message):
     tables: tuple[TableName, ...]
     catalog_name: str
@@ -433,26 +458,26 @@ class ListTablesResponse(Message):
     _wire = (_tables(), _str("catalogName", "catalog_name"), _opt_str("nextToken", "next_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableResponse(Message):
     catalog_name: str
     table_name: TableName
     schema: SchemaMessage
     partition_columns: tuple[str, ...] = ()
     _wire = (_str("catalogName", "catalog_name"), _obj("tableName", "table_name", TableName),
-             _obj("schema", "schema", SchemaMessage), _str_list("partitionColumns", "partition_columns", []))
+             _obj("schema", "schema", _schema), _str_list("partitionColumns", "partition_columns", []))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetTableLayoutResponse(Message):
     catalog_name: str
     table_name: TableName
     partitions: Block
     _wire = (_str("catalogName", "catalog_name"), _obj("tableName", "table_name", TableName),
-             _obj("partitions", "partitions", Block))
+             _obj("partitions", "partitions", _block))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetSplitsResponse(Message):
     catalog_name: str
     splits: tuple[Split, ...]
@@ -460,31 +485,31 @@ class GetSplitsResponse(Message):
     _wire = (_str("catalogName", "catalog_name"), _splits(), _opt_str("continuationToken", "continuation_token"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class ReadRecordsResponse(Message):
     catalog_name: str
     records: Block
-    _wire = (_str("catalogName", "catalog_name"), _obj("records", "records", Block))
+    _wire = (_str("catalogName", "catalog_name"), _obj("records", "records", _block))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class RemoteReadRecordsResponse(Message):
     catalog_name: str
     schema: SchemaMessage
     remote_blocks: tuple[SpillLocation, ...]
     encryption_key: EncryptionKey | None
-    _wire = (_str("catalogName", "catalog_name"), _obj("schema", "schema", SchemaMessage), _remote_blocks(),
+    _wire = (_str("catalogName", "catalog_name"), _obj("schema", "schema", _schema), _remote_blocks(),
              _obj("encryptionKey", "encryption_key", EncryptionKey, nullable=True))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class UserDefinedFunctionResponse(Message):
     records: Block
     method_name: str
-    _wire = (_obj("records", "records", Block), _str("methodName", "method_name"))
+    _wire = (_obj("records", "records", _block), _str("methodName", "method_name"))
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class GetDataSourceCapabilitiesResponse(Message):
     catalog_name: str
     capabilities: Mapping[str, tuple[OptimizationSubType, ...]]

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connector.protocol import zones
 from connector.protocol.errors import ProtocolError
@@ -249,14 +248,21 @@ def _rebuild(array: pa.Array, target: pa.DataType, leaf: Any) -> pa.Array:
 
 
 def _mask(array: pa.Array) -> pa.Array | None:
-    return pc.is_null(array) if array.null_count else None
+    if not array.null_count:
+        return None
+    import pyarrow.compute as pc
+
+    return pc.is_null(array)
 
 
 def _leaf_to_wire(array: pa.Array, target: pa.DataType) -> pa.Array:
     t = array.type
     if pa.types.is_timestamp(t) and t.tz is None:
-        millis = array.cast(pa.timestamp(t.unit)) if t.unit == "ms" else pc.floor_temporal(
-            array, unit="millisecond").cast(pa.timestamp("ms"))
+        if t.unit == "ms":  # the same 64-bit milliseconds: a new type on the same buffers
+            return array.view(pa.date64())
+        import pyarrow.compute as pc
+
+        millis = pc.floor_temporal(array, unit="millisecond").cast(pa.timestamp("ms"))
         return millis.cast(pa.int64()).view(pa.date64())
     if _is_packed(t):
         packed = zones.pack(array.cast(pa.int64()), t.tz)

@@ -17,10 +17,8 @@ companion column ``zone_column(name)`` holding zone ids (or None for the column'
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 UTC_KEY = 0
 _MAX_OFFSET_MINUTES = 14 * 60
@@ -35,9 +33,15 @@ def zone_column(column: str) -> str:
     return _ZONE_COLUMN_PREFIX + column
 
 
+def _zone_keys_text() -> str:
+    from importlib import resources
+
+    return resources.files("connector.protocol").joinpath("zone_keys.txt").read_text("utf-8")
+
+
 @cache
 def _named_keys() -> dict[str, int]:
-    text = resources.files("connector.protocol").joinpath("zone_keys.txt").read_text("utf-8")
+    text = _zone_keys_text()
     keys: dict[str, int] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -114,7 +118,7 @@ def zone_key(zone: str) -> int:
 
 @cache
 def _keys_to_ids() -> dict[int, str]:
-    text = resources.files("connector.protocol").joinpath("zone_keys.txt").read_text("utf-8")
+    text = _zone_keys_text()
     ids = {int(n): name for n, name in (line.split() for line in text.splitlines() if line and line[0] != "#")}
     for minutes in range(-_MAX_OFFSET_MINUTES, _MAX_OFFSET_MINUTES + 1):
         if minutes:
@@ -134,6 +138,8 @@ def zone_id(key: int) -> str:
 
 def pack(millis: pa.Array, zone: str) -> pa.Array:
     """Pack UTC epoch millis (int64) with one zone's key."""
+    import pyarrow.compute as pc
+
     key = zone_key(zone)
     shifted = pc.shift_left(millis.cast(pa.int64()), 12)
     return pc.bit_wise_or(shifted, pa.scalar(key, pa.int64())) if key else shifted
@@ -141,6 +147,8 @@ def pack(millis: pa.Array, zone: str) -> pa.Array:
 
 def pack_each(millis: pa.Array, zones: pa.Array, default: str) -> pa.Array:
     """Pack each value with its own zone id (None: ``default``), as the SDK packs each ZonedDateTime's zone."""
+    import pyarrow.compute as pc
+
     encoded = zones.cast(pa.string()).dictionary_encode()
     names = encoded.dictionary.to_pylist()
     try:
@@ -154,10 +162,14 @@ def pack_each(millis: pa.Array, zones: pa.Array, default: str) -> pa.Array:
 
 def unpack(packed: pa.Array) -> pa.Array:
     """UTC epoch millis (int64) of packed values; the zone key is dropped (the instant is what compares)."""
+    import pyarrow.compute as pc
+
     return pc.shift_right(packed.cast(pa.int64()), 12)
 
 
 def unpack_zones(packed: pa.Array) -> pa.Array:
     """The zone id of each packed value (None for nulls)."""
+    import pyarrow.compute as pc
+
     keys = pc.bit_wise_and(packed.cast(pa.int64()), pa.scalar(0xFFF, pa.int64())).to_pylist()
     return pa.array([None if k is None else zone_id(k) for k in keys], pa.string())

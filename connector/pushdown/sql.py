@@ -14,13 +14,13 @@ import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from connector.errors import InvalidRequest
+from connector.lazy_dataclass import lazy_dataclass
+from connector.lazy_import import lazy_module
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
     Bound,
@@ -35,9 +35,18 @@ from connector.protocol.constraints import (
     ValueSet,
     Variable,
 )
-from connector.pushdown.evaluate import array_values
 from connector.pushdown.sql_budget import plan_degradation
-from connector.pushdown.sql_values import BoundValues, balanced
+
+# sqlglot (and the node classes built on it) load with the first statement that needs a tree: a read that pushes
+# nothing down is written without one (plan_plain_select), so a cold Lambda's first query never imports it.
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
+    from connector.pushdown import sql_values
+else:
+    exp = lazy_module("sqlglot.expressions", globals(), "exp")
+    sql_values = lazy_module("connector.pushdown.sql_values", globals(), "sql_values")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,8 @@ class SqlDialect:
     nan_is_largest: ClassVar[bool] = False
 
     def sqlglot(self) -> Dialect:
+        from sqlglot.dialects.dialect import Dialect
+
         return Dialect.get_or_raise(self.sqlglot_dialect or None)
 
     # ------------------------------------------------------------------------------- exactness hooks
@@ -201,6 +212,31 @@ class SqlDialect:
         """How a column is read in the select list: ``column_expression`` unless reading it exactly needs another
         form than comparing it (Oracle reads a NUMBER of unknown precision as text, converted exactly)."""
         return self.column_expression(column)
+
+    # ------------------------------------------------------------------------------- statements without sqlglot
+
+    #: The character this dialect's identifiers are quoted with (doubled inside a name) as sqlglot writes them,
+    #: which lets ``plan_plain_select`` write a read that pushes nothing without sqlglot; "" keeps every
+    #: statement on sqlglot. tests/test_plain_select.py checks the two agree.
+    plain_identifier_quote: ClassVar[str] = ""
+
+    def plain_select_item(self, column: SourceColumn) -> str | None:
+        """The select-list item of ``column`` written as sqlglot writes ``plan_select``'s (``select_expression``,
+        aliased to the source name unless it is the plain column), or None when only sqlglot can write it. By
+        default the quoted name, unless the dialect reads columns through expressions of its own: such a dialect
+        says here what it writes, or its reads stay on sqlglot."""
+        if (type(self).select_expression is not SqlDialect.select_expression
+                or type(self).column_expression is not SqlDialect.column_expression):
+            return None
+        return self.quote(column.source_name)
+
+    def quote(self, name: str) -> str:
+        """``name`` as a quoted identifier, as sqlglot writes it (``plain_identifier_quote`` must be set)."""
+        quote = self.plain_identifier_quote
+        if not quote:
+            raise ValueError(f"{type(self).__name__} writes its identifiers through sqlglot only")
+        return f"{quote}{name.replace(quote, quote * 2)}{quote}"
+
 
     def integer_division(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         return exp.Div(this=a, expression=b, typed=True)
@@ -313,12 +349,12 @@ def bound_generator(base: type[Any], explicit_null_ordering: bool = False) -> ty
     def placeholder_sql(gen: Any, expression: exp.Placeholder) -> str:
         return marker(gen, int(expression.name))
 
-    def boundvalues_sql(gen: Any, expression: BoundValues) -> str:
+    def boundvalues_sql(gen: Any, expression: sql_values.BoundValues) -> str:
         first, count = int(expression.args["first"]), int(expression.args["count"])
         return ", ".join(marker(gen, i) for i in range(first, first + count))
 
     methods: dict[str, Any] = {"__init__": init, "placeholder_sql": placeholder_sql,
-                               "TRANSFORMS": {**base.TRANSFORMS, BoundValues: boundvalues_sql}}
+                               "TRANSFORMS": {**base.TRANSFORMS, sql_values.BoundValues: boundvalues_sql}}
     if explicit_null_ordering:
         methods["ordered_sql"] = _explicit_ordered_sql
     return type(f"Bound{base.__name__}", (base,), methods)
@@ -344,11 +380,12 @@ def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=e.copy(), expression=exp.Null())
 
 
-_COMPARISONS: dict[str, type[exp.Expression]] = {
-    "$equal": exp.EQ, "$not_equal": exp.NEQ, "$less_than": exp.LT, "$less_than_or_equal": exp.LTE,
-    "$greater_than": exp.GT, "$greater_than_or_equal": exp.GTE,
+# sqlglot's node classes, by name (read from ``exp`` when used: no sqlglot import at module level).
+_COMPARISONS: dict[str, str] = {
+    "$equal": "EQ", "$not_equal": "NEQ", "$less_than": "LT", "$less_than_or_equal": "LTE",
+    "$greater_than": "GT", "$greater_than_or_equal": "GTE",
 }
-_ARITHMETIC: dict[str, type[exp.Expression]] = {"$add": exp.Add, "$subtract": exp.Sub, "$multiply": exp.Mul}
+_ARITHMETIC: dict[str, str] = {"$add": "Add", "$subtract": "Sub", "$multiply": "Mul"}
 
 
 class SqlCompiler:
@@ -382,7 +419,7 @@ class SqlCompiler:
                 return [self.bind(v, t) for v in values]
         first = len(self.values)
         self.values.extend(BoundValue(v, t) for v in values)
-        return [BoundValues(first=first, count=len(values))]
+        return [sql_values.BoundValues(first=first, count=len(values))]
 
     # ------------------------------------------------------------------------------- value sets
 
@@ -427,7 +464,7 @@ class SqlCompiler:
         size = self.dialect.max_in_list
         chunks = [values[i : i + size] for i in range(0, len(values), size)]
         parts = [exp.In(this=col.copy(), expressions=self.bind_all(chunk, t)) for chunk in chunks]
-        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        return parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
 
     def _ranges(self, col: exp.Expression, source: SourceColumn, value_set: SortedRangeSet) -> exp.Expression | None:
         ranges = value_set.ranges
@@ -453,7 +490,7 @@ class SqlCompiler:
                 nan = exp.NEQ(this=operand.copy(), expression=self.bind(math.nan, value_set.type))
                 part = exp.paren(exp.and_(part, nan, copy=False), copy=False)
             parts.append(part)
-        core = parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        core = parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
         return self._with_nulls(col, core, value_set.null_allowed)
 
     def _range(self, col: exp.Expression, r: Range, t: pa.DataType) -> exp.Expression:
@@ -502,7 +539,7 @@ class SqlCompiler:
                 return exp.not_(_is_null(col))
             parts.append(conditions[0] if len(conditions) == 1 else exp.paren(exp.and_(*conditions, copy=False),
                                                                                copy=False))
-        return parts[0] if len(parts) == 1 else exp.paren(balanced(parts, disjunction=True), copy=False)
+        return parts[0] if len(parts) == 1 else exp.paren(sql_values.balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- expressions
 
@@ -557,7 +594,7 @@ class SqlCompiler:
             args = self._args(call)
             if not args:
                 return None
-            return exp.paren(balanced(args, disjunction=name == "$or"), copy=False)
+            return exp.paren(sql_values.balanced(args, disjunction=name == "$or"), copy=False)
         if name == "$not":
             args = self._args(call, 1)
             return None if args is None else exp.paren(exp.not_(args[0]))
@@ -581,7 +618,7 @@ class SqlCompiler:
                 return self.dialect.is_distinct_from(args[0], args[1])
             if name == "$nullif":
                 return exp.Nullif(this=args[0], expression=args[1])
-            return exp.paren(_COMPARISONS[name](this=args[0], expression=args[1]))
+            return exp.paren(getattr(exp, _COMPARISONS[name])(this=args[0], expression=args[1]))
         if name in _ARITHMETIC or name in ("$divide", "$modulus", "$negate"):
             return self._arithmetic(call)
         if name == "$like_pattern":
@@ -602,7 +639,7 @@ class SqlCompiler:
             return None
         a, b = args
         if call.name in _ARITHMETIC:
-            return exp.paren(_ARITHMETIC[call.name](this=a, expression=b))
+            return exp.paren(getattr(exp, _ARITHMETIC[call.name])(this=a, expression=b))
         integral = pa.types.is_integer(call.type)
         if call.name == "$divide":
             if integral and not self.dialect.integer_division_truncates:
@@ -632,6 +669,8 @@ class SqlCompiler:
         rendered = self._expression(call.arguments[0])
         value = None if rendered is None else self._operand(call.arguments[0], rendered, False)
         try:
+            from connector.pushdown.evaluate import array_values
+
             members = array_values(call.arguments[1])
         except InvalidRequest:
             return None
@@ -647,7 +686,7 @@ class SqlCompiler:
         if len(values) < len(members):
             chunks[-1].append(exp.Null())
         parts = [exp.In(this=value.copy(), expressions=chunk) for chunk in chunks]
-        return exp.paren(parts[0] if len(parts) == 1 else balanced(parts, disjunction=True), copy=False)
+        return exp.paren(parts[0] if len(parts) == 1 else sql_values.balanced(parts, disjunction=True), copy=False)
 
     # ------------------------------------------------------------------------------- ORDER BY
 
@@ -743,6 +782,49 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
         select = dialect.apply_limit(select, constraints.limit)
     sql, params = dialect.render(select, compiler.values)
     return SourceQuery(sql, params, residual, selected)
+
+
+@lazy_dataclass(slots=True)
+class PlainPredicate:
+    """One of a split's own predicates, written without sqlglot: ``<column> <op> <placeholder>``. ``column`` is SQL
+    text as sqlglot writes the adapter's column (``rowid``, or a name from ``SqlDialect.quote``)."""
+
+    column: str
+    op: str  # >=, >, <=, <, =
+    value: Any
+    type: pa.DataType
+
+
+def plan_plain_select(dialect: SqlDialect, table: tuple[str, str], columns: Mapping[str, SourceColumn],
+                      projection: Sequence[str], constraints: Constraints,
+                      where: Sequence[PlainPredicate]) -> SourceQuery | None:
+    """``plan_select``'s statement for a read that pushes nothing (no constraints), written without sqlglot, or
+    None when it needs sqlglot: the dialect quotes identifiers another way, reads a column through an expression,
+    or wraps its bound values. ``table`` is (schema, table) at the source ("" schema: none).
+
+    A cold Lambda's first query then never imports sqlglot (more than pyarrow's import time, bench/README.md
+    section 3). ``tests/test_plain_select.py`` checks the text and parameters are ``plan_select``'s.
+    """
+    if not constraints.is_empty or not dialect.plain_identifier_quote:
+        return None
+    if where and type(dialect).bind_expression is not SqlDialect.bind_expression:
+        return None
+    compiler = SqlCompiler(dialect, columns)
+    selected = tuple(compiler.source_column(n) for n in dict.fromkeys(projection))
+    written = [dialect.plain_select_item(c) for c in selected]
+    if any(item is None for item in written):
+        return None
+    items = ", ".join(item for item in written if item is not None) or "1"
+    schema, name = table
+    source = f"{dialect.quote(schema)}.{dialect.quote(name)}" if schema else dialect.quote(name)
+    # Identifiers quoted by the dialect exactly as sqlglot quotes them, every value a bind parameter.
+    sql = f"SELECT {items} FROM {source}"  # noqa: S608
+    if where:
+        sql += " WHERE " + " AND ".join(f"{p.column} {p.op} {dialect._placeholder(i)}" for i, p in enumerate(where, 1))
+    params = [dialect.bind_value(p.value, p.type) for p in where]
+    if dialect.paramstyle == "named":
+        return SourceQuery(sql, {f"p{n}": v for n, v in enumerate(params, 1)}, Constraints(), selected)  # type: ignore[arg-type]
+    return SourceQuery(sql, params, Constraints(), selected)
 
 
 def merge_residual(residual: Constraints, kept: Constraints) -> Constraints:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.constraints import (
     Bound,
     Constant,
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 MAX_SQL_TERMS = 2048
 
 
-@dataclass(frozen=True, slots=True)
+@lazy_dataclass(slots=True)
 class Cost:
     binds: int
     terms: int
@@ -57,7 +58,7 @@ class Cost:
         return Cost(self.binds + other.binds, self.terms + other.terms)
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class Degraded:
     """What goes to the framework instead of the statement: summary columns and expressions (by position), and
     the hulls pushed in their place."""
