@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.types import MAX_PRECISION, TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize
+from adapters.sql.types import MAX_PRECISION, TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize
 from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints, EquatableValueSet, SortedRangeSet, ValueSet
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select

@@ -87,7 +87,7 @@ class Parameter:
 
 
 #: Connection-string parameters (JDBC names, matched case-insensitively) and the teradatasql parameters they
-#: become. Every name here is accepted by teradatasql 20 (tests/test_teradata_url.py asks the real driver).
+#: become. Every name here is accepted by teradatasql 20 (tests/adapters/teradata/test_connect.py asks the real driver).
 #: Anything else is rejected: teradatasql fails on unknown names, and another connector's properties must
 #: never leak into a Teradata logon (the Java connector's issue #723).
 PARAMETERS: dict[str, Parameter] = {

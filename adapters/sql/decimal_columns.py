@@ -1,6 +1,6 @@
 """DECIMAL columns a driver returns as floats and integers (SQLite's REAL storage), converted a column at a time.
 
-``adapters.convert`` reads such a value as the decimal its shortest ``repr`` names, rounded to the 15 significant
+``adapters.sql.convert`` reads such a value as the decimal its shortest ``repr`` names, rounded to the 15 significant
 digits a double holds, and refuses it unless that decimal has at most the column's scale and precision: one
 ``Decimal`` per value, most of the time of a wide SQLite read (bench/README.md). Here Arrow computes, for the
 whole column, each value's candidate unscaled integer ``C = round(v * 10**s)`` and keeps the column only if
@@ -16,7 +16,7 @@ returns ``c``. Any value that does not prove itself (NaN, infinities, a 16th dig
 digits than ``p``, an integer beyond ``2**53``, text) sends the whole column back to the per-value path, which
 converts it or names the bad value. The candidates come from Arrow's float arithmetic, but only the check decides
 - no string or decimal rescaling cast is involved (those wrap silently when a rescaled value overflows).
-``tests/test_decimal_columns.py`` compares both paths on adversarial values.
+``tests/adapters/sql/test_decimal_columns.py`` compares both paths on adversarial values.
 """
 
 from __future__ import annotations

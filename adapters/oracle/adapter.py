@@ -1,7 +1,7 @@
 """Oracle through python-oracledb in thin mode (pure Python: no Instant Client in the Lambda bundle).
 
-``oracle://jdbc:oracle:thin:${secret}@//host:1521/service`` - see ``adapters.oracle_connect`` for every accepted
-form and ``adapters.oracle_dialect`` for what is pushed to Oracle and why.
+``oracle://jdbc:oracle:thin:${secret}@//host:1521/service`` - see ``adapters.oracle.connect`` for every accepted
+form and ``adapters.oracle.dialect`` for what is pushed to Oracle and why.
 
 * Metadata comes from the ALL_ dictionary views, so it is owner-aware and sees views and tables of every schema
   the user may read (the Java connector used USER_TAB_PARTITIONS and ALL_TABLES only), and synonyms (private
@@ -38,7 +38,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from adapters.oracle_connect import (
+from adapters.oracle.connect import (
     SECRET_CONNECT_EXTRAS,
     OracleUrl,
     connect_params,
@@ -48,7 +48,7 @@ from adapters.oracle_connect import (
     login_timeout,
     parse_oracle_url,
 )
-from adapters.oracle_dialect import (
+from adapters.oracle.dialect import (
     ARROW_NATIVE_KINDS,
     DEFAULT_NUMBER_SCALE,
     ORACLE_TYPES,
@@ -58,8 +58,8 @@ from adapters.oracle_dialect import (
     prepare,
     unbounded_number,
 )
-from adapters.sql import CasingMode, SourceTable, SqlAdapter
-from adapters.types import ColumnInfo, normalize
+from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.types import ColumnInfo, normalize
 from connector import exact_cast
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from adapters.decimal_columns import decimals_from_numbers
+from adapters.sql.decimal_columns import decimals_from_numbers
 from connector import kernels
 from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError
@@ -62,7 +62,7 @@ def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
     Only where Arrow's result is the slow path's: ISO text -> timestamp[ms] without zone or date32 (Arrow
     rejects offsets, surrounding spaces and sub-millisecond digits, which the slow path then handles),
     integers that are all 0 or 1 -> boolean, and floats and integers -> decimal where each value proves its
-    exact decimal (``adapters.decimal_columns``). SQLite returns exactly these shapes; value by value they cost
+    exact decimal (``adapters.sql.decimal_columns``). SQLite returns exactly these shapes; value by value they cost
     2-8x more (bench/README.md, "Hot-path profile"), decimals 50x.
     """
     if pa.types.is_decimal(t):

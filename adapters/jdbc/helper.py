@@ -1,12 +1,12 @@
-"""The JDBC adapter's Java helper (``adapters/java/*.java``): compiled reproducibly, found, loaded into the JVM.
+"""The JDBC adapter's Java helper (``adapters/jdbc/java/*.java``): compiled reproducibly, found, loaded into the JVM.
 
-The helper reads result sets into Arrow buffers a batch at a time (``adapters.jdbc_columnar``). It ships as
+The helper reads result sets into Arrow buffers a batch at a time (``adapters.jdbc.columnar``). It ships as
 source and is compiled with the JDK's ``javac`` - no prebuilt binary is kept in the repository:
 
-* ``make jdbc-helper`` (and ``python -m adapters.jdbc_helper``) compiles it into the user cache
+* ``make jdbc-helper`` (and ``python -m adapters.jdbc.helper``) compiles it into the user cache
   (``$AFQ_CACHE_DIR/jdbc`` or ``~/.cache/afq/jdbc``); the first use in a process compiles it there too if it is
   missing, when a ``javac`` is installed;
-* ``afq package generic`` puts the jar into the bundle next to the source (``adapters/java/<jar>``), where
+* ``afq package generic`` puts the jar into the bundle next to the source (``adapters/jdbc/java/<jar>``), where
   Lambda finds it on its read-only file system.
 
 The jar's name carries a hash of the sources and compiler options, so a jar built from other sources is never
@@ -136,7 +136,7 @@ def find_jar(*, compile_missing: bool = True) -> Path:
 def bundle_files() -> dict[str, bytes]:
     """The files ``afq package generic`` adds to the bundle: the jar, compiled for these sources."""
     jar = find_jar()
-    return {f"adapters/java/{jar.name}": jar.read_bytes()}
+    return {f"adapters/jdbc/java/{jar.name}": jar.read_bytes()}
 
 
 def helper_class() -> Any:
@@ -165,7 +165,7 @@ def helper_class() -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m adapters.jdbc_helper [--out JAR]``: build the helper (into the cache by default)."""
+    """``python -m adapters.jdbc.helper [--out JAR]``: build the helper (into the cache by default)."""
     args = sys.argv[1:] if argv is None else argv
     try:
         if args[:1] == ["--out"] and len(args) == 2:
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         elif not args:
             path = find_jar()
         else:
-            print("usage: python -m adapters.jdbc_helper [--out JAR]", file=sys.stderr)
+            print("usage: python -m adapters.jdbc.helper [--out JAR]", file=sys.stderr)
             return 2
     except HelperUnavailable as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Snowflake through snowflake-connector-python: Arrow-native reads, parallel splits from result batches.
 
-Connection strings and credentials: ``adapters.snowflake_config``. Metadata comes from the connection
+Connection strings and credentials: ``adapters.snowflake.connect``. Metadata comes from the connection
 database's INFORMATION_SCHEMA (tables, views and materialized views alike); Snowflake upper-cases unquoted
 names, so Athena's lower-case names are resolved case-insensitively by default (``casing_mode``).
 
@@ -29,8 +29,8 @@ URL, no key and nothing that is deserialized as code: a query id (validated as a
 (validated as bounded integers, and against the result's actual chunk count). Re-opening a result by id
 only works for the Snowflake user the connector logs in as, and only reaches Snowflake's own endpoint.
 
-Types, the dialect and result conversion: ``adapters.snowflake_dialect``; split properties and batch grouping:
-``adapters.snowflake_batches``.
+Types, the dialect and result conversion: ``adapters.snowflake.dialect``; split properties and batch grouping:
+``adapters.snowflake.batches``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from adapters.snowflake_batches import (
+from adapters.snowflake.batches import (
     QUERY_ID,
     RecentResults,
     group_batches,
@@ -53,16 +53,16 @@ from adapters.snowflake_batches import (
     parse_token,
     split_page,
 )
-from adapters.snowflake_config import SnowflakeUrl, connect_arguments, parse_snowflake_url
-from adapters.snowflake_dialect import (
+from adapters.snowflake.connect import SnowflakeUrl, connect_arguments, parse_snowflake_url
+from adapters.snowflake.dialect import (
     SNOWFLAKE_TYPES,
     TYPE_CODES,
     SnowflakeDialect,
     result_batches,
     split_constraints,
 )
-from adapters.sql import CasingMode, SourceTable, SqlAdapter
-from adapters.types import VARCHAR, ColumnInfo
+from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.types import VARCHAR, ColumnInfo
 from connector.adapter import RequestContext, Scan, SplitPage
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec

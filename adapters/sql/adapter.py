@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
-from adapters.convert import to_arrow
-from adapters.types import ColumnInfo, TypeMap
+from adapters.sql.convert import to_arrow
+from adapters.sql.types import ColumnInfo, TypeMap
 from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDefinition, TablePage
 from connector.batching import concat
 from connector.config import Settings

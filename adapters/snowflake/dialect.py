@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal_or_integer, normalize
+from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal_or_integer, normalize
 from connector import exact_cast
 from connector.errors import SourceError
 from connector.protocol.constraints import Constraints, Expression, ValueSet, columns_of

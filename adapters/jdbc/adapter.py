@@ -21,16 +21,16 @@ Environment variables (``<catalog>_...`` wins over the plain name, so multiplexe
     Rows per round trip to the database (default 10000).
 ``jdbc_fetch_mode``
     How rows cross from the JVM: ``auto`` (default: in columnar batches through the Java helper, see
-    ``adapters.jdbc_columnar``, or value by value when the helper is neither built nor buildable), ``columnar``
+    ``adapters.jdbc.columnar``, or value by value when the helper is neither built nor buildable), ``columnar``
     (the helper or an error), ``values`` (one JPype call per value).
 ``key_range_splits``, ``key_range_column``
-    Parallel reads by key ranges (see ``adapters.keyrange``).
+    Parallel reads by key ranges (see ``adapters.sql.keyrange``).
 ``JAVA_HOME``
     Which JVM JPype loads (default: the system's).
 
-The JVM, driver loading and per-value reads are in ``adapters.jdbc_driver``, columnar reads in
-``adapters.jdbc_columnar`` (the Java helper: ``adapters.jdbc_helper``); what each database evaluates exactly, and its
-types, in ``adapters.jdbc_dialects``.
+The JVM, driver loading and per-value reads are in ``adapters.jdbc.driver``, columnar reads in
+``adapters.jdbc.columnar`` (the Java helper: ``adapters.jdbc.helper``); what each database evaluates exactly, and its
+types, in ``adapters.jdbc.dialects``.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from adapters.jdbc_columnar import ColumnarReader
-from adapters.jdbc_dialects import JdbcColumnInfo, JdbcDialect, dialect_for, subprotocol_of
-from adapters.jdbc_driver import (
+from adapters.jdbc.columnar import ColumnarReader
+from adapters.jdbc.dialects.generic import JdbcColumnInfo, JdbcDialect, subprotocol_of
+from adapters.jdbc.dialects.lookup import dialect_for
+from adapters.jdbc.driver import (
     DEFAULT_DRIVERS,
     DEFAULT_JAR_DIR,
     build_array,
@@ -58,10 +59,10 @@ from adapters.jdbc_driver import (
     start_jvm,
     to_java,
 )
-from adapters.jdbc_helper import HelperUnavailable, helper_class
-from adapters.keyrange import KeyRangeSplits
-from adapters.sql import CasingMode, SqlAdapter
-from adapters.types import ColumnInfo, int_or_none
+from adapters.jdbc.helper import HelperUnavailable, helper_class
+from adapters.sql.adapter import CasingMode, SqlAdapter
+from adapters.sql.keyrange import KeyRangeSplits
+from adapters.sql.types import ColumnInfo, int_or_none
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for

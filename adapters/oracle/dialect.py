@@ -44,7 +44,16 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize, parse_arguments
+from adapters.sql.types import (
+    TIMESTAMP,
+    TIMESTAMP_TZ,
+    VARCHAR,
+    ColumnInfo,
+    TypeMap,
+    decimal,
+    normalize,
+    parse_arguments,
+)
 from connector.protocol.constraints import (
     AllOrNoneValueSet,
     Constant,

@@ -1,12 +1,12 @@
 """Columnar JDBC reads: the Java helper fills Arrow buffers per batch, Python wraps them without touching a value.
 
 Reading value by value costs one or two JPype calls per value (~1 us each), which caps the adapter at the speed of
-a bare ``getString`` loop. ``afq.jdbc.ColumnarReader`` (``adapters/java/ColumnarReader.java``, built and loaded by
-``adapters.jdbc_helper``) runs the typed getters inside the JVM and lays the values out as Arrow buffers; each batch
+a bare ``getString`` loop. ``afq.jdbc.ColumnarReader`` (``adapters/jdbc/java/ColumnarReader.java``, built and loaded by
+``adapters.jdbc.helper``) runs the typed getters inside the JVM and lays the values out as Arrow buffers; each batch
 then crosses with three calls - ``fill``, ``buffers`` (one ``byte[]``, copied once through JPype's buffer protocol)
 and ``layout`` - and becomes arrays through ``pyarrow.Array.from_buffers``.
 
-The getters and the strictness are those of the per-value readers in ``adapters.jdbc_driver`` (``getLong``,
+The getters and the strictness are those of the per-value readers in ``adapters.jdbc.driver`` (``getLong``,
 ``getBigDecimal``, ``getObject(i, LocalDate.class)``...): decimals are set to the column's scale without rounding
 and checked against its precision, dates and timestamps are checked against the Arrow type's range, timestamps are
 floored to milliseconds. A value that does not fit is a ``SourceError`` naming the column.

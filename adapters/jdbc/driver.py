@@ -22,9 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adapters.convert import to_arrow
-from adapters.jdbc_dialects import BINARY_CODES, TEXT_CODES, Types
-from adapters.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR
+from adapters.jdbc.dialects.generic import BINARY_CODES, TEXT_CODES, Types
+from adapters.sql.convert import to_arrow
+from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR
 from connector import exact_cast
 from connector.errors import ConfigurationError, SourceError
 from connector.pushdown.sql import SourceColumn

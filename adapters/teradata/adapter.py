@@ -23,8 +23,8 @@ What this adapter does differently from the Java reference connector, and why:
 Values are always bind parameters (``?``) except split bounds, which are integers computed and validated
 here (literals let Teradata eliminate partitions). Passwords never reach logs, reprs or error messages.
 
-Connection strings and driver errors: ``adapters.teradata_connect``; types, the dialect and what is pushed:
-``adapters.teradata_dialect``; split planning and split predicates: ``adapters.teradata_splits``.
+Connection strings and driver errors: ``adapters.teradata.connect``; types, the dialect and what is pushed:
+``adapters.teradata.dialect``; split planning and split predicates: ``adapters.teradata.splits``.
 """
 
 from __future__ import annotations
@@ -38,15 +38,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from adapters.convert import to_arrow
-from adapters.sql import CasingMode, SourceTable, SqlAdapter
-from adapters.teradata_connect import (
+from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.convert import to_arrow
+from adapters.sql.types import ColumnInfo, int_or_none, normalize
+from adapters.teradata.connect import (
     DEFAULT_PORT,
     driver_errors,
     parse_teradata_url,
     teradata_error,
 )
-from adapters.teradata_dialect import (
+from adapters.teradata.dialect import (
     FIXED_CHARACTER_TYPES,
     HASHABLE_TYPES,
     TERADATA_TYPES,
@@ -57,8 +58,7 @@ from adapters.teradata_dialect import (
     plan_query,
     type_name,
 )
-from adapters.teradata_splits import DEFAULT_SPLITS, MAX_SPLITS, hash_splits, partition_splits, split_predicates
-from adapters.types import ColumnInfo, int_or_none, normalize
+from adapters.teradata.splits import DEFAULT_SPLITS, MAX_SPLITS, hash_splits, partition_splits, split_predicates
 from connector.adapter import RequestContext
 from connector.config import Settings, int_setting
 from connector.connection import ConnectionSpec

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.sql import SourceTable
+from adapters.sql.adapter import SourceTable
 from connector.adapter import RequestContext
 from connector.config import int_setting
 from connector.errors import InvalidRequest
