@@ -472,7 +472,7 @@ class OracleAdapter(SqlAdapter):
 
 def plan_oracle_select(dialect: OracleDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
                        projection: Sequence[str], constraints: Constraints, split_where: Any = None) -> SourceQuery:
-    """``plan_select`` with Oracle's exactness rules applied first (``oracle_dialect.prepare``)."""
+    """``plan_select`` with Oracle's exactness rules applied first (``adapters.oracle.dialect.prepare``)."""
     prepared = prepare(dialect, constraints, columns)
 
     def where(compiler: SqlCompiler) -> list[exp.Expression]:

@@ -19,12 +19,12 @@ import java.util.Arrays;
  * little-endian order, or int32 offsets and bytes for strings (UTF-8) and binary. Python wraps them with
  * {@code pyarrow.Array.from_buffers} without touching a value.
  *
- * <p>Values are read with the same typed getters as adapters/jdbc_driver.py's per-value readers, and converted
+ * <p>Values are read with the same typed getters as adapters/jdbc/driver.py's per-value readers, and converted
  * as strictly: a decimal that needs rounding or more digits than its column's precision, a date or timestamp outside
  * the Arrow type's range, a string with an unpaired UTF-16 surrogate - each is a {@link BadValue} naming the column,
  * never a silently changed value. Timestamps are floored to milliseconds (Athena's precision).
  *
- * <p>Compiled by adapters/jdbc_helper.py with {@code javac --release 11}; the JVM class path does not need it
+ * <p>Compiled by adapters/jdbc/helper.py with {@code javac --release 11}; the JVM class path does not need it
  * (it is loaded through its own class loader when it is not there).
  */
 public final class ColumnarReader {
