@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
-# default-jdk-headless: javac for the JDBC adapter's Java helper (adapters/java/, built by `make jdbc-helper`).
+# default-jdk-headless: javac for the JDBC adapter's Java helper (adapters/jdbc/java/, built by `make jdbc-helper`).
 APT_PACKAGES := postgresql libpostgresql-jdbc-java libh2-java default-jre-headless default-jdk-headless faketime
 # Tool venvs pin versions .venv cannot share: each has a requirements-<tool>.in and its compiled, hashed .txt.
 # A tool that needs another Python says so on the first line of its .in file (`# requires python 3.12`).
@@ -56,7 +56,7 @@ apt:
 # The JDBC adapter's Java helper (columnar reads), compiled with javac into the user cache ($$AFQ_CACHE_DIR/jdbc or
 # ~/.cache/afq/jdbc); the adapter also compiles it on first use, and `afq package generic` puts it in the bundle.
 jdbc-helper: $(STAMP) apt
-	@$(BIN)/python -m adapters.jdbc_helper >/dev/null
+	@$(BIN)/python -m adapters.jdbc.helper >/dev/null
 
 
 # The demo needs only the SQLite path: the project, its [local] extra (DuckDB, boto3, cryptography) and the locked
@@ -82,7 +82,7 @@ test: $(STAMP) apt lint typecheck fakesnow-venv jdbc-helper
 	$(BIN)/pytest -q
 
 # Property tests with fresh random examples (make test replays a fixed sequence so CI is reproducible); the
-# differential fuzzer (tests/test_differential.py) runs 150 tables per engine instead of 12.
+# differential fuzzer (tests/differential/test_fuzzer.py) runs 150 tables per engine instead of 12.
 fuzz: $(STAMP) apt
 	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q
 

@@ -1,1 +1,1 @@
-"""Adapters: one module per data source. ``sql`` is the shared base for databases reached over DB-API."""
+"""Adapters: one package per data source. ``sql`` is the shared base for databases reached over DB-API."""

@@ -2,7 +2,7 @@
 
 Compares, for the same 1M rows x 6 columns:
 * the Arrow path: python-oracledb DataFrames (built with ``oracledb.from_arrow``, as ``fetch_df_batches``
-  yields them) -> ``adapters.oracle.arrow_batches`` (PyCapsule import + one cast per column);
+  yields them) -> ``adapters.oracle.adapter.arrow_batches`` (PyCapsule import + one cast per column);
 * the DB-API fallback: Python tuples -> ``OracleAdapter.rows_to_batch``.
 The database and the network are the real bottleneck; this shows the connector adds little on top.
 
@@ -20,7 +20,7 @@ from decimal import Decimal
 import oracledb
 import pyarrow as pa
 
-from adapters.oracle import OracleAdapter, arrow_batches
+from adapters.oracle.adapter import OracleAdapter, arrow_batches
 from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.pushdown.sql import SourceColumn

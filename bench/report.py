@@ -222,7 +222,7 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
             f"casts on whole columns, then writes IPC (without the IPC step: {_x(_ratio(arrow_only, ref))}).",
             f"- The adapter alone runs at **{_x(_ratio(adapter, ref))}** of it; ReadRecords at "
             f"**{_x(_ratio(local, ref))}** (spilled) and **{_x(_ratio(inline, ref))}** (inline). Against the narrow "
-            f"table the gap is wider: the decimal column still goes through `adapters/convert.py` one value at a "
+            f"table the gap is wider: the decimal column still goes through `adapters/sql/convert.py` one value at a "
             f"time (`_decimal`, exact for every stored value), which the whole-column paths of issue 20's second "
             f"part are to replace; this row is the baseline they will be measured against. The framework alone "
             f"takes {share(fw_local, local)} (spilled) and {share(fw_inline, inline)} (inline) of ReadRecords.",
@@ -237,7 +237,7 @@ def _throughput_notes(name: str, source: Mapping[str, Any], ref: Mapping[str, An
         cpu = adapter.get("cpu_seconds") if adapter else None
         notes += [
             f"- **Columnar JDBC: {_x(_ratio(adapter, values))} the rows/s of the value-by-value path.** The adapter "
-            f"reads through its Java helper (`adapters/java/ColumnarReader.java`, see `docs/jdbc.md`): the typed "
+            f"reads through its Java helper (`adapters/jdbc/java/ColumnarReader.java`, see `docs/jdbc.md`): the typed "
             f"getters run inside the JVM, which fills Arrow buffers for a whole batch, and each batch crosses into "
             f"Python in three JPype calls. Same run, same table: {_n(adapter['rows_per_s']) if adapter else '?'} "
             f"rows/s against {_n(values['rows_per_s']) if values else '?'} rows/s with `jdbc_fetch_mode=values` "
@@ -318,10 +318,11 @@ def _profile(data: Mapping[str, Any]) -> list[str]:
         "",
         "- **SQLite: the value-by-value conversion fallback was the largest project cost.** SQLite returns "
         "timestamps and dates as ISO text and booleans as 0/1; `pa.array(values, type)` refuses those, and "
-        "`adapters.convert.to_arrow` then converted each value in Python (`parse_timestamp`, `_date`, `_boolean`). "
+        "`adapters.sql.convert.to_arrow` then converted each value in Python (`parse_timestamp`, `_date`, `_boolean`). "
         "Fixed in commit \"convert: whole-column Arrow parsing...\": Arrow's own cast converts the whole column when "
         "it accepts every value (it accepts a strict subset of what the Python path accepts and gives the same values "
-        "- property-tested in `tests/test_convert.py` against the slow path); anything else still goes value by "
+        "- property-tested in `tests/adapters/sql/test_convert.py` against the slow path); anything else still goes "
+        "value by "
         "value with the same errors. Without the profiler, per 500k values: timestamp text 0.22 -> 0.11 s, date text "
         "0.09 -> 0.04 s, 0/1 booleans 0.08 -> 0.01 s; for the 500k x 8 SQLite table (same process, interleaved, best "
         "of 3, two alternations of old and new code): adapter -> Arrow 1.31 / 1.29 s -> 1.09 / 1.21 s, ReadRecords "
@@ -334,12 +335,13 @@ def _profile(data: Mapping[str, Any]) -> list[str]:
         "never waits). Commit \"SqlAdapter.fetch: small fetches merged into large batches\", measured in one "
         "process with the old and new fetch interleaved (500k x 8, 6 rounds): adapter -> Arrow best 0.88 -> "
         "0.69 s, ReadRecords spilled best 0.94 -> 0.86 s (medians 0.91 -> 0.81 and 1.00 -> 0.91 s); "
-        "`tests/test_sql_fetch.py` covers the merging.",
+        "`tests/adapters/sql/test_fetch.py` covers the merging.",
         "- **SQLite: split bounds.** A cProfile of the inline run (many splits) showed GetSplits spending 58 ms on "
         "500k rows in `SELECT min(rowid), max(rowid)`: SQLite answers a lone `min()` or `max()` of the rowid from "
         "the b-tree's ends but scans the whole table for the pair. Commit \"SQLite splits: min and max rowid as two "
         "scalar subqueries\": 338 ms -> 0.13 ms for 4M rows (about 0.8 s of every 10M-row scan of section 5); "
-        "`tests/test_sql_fetch.py` checks the query plan searches instead of scanning. The same profile puts the "
+        "`tests/adapters/sql/test_fetch.py` checks the query plan searches instead of scanning. The same profile "
+        "puts the "
         "rest of the per-split cost in planning each split's SELECT with sqlglot (~2 ms per split).",
         "- **A lead that was not real:** the profile charged ~10 % to the list comprehension that transposes rows "
         "into columns (`SqlAdapter.rows_to_batch`). pyinstrument's per-call hooks inflate code that makes many small "
@@ -387,9 +389,10 @@ def _profile_postgres(result: Mapping[str, Any] | None) -> str:
     if not result or not result.get("charged"):
         return ""
     top = result["charged"][0]
-    columnar = sum(r["share"] for r in result["charged"] if "jdbc_columnar" in r["function"])
+    columnar = sum(r["share"] for r in result["charged"]
+                   if any(m in r["function"] for m in ("jdbc_columnar", "jdbc/columnar")))
     return (f"- **PostgreSQL (JDBC):** the largest share, {100 * top['share']:.0f} %, is charged to "
-            f"`{top['function']}`; everything in `adapters/jdbc_columnar.py` adds up to {100 * columnar:.0f} %. With "
+            f"`{top['function']}`; everything in `adapters/jdbc/columnar.py` adds up to {100 * columnar:.0f} %. With "
             f"the columnar helper that is the JVM filling a batch (`ColumnarReader.fill`: pgJDBC's getters and the "
             f"waits for the server's rows) - the Python side of a batch is three JPype calls and "
             f"`Array.from_buffers`. Before it, the time was the per-cell JPype calls of the row loop "
@@ -439,7 +442,8 @@ def _cold(data: Mapping[str, Any]) -> list[str]:
             "What the numbers say:",
             "",
             f"- Importing the handler costs {_n(handler, 1)} ms: it loads nothing heavy (no pyarrow, driver, boto3 or "
-            f"sqlglot dialect - `tests/test_cold_start.py` keeps it so). Everything is paid by the first request.",
+            f"sqlglot dialect - `tests/packaging/test_cold_start.py` keeps it so). Everything is paid by the first "
+            "request.",
             f"- The first request of any kind costs {_n(min(v or 0 for v in first.values()), 0)}-"
             f"{_n(max(v or 0 for v in first.values()), 0)} ms, against ~{arrow:.0f} ms for `import pyarrow` alone "
             f"(process time minus the bare interpreter). The difference is the rest of the framework's imports, "

@@ -196,7 +196,7 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
             rows += len(chunk)
         connection.close()
     elif scenario == "sqlite-s3":
-        from tests.spill_athena import TABLE
+        from tests.support.spill_data import TABLE
 
         service = _service({"spill_bucket": args.bucket, "default": f"sqlite://jdbc:sqlite:{args.sqlite_db}",
                             f"{CATALOG}_connection_string": f"sqlite://jdbc:sqlite:{args.sqlite_db}"}, None)
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   local_dir=str(work / "local")))
             shutil.rmtree(work / "local", ignore_errors=True)  # ~1 GB of blocks per run
         if args.sqlite_rows:
-            from tests.spill_athena import create_events_db
+            from tests.support.spill_data import create_events_db
 
             db = create_events_db(work / "events.db", args.sqlite_rows)
             results.append(_child("sqlite-raw", args, env, sqlite_db=db, sqlite_rows=args.sqlite_rows))

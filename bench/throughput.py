@@ -159,7 +159,7 @@ def sqlite_raw_rows(path: str, query: str, fetch_rows: int = 2048) -> Callable[[
 @contextmanager
 def sqlite_source(rows: int, work: Path) -> Iterator[Source]:
     from connector.protocol import TableName
-    from tests.spill_athena import create_events_db
+    from tests.support.spill_data import create_events_db
 
     path = str(create_events_db(work / "events.db", rows))
     query = "SELECT id, name, amount, flag, created, day, note, blob FROM events"
@@ -356,7 +356,7 @@ def postgres_wide_source(rows: int, work: Path) -> Iterator[Source]:
 
 def _jdbc_raw(source: Source) -> list[tuple[str, str, Callable[[], int]]]:
     """The raw JDBC driver through the JVM the adapter starts: jaydebeapi's fetch, and a bare getString loop."""
-    from adapters.jdbc import JdbcAdapter
+    from adapters.jdbc.adapter import JdbcAdapter
     from connector.config import Settings
     from connector.connection import parse_connection_string
 

@@ -4,8 +4,8 @@ Athena seals the caller's forward-access credentials with the AWS Encryption SDK
 ``service_kms_key_id``; the Java connectors open it with a *strict* KMS keyring on that key. This is the same
 decryption, written against the published message format (v1 and v2 headers, every algorithm suite, framed and
 unframed bodies, header authentication, key commitment and the ECDSA footer) with ``cryptography`` - so the
-Lambda bundle does not carry the SDK and its dependencies. tests/test_identity.py seals tokens with the real
-SDK (against moto's KMS) and opens them here.
+Lambda bundle does not carry the SDK and its dependencies. tests/access/test_forward_access.py seals tokens with
+the real SDK (against moto's KMS) and opens them here.
 
 Only the encrypted data keys of the named KMS key are tried (strict keyring); anything malformed, unknown or
 unauthenticated is a ``SealedMessageError`` that names what was wrong, never the content.

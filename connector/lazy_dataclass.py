@@ -10,7 +10,7 @@ instantiated (the same code ``dataclasses`` writes: later instances cost what th
 
 Differences, all loud: ``InitVar`` fields are not supported (refused at definition), and a ``@dataclass``
 may not subclass a ``@lazy_dataclass`` or the other way round (``dataclasses`` raises ``TypeError`` at
-definition: one is frozen for it, the other not). ``tests/test_lazy_dataclass.py`` checks that instances
+definition: one is frozen for it, the other not). ``tests/protocol/test_lazy_dataclass.py`` checks that instances
 behave as ``dataclasses``' own.
 """
 

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "afq.adapters"
 
 BUILTIN_ENGINES: dict[str, str] = {
-    "sqlite": "adapters.sqlite:SqliteAdapter",
-    "jdbc": "adapters.jdbc:JdbcAdapter",
-    "oracle": "adapters.oracle:OracleAdapter",
-    "snowflake": "adapters.snowflake:SnowflakeAdapter",
-    "teradata": "adapters.teradata:TeradataAdapter",
+    "sqlite": "adapters.sqlite.adapter:SqliteAdapter",
+    "jdbc": "adapters.jdbc.adapter:JdbcAdapter",
+    "oracle": "adapters.oracle.adapter:OracleAdapter",
+    "snowflake": "adapters.snowflake.adapter:SnowflakeAdapter",
+    "teradata": "adapters.teradata.adapter:TeradataAdapter",
 }
-#: ``source_type`` of each built-in adapter class (tests/test_cold_start.py checks they agree).
+#: ``source_type`` of each built-in adapter class (tests/packaging/test_cold_start.py checks they agree).
 BUILTIN_SOURCE_TYPES: dict[str, str] = {
     "sqlite": "sqlite", "jdbc": "jdbc", "oracle": "oracle", "snowflake": "snowflake", "teradata": "teradata",
 }

@@ -28,16 +28,17 @@ class AdapterBundle:
 
 
 ADAPTERS: dict[str, AdapterBundle] = {
-    "sqlite": AdapterBundle("sqlite", ("aws",), ("adapters.sqlite",), "the embedded SQLite adapter"),
+    "sqlite": AdapterBundle("sqlite", ("aws",), ("adapters.sqlite.adapter",), "the embedded SQLite adapter"),
     "generic": AdapterBundle(
-        "generic", ("aws", "jdbc"), ("adapters.sqlite",),
+        "generic", ("aws", "jdbc"), ("adapters.sqlite.adapter",),
         "the framework, the SQL base and SQLite, plus JPype/jaydebeapi and the compiled Java helper for the jdbc "
         "adapter (which needs a JVM from a Lambda layer) - the base for adapter authors",
-        ("adapters.jdbc_helper:bundle_files",)),
-    "oracle": AdapterBundle("oracle", ("aws", "oracle"), ("adapters.oracle",), "Oracle through oracledb (thin)"),
-    "snowflake": AdapterBundle("snowflake", ("aws", "snowflake"), ("adapters.snowflake",),
+        ("adapters.jdbc.helper:bundle_files",)),
+    "oracle": AdapterBundle("oracle", ("aws", "oracle"), ("adapters.oracle.adapter",),
+                            "Oracle through oracledb (thin)"),
+    "snowflake": AdapterBundle("snowflake", ("aws", "snowflake"), ("adapters.snowflake.adapter",),
                                "Snowflake through snowflake-connector-python"),
-    "teradata": AdapterBundle("teradata", ("aws", "teradata"), ("adapters.teradata",),
+    "teradata": AdapterBundle("teradata", ("aws", "teradata"), ("adapters.teradata.adapter",),
                               "Teradata through teradatasql"),
 }
 ALIASES = {"jdbc": "generic"}

@@ -217,7 +217,7 @@ class SqlDialect:
 
     #: The character this dialect's identifiers are quoted with (doubled inside a name) as sqlglot writes them,
     #: which lets ``plan_plain_select`` write a read that pushes nothing without sqlglot; "" keeps every
-    #: statement on sqlglot. tests/test_plain_select.py checks the two agree.
+    #: statement on sqlglot. tests/pushdown/test_plain_select.py checks the two agree.
     plain_identifier_quote: ClassVar[str] = ""
 
     def plain_select_item(self, column: SourceColumn) -> str | None:
@@ -803,7 +803,7 @@ def plan_plain_select(dialect: SqlDialect, table: tuple[str, str], columns: Mapp
     or wraps its bound values. ``table`` is (schema, table) at the source ("" schema: none).
 
     A cold Lambda's first query then never imports sqlglot (more than pyarrow's import time, bench/README.md
-    section 3). ``tests/test_plain_select.py`` checks the text and parameters are ``plan_select``'s.
+    section 3). ``tests/pushdown/test_plain_select.py`` checks the text and parameters are ``plan_select``'s.
     """
     if not constraints.is_empty or not dialect.plain_identifier_quote:
         return None

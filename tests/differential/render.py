@@ -403,7 +403,7 @@ class PostgresRenderer(EngineRenderer):
 class H2Renderer(PostgresRenderer):
     def __init__(self, tables: dict[str, str]) -> None:
         super().__init__(tables)
-        from adapters.jdbc_dialects import h2_sqlglot_dialect
+        from adapters.jdbc.dialects.h2 import h2_sqlglot_dialect
 
         self.dialect = h2_sqlglot_dialect()()  # type: ignore[assignment]
 

@@ -48,7 +48,7 @@ from tests.differential.model import (
     is_nan,
 )
 from tests.differential.render import RENDERERS, AthenaRenderer, Renderer, column_types
-from tests.engines import Engine
+from tests.support.sql_engines import Engine
 
 CATALOGS = ("fuzz_a", "fuzz_b")
 Row = tuple[Any, ...]
@@ -208,7 +208,7 @@ class Session:
 
     def _sqlite_exposure(self) -> None:
         """What Athena should see of each untyped SQLite column, from the storage classes SQLite reports
-        (adapters/sqlite.py, 'Types and storage classes': integers -> bigint, integers and reals -> double,
+        (adapters/sqlite/adapter.py, 'Types and storage classes': integers -> bigint, integers and reals -> double,
         blobs -> varbinary, anything else -> varchar as CAST(x AS TEXT))."""
         columns = []
         for c in self.table.columns:
@@ -281,7 +281,7 @@ class Session:
     def nan_ordered(self, q: Query) -> bool:
         """The query orders a NaN by <, >, BETWEEN: without pushdown DuckDB, the local engine, evaluates that
         with NaN as the largest value where Athena finds the comparison false (issue 16, left to the local
-        engine's work: tests/test_differential_regressions.py::test_local_engine_compares_nan_as_athena)."""
+        engine's work: tests/differential/test_regressions.py::test_local_engine_compares_nan_as_athena)."""
         nan_columns = {name for name, values in self.values.items() if any(is_nan(v) for v in values)}
         found = False
 

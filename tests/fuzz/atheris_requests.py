@@ -24,8 +24,8 @@ with atheris.instrument_imports(include=["connector"]):
 
 import contextlib
 
-from tests.protocol_events import events
-from tests.test_fuzz_protocol import decode_all
+from tests.protocol.test_fuzz import decode_all
+from tests.support.protocol_events import events
 
 _SCHEMA = SchemaMessage.of_logical(__import__("pyarrow").schema([("a", __import__("pyarrow").int64()),
                                                                  ("s", __import__("pyarrow").string())]))

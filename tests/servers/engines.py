@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.engines import Engine, h2_engine, postgres_engine, sqlite_engine
 from tests.servers.postgres import PostgresServer
+from tests.support.sql_engines import Engine, h2_engine, postgres_engine, sqlite_engine
 
 ENGINE_NAMES = ("sqlite", "postgres", "h2")
 

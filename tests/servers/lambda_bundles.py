@@ -75,7 +75,7 @@ def lambda_bundle(tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path,
 
     def get(adapter: str, arch: str = HOST_ARCH) -> Bundle:
         if not adapter_module_present(adapter):
-            pytest.skip(f"adapters/{adapter}.py is not in this checkout yet (written on another branch)")
+            pytest.skip(f"adapters/{adapter}/ is not in this checkout yet (written on another branch)")
         key = (adapter, arch)
         if key not in built:
             out = tmp_path_factory.mktemp(f"bundle-{adapter}-{arch}")

@@ -116,12 +116,12 @@ def lambda_invoke_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dic
 
 @pytest.fixture
 def fake_spill_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[bool], None]:
-    """A stand-in ``spill.reader`` for ``tests.test_local_handlers.fake_spill`` (used until the spill package is
+    """A stand-in ``spill.reader`` for ``tests.local.test_broken_handlers.fake_spill`` (used until the spill package is
     merged); call the returned function with True to make ``fake_spill`` write plaintext blocks."""
     import sys
     import types
 
-    from tests.test_local_handlers import FAKE_SPILL_DIR, FAKE_SPILL_PLAIN, fake_read_remote_blocks
+    from tests.local.test_broken_handlers import FAKE_SPILL_DIR, FAKE_SPILL_PLAIN, fake_read_remote_blocks
 
     module = types.ModuleType("spill.reader")
     module.read_remote_blocks = fake_read_remote_blocks  # type: ignore[attr-defined]

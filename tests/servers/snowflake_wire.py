@@ -21,7 +21,7 @@ a result independently), so it may differ between the chunks of one result.
 fakesnow (DuckDB underneath) sends every NUMBER as decimal128, which the driver passes through untouched: the
 float64 conversion of scaled FIXED integers (the driver's default) can then never show. ``encode`` rewrites a
 fakesnow table into the real encoding; ``RECORDED_LAYOUT`` is the expected layout per column type, checked against
-the emulator's actual chunks in tests/test_snowflake_wire.py.
+the emulator's actual chunks in tests/adapters/snowflake/test_wire.py.
 """
 
 from __future__ import annotations

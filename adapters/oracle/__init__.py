@@ -1,0 +1,1 @@
+"""The Oracle adapter (python-oracledb thin mode): adapter, dialect, connection strings and driver errors."""

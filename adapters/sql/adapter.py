@@ -1,0 +1,641 @@
+"""The base of every adapter that reaches its source through a DB-API driver.
+
+An adapter for a SQL database is mostly declarations: a ``SqlDialect`` (what the database evaluates exactly
+and how to say it), a ``TypeMap``, the catalog queries for schemas, tables and columns, and optionally a split
+strategy. This class turns those into the metadata answers, the per-split SELECT with pushdown through
+sqlglot, and Arrow batches.
+
+Source names: Athena only speaks lower case. ``casing_mode`` (env, or the adapter's default) says how its
+names map to the source's: ``none`` (as given), ``lower``, ``upper``, or ``case_insensitive_search`` (look the
+name up in the catalog, case-insensitively - for tables and views alike). The source names found at GetTable
+travel inside the Arrow schema's metadata, so ReadRecords needs no catalog query.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pyarrow as pa
+
+from adapters.sql.convert import to_arrow
+from adapters.sql.types import ColumnInfo, TypeMap
+from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDefinition, TablePage
+from connector.batching import concat
+from connector.config import Settings
+from connector.connection import ConnectionSpec
+from connector.errors import (
+    ConfigurationError,
+    ConnectorError,
+    InvalidRequest,
+    SchemaNotFound,
+    SourceError,
+    SourceThrottled,
+    SourceTimeout,
+    TableNotFound,
+)
+from connector.lazy_import import lazy_module
+from connector.protocol.constraints import Constraints
+from connector.protocol.messages import Split, TableName
+from connector.protocol.types import empty_batch
+from connector.pushdown.sql import (
+    PlainPredicate,
+    SourceColumn,
+    SourceQuery,
+    SqlCompiler,
+    SqlDialect,
+    is_string,
+    plan_plain_select,
+    plan_select,
+)
+from connector.tokens import read_number
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:  # imported by the first statement built as a tree (connector.lazy_import)
+    exp = lazy_module("sqlglot.expressions", globals(), "exp")
+
+log = logging.getLogger("afq.sql")
+
+SOURCE_TABLE_KEY = b"afq.source_table"
+SOURCE_NAME_KEY = b"afq.source_name"
+SOURCE_TYPE_KEY = b"afq.source_type"
+SOURCE_COLLATION_KEY = b"afq.source_collation"
+PAGE_TOKEN_PREFIX = "offset:"
+
+
+class CasingMode(enum.Enum):
+    NONE = "none"
+    LOWER = "lower"
+    UPPER = "upper"
+    CASE_INSENSITIVE_SEARCH = "case_insensitive_search"
+
+    @classmethod
+    def parse(cls, value: str) -> CasingMode:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            options = ", ".join(m.value for m in cls)
+            raise ConfigurationError(f"casing_mode={value!r} is not one of {options}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTable:
+    """A table or view resolved at the source: its real names and its columns."""
+
+    schema: str
+    table: str
+    columns: tuple[SourceColumn, ...]
+    is_view: bool = False
+
+    def column_map(self) -> dict[str, SourceColumn]:
+        return {c.name: c for c in self.columns}
+
+
+class SqlAdapter(Adapter):
+    dialect: ClassVar[SqlDialect] = SqlDialect()
+    type_map: ClassVar[TypeMap] = TypeMap({})
+    default_casing: ClassVar[CasingMode] = CasingMode.CASE_INSENSITIVE_SEARCH
+    hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
+    #: Statement that checks a pooled connection is still alive before reuse.
+    validation_sql: ClassVar[str] = "SELECT 1"
+    #: Rows of the first fetch; later fetches are about ``fetch_chunk_bytes`` of Arrow each, merged into
+    #: batches of about ``target_batch_bytes``.
+    initial_fetch_rows: ClassVar[int] = 2048
+    fetch_chunk_bytes: ClassVar[int] = 256 << 10
+    target_batch_bytes: ClassVar[int] = 4 << 20
+    metadata_ttl_seconds: ClassVar[float] = 300.0
+    #: Pushdown depends on each column's source type (CHAR vs VARCHAR, TIMESTAMP(n)...): a request schema without
+    #: them (one built elsewhere) is not trusted, the table is looked up instead.
+    source_types_required: ClassVar[bool] = False
+    #: Driver error codes (SQLSTATEs, vendor codes: whatever ``error_codes`` finds) that mean "the source is
+    #: refusing work for now" - too many sessions, a full queue. They become ``SourceThrottled``, which Athena
+    #: sees as its throttle signal (it backs off and retries) rather than a failed query. A dialect may declare
+    #: its own (the generic JDBC adapter serves many databases, one dialect each).
+    throttle_errors: ClassVar[frozenset[str]] = frozenset()
+    #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
+    timeout_errors: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every adapter's own source_error gets the throttle check, so declaring throttle_errors is enough.
+        own = cls.__dict__.get("source_error")
+        if own is not None and not getattr(own, "_checks_throttling", False):
+            cls.source_error = _checking_throttle(own)  # type: ignore[method-assign]
+
+    def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        casing = settings.env.get("casing_mode")
+        self.casing = CasingMode.parse(casing) if casing else self.default_casing
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
+        self._warned: set[tuple[str, str, str]] = set()
+
+    @classmethod
+    def from_connection(cls, spec: ConnectionSpec, settings: Settings) -> Adapter:
+        return cls(spec, settings)
+
+    # ------------------------------------------------------------------------------------- connections
+
+    def connect(self) -> Any:
+        """A new DB-API connection."""
+        raise NotImplementedError
+
+    def is_alive(self, connection: Any) -> bool:
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.validation_sql)
+                cursor.fetchall()
+            finally:
+                cursor.close()
+            return True
+        except Exception:  # any driver error means "do not reuse"
+            return False
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection: reused across warm invocations, validated before reuse, never shared."""
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is not None and not self.is_alive(connection):
+            _close_quietly(connection)
+            connection = None
+        if connection is None:
+            try:
+                connection = self.connect()
+            except ConnectorError as e:
+                # Adapters raise their connect errors "from None" inside the handler of the driver's error;
+                # that error is still the context, and says whether the source is throttling.
+                raise self.throttled(e.__context__, e) from None
+        healthy = False
+        try:
+            yield connection
+            healthy = True
+        finally:
+            if healthy:
+                with self._lock:
+                    self._idle.append(connection)
+            else:
+                _close_quietly(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _close_quietly(connection)
+
+    def execute(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params) if params else cursor.execute(sql)
+        except Exception as e:
+            cursor.close()
+            raise self.source_error(e, sql) from None
+        return cursor
+
+    def query(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.execute(connection, sql, params)
+        try:
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
+        """A driver error as an error the Athena user can act on (adapters refine this per driver)."""
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return self.throttled(error, SourceError(f"{self.source_type} error: {first_line[:500]}"))
+
+    def error_codes(self, error: BaseException) -> set[str]:
+        """The codes a driver error carries, as strings: DB-API ``sqlstate``/``pgcode``/``errno``, oracledb's
+        ``full_code``, JDBC's ``getSQLState()``/``getErrorCode()``, through causes and wrapped exceptions.
+        Adapters whose driver puts its codes elsewhere (in the message text) add them."""
+        codes: set[str] = set()
+        pending: list[Any] = [error]
+        seen: set[int] = set()
+        while pending and len(seen) < 16:
+            item = pending.pop()
+            if item is None or id(item) in seen or isinstance(item, str | bytes | int | float):
+                continue
+            seen.add(id(item))
+            for name in ("sqlstate", "pgcode", "errno", "full_code", "code"):
+                value = getattr(item, name, None)
+                if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ("", "-1"):
+                    codes.add(str(value))
+            for name in ("getSQLState", "getErrorCode", "getCause"):
+                getter = getattr(item, name, None)
+                if not callable(getter):
+                    continue
+                try:
+                    value = getter()
+                except Exception:  # a broken or foreign exception object: nothing to learn from it
+                    continue
+                if name == "getCause":
+                    pending.append(value)
+                elif value not in (None, "", 0):
+                    codes.add(str(value))
+            pending.extend(getattr(item, "args", ())[:3])
+            pending.append(getattr(item, "__cause__", None))
+            pending.append(getattr(item, "__context__", None))
+        return codes
+
+    def throttled(self, driver_error: BaseException | None, translated: ConnectorError) -> ConnectorError:
+        """``translated`` as ``SourceThrottled`` (or ``SourceTimeout``) if the driver error carries one of the
+        declared throttle (or timeout) codes; otherwise unchanged."""
+        if driver_error is None or isinstance(translated, SourceThrottled):
+            return translated
+        throttle = self.throttle_errors | frozenset(getattr(self.dialect, "throttle_errors", ()))
+        timeout = self.timeout_errors | frozenset(getattr(self.dialect, "timeout_errors", ()))
+        if not throttle and not timeout:
+            return translated
+        codes = self.error_codes(driver_error)
+        if hits := sorted(codes & throttle):
+            return SourceThrottled(f"{translated} (code {', '.join(hits)}: the source is refusing work for now)")
+        if (hits := sorted(codes & timeout)) and not isinstance(translated, SourceTimeout):
+            return SourceTimeout(f"{translated} (code {', '.join(hits)}: the statement ran out of time at the "
+                                 f"source; raise its statement timeout, or narrow the query)")
+        return translated
+
+    # ------------------------------------------------------------------------------------- catalog queries
+
+    def query_schemas(self, connection: Any) -> list[str]:
+        """Source schema names."""
+        raise NotImplementedError
+
+    def query_tables(self, connection: Any, schema: str) -> list[str]:
+        """Source names of the tables and views of a (source) schema, sorted."""
+        raise NotImplementedError
+
+    def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
+        """One page of ``query_tables``; adapters with SQL pagination override this."""
+        return self.query_tables(connection, schema)[offset : offset + limit]
+
+    def query_columns(self, connection: Any, schema: str, table: str) -> list[ColumnInfo]:
+        """The columns of a table or view, in order; empty if it does not exist."""
+        raise NotImplementedError
+
+    def query_is_view(self, connection: Any, schema: str, table: str) -> bool:
+        return False
+
+    def query_primary_key(self, connection: Any, schema: str, table: str) -> list[str]:
+        """Source names of the primary key columns, in key order; empty when unknown (split strategies use it)."""
+        return []
+
+    # ------------------------------------------------------------------------------------- name resolution
+
+    def _pick(self, wanted: str, candidates: Sequence[str], kind: str, where: str) -> str | None:
+        if self.casing is CasingMode.NONE:
+            return wanted if wanted in candidates else None
+        if self.casing is CasingMode.LOWER:
+            name = wanted.lower()
+            return name if name in candidates else None
+        if self.casing is CasingMode.UPPER:
+            name = wanted.upper()
+            return name if name in candidates else None
+        matches = [c for c in candidates if c.lower() == wanted.lower()]
+        if len(matches) > 1:
+            if wanted in matches:
+                return wanted
+            raise SourceError(f"{kind} {wanted!r}{where} is ambiguous: the source has {sorted(matches)}; use "
+                              f"casing_mode or query passthrough to pick one")
+        return matches[0] if matches else None
+
+    def resolve_schema(self, connection: Any, schema: str) -> str:
+        found = self._pick(schema, self.query_schemas(connection), "schema", "")
+        if found is None:
+            raise SchemaNotFound(f"schema {schema!r} not found in catalog (casing_mode={self.casing.value})")
+        return found
+
+    def resolve_table(self, connection: Any, table: TableName) -> tuple[str, str]:
+        schema = self.resolve_schema(connection, table.schema)
+        found = self._pick(table.table, self.query_tables(connection, schema), "table", f" in {schema}")
+        if found is None:
+            raise TableNotFound(f"table {table} not found (casing_mode={self.casing.value})")
+        return schema, found
+
+    def source_table(self, connection: Any, table: TableName) -> SourceTable:
+        cached = self._tables.get((table.schema, table.table))
+        if cached and time.monotonic() - cached[0] < self.metadata_ttl_seconds:
+            return cached[1]
+        schema, name = self.resolve_table(connection, table)
+        infos = self.query_columns(connection, schema, name)
+        if not infos:
+            raise TableNotFound(f"table {table} has no columns visible to this connection")
+        columns: dict[str, SourceColumn] = {}
+        for info in infos:
+            lower = info.name.lower()
+            if lower in columns:
+                raise SourceError(f"table {table}: columns {columns[lower].source_name!r} and {info.name!r} "
+                                  f"differ only in case, which Athena cannot tell apart")
+            columns[lower] = SourceColumn(lower, info.name, self.type_map.to_arrow(info), info.type_name,
+                                          info.collation or "")
+        resolved = SourceTable(schema, name, tuple(columns.values()), self.query_is_view(connection, schema, name))
+        self._tables[(table.schema, table.table)] = (time.monotonic(), resolved)
+        return resolved
+
+    # ------------------------------------------------------------------------------------- metadata answers
+
+    def list_schemas(self, ctx: RequestContext) -> Sequence[str]:
+        with self.connection() as connection:
+            names = self.query_schemas(connection)
+        return sorted({n.lower() for n in names if n.lower() not in self.hidden_schemas})
+
+    def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
+        with self.connection() as connection:
+            source_schema = self.resolve_schema(connection, schema)
+            if page_size < 0:  # -1: every table from the token on (Java continues from the token too)
+                names = self.query_tables(connection, source_schema)[_offset(next_token):]
+                token = None
+            else:  # 0 answers an empty page carrying the same position, as Java's manual pagination does
+                offset = _offset(next_token)
+                names = self.query_tables_page(connection, source_schema, page_size + 1, offset)
+                token = f"{PAGE_TOKEN_PREFIX}{offset + page_size}" if len(names) > page_size else None
+                names = names[:page_size]
+        return TablePage([TableName(schema, n.lower()) for n in names], token)
+
+    def get_table(self, ctx: RequestContext, table: TableName) -> TableDefinition:
+        with self.connection() as connection:
+            source = self.source_table(connection, table)
+        return TableDefinition(self.arrow_schema(source))
+
+    def arrow_schema(self, source: SourceTable) -> pa.Schema:
+        fields = [pa.field(c.name, c.type, metadata={SOURCE_NAME_KEY: c.source_name.encode(),
+                                                     SOURCE_TYPE_KEY: c.source_type.encode(),
+                                                     SOURCE_COLLATION_KEY: c.collation.encode()})
+                  for c in source.columns]
+        return pa.schema(fields, metadata={SOURCE_TABLE_KEY: json.dumps([source.schema, source.table]).encode()})
+
+    def table_from_schema(self, table: TableName, schema: pa.Schema) -> SourceTable | None:
+        """The source table named in a request schema's metadata, if it is present and consistent."""
+        raw = (schema.metadata or {}).get(SOURCE_TABLE_KEY)
+        if raw is None:
+            return None
+        try:
+            source_schema, source_table = json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+        # Only trust metadata that names the table being read (it travels through the caller).
+        if str(source_schema).lower() != table.schema or str(source_table).lower() != table.table:
+            return None
+        columns = []
+        for f in schema:
+            metadata = f.metadata or {}
+            source_name = metadata.get(SOURCE_NAME_KEY, b"").decode() or None
+            if source_name is None or source_name.lower() != f.name:
+                return None
+            source_type = metadata.get(SOURCE_TYPE_KEY, b"").decode()
+            if not source_type and self.source_types_required:
+                return None  # a schema from elsewhere: look the table up rather than guess its types
+            collation = metadata.get(SOURCE_COLLATION_KEY)
+            if collation is None and is_string(f.type):
+                return None  # what is pushed on a string column depends on its collation: look it up
+            columns.append(SourceColumn(f.name, source_name, f.type, source_type, (collation or b"").decode()))
+        return SourceTable(source_schema, source_table, tuple(columns))
+
+    # ------------------------------------------------------------------------------------- splits
+
+    def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
+                    constraints: Constraints) -> list[dict[str, str]]:
+        """Split properties for a table; one split by default. Strategies override this."""
+        return [{}]
+
+    def split_from(self, source: SourceTable, split: Split | None) -> exp.Expression:
+        """The FROM item of a split (a partition clause, for instance)."""
+        return exp.table_(exp.to_identifier(source.table, quoted=True),
+                          db=exp.to_identifier(source.schema, quoted=True) if source.schema else None)
+
+    def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
+        """Predicates that restrict the scan to a split (values bound through ``compiler``)."""
+        return []
+
+    def split_where_plain(self, source: SourceTable, split: Split) -> list[PlainPredicate] | None:
+        """``split_from`` and ``split_where`` said without sqlglot (``plan_plain_select``): the predicates, or None
+        when they cannot be (the statement is then built with sqlglot). An adapter that overrides either of them
+        overrides this too, or its reads stay on sqlglot."""
+        if type(self).split_from is not SqlAdapter.split_from or type(self).split_where is not SqlAdapter.split_where:
+            return None
+        return []
+
+    def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
+                   next_token: str | None) -> SplitPage:
+        with self.connection() as connection:
+            source = self.source_table(connection, table)
+            splits = self.plan_splits(ctx, connection, source, partitions, constraints)
+        start = _offset(next_token)
+        end = min(start + 1000, len(splits))
+        return SplitPage(splits[start:end], f"{PAGE_TOKEN_PREFIX}{end}" if end < len(splits) else None)
+
+    # ------------------------------------------------------------------------------------- records
+
+    def request_source(self, connection: Any, table: TableName, schema: pa.Schema,
+                       constraints: Constraints) -> SourceTable:
+        """The source table of a read: from the request schema's metadata when that describes every column the
+        constraints mention (columns outside the projection need their source names too), else looked up."""
+        source = self.table_from_schema(table, schema) if len(schema) else None
+        if source is None or not constraints.columns() <= source.column_map().keys():
+            source = self.source_table(connection, table)
+        return source
+
+    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
+             constraints: Constraints) -> SourceQuery:
+        source = self.request_source(connection, table, schema, constraints)
+        columns = source.column_map()
+        plain = self.split_where_plain(source, split) if constraints.is_empty else None
+        if plain is not None:  # nothing pushed: the statement is written without sqlglot where the dialect can
+            query = plan_plain_select(self.dialect, (source.schema, source.table), columns, schema.names,
+                                      constraints, plain)
+            if query is not None:
+                return query
+        split_table = self.split_from(source, split)
+
+        def where(compiler: SqlCompiler) -> list[exp.Expression]:
+            return self.split_where(source, split, compiler)
+
+        return plan_select(self.dialect, split_table, columns, schema.names, constraints, where)
+
+    def describe_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
+                       constraints: Constraints) -> str:
+        with self.connection() as connection:
+            query = self.plan(connection, table, schema, split, constraints)
+        text = f"{query.sql}\n  params: {list(query.params) if not isinstance(query.params, Mapping) else query.params}"
+        if not query.residual.is_empty:
+            text += f"\n  applied in the connector: {_describe_residual(query.residual)}"
+        return text
+
+    def read_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
+                   constraints: Constraints) -> Scan:
+        with self.connection() as connection:
+            query = self.plan(connection, table, schema, split, constraints)
+            self.warn_unmapped(connection, table, set(schema.names) | constraints.columns())
+        return self.scan(query)
+
+    def warn_unmapped(self, connection: Any, table: TableName, used: set[str]) -> None:
+        """Once per column and process: a column this query reads or filters has a type without a mapping."""
+        if not self.type_map.unmapped:
+            return
+        for column in self.source_table(connection, table).columns:
+            key = (table.schema, table.table, column.name)
+            if column.name in used and key not in self._warned and self.type_map.is_unmapped(column.source_type):
+                self._warned.add(key)
+                log.warning("%s column %s.%s has declared type %r with no defined mapping; it is read as varchar",
+                            self.type_map.source, table, column.name, column.source_type)
+
+    def scan(self, query: SourceQuery) -> Scan:
+        """Run a planned query on a pooled connection and stream its rows as Arrow batches."""
+        context = self.connection()
+        connection = context.__enter__()
+        state = {"closed": False}
+
+        def release() -> None:
+            if not state["closed"]:
+                state["closed"] = True
+                context.__exit__(None, None, None)
+
+        def close() -> None:
+            # Finish the fetch (closing its cursor) before the connection goes back to the pool, not at GC time.
+            generator.close()
+            release()
+
+        def batches() -> Generator[pa.RecordBatch, None, None]:
+            try:
+                yield from self.fetch(connection, query)
+            except GeneratorExit:
+                release()  # stopped early (a satisfied LIMIT, a failed response): the cursor is closed
+                raise
+            except BaseException as e:
+                if not state["closed"]:
+                    state["closed"] = True
+                    context.__exit__(type(e), e, e.__traceback__)
+                raise
+            release()
+
+        generator = batches()
+        return Scan(generator, query.residual, close, query.sql)
+
+    def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
+        """Rows of a query as logical batches (column per ``query.columns``). DB-API by default.
+
+        The first batch (``initial_fetch_rows``) is yielded at once, so a small LIMIT never waits for more.
+        After that, rows are fetched and converted in chunks of about ``fetch_chunk_bytes`` and merged into
+        batches of about ``target_batch_bytes``: turning Python rows into Arrow is fastest while the rows fit
+        in the CPU cache, and the rest of the pipeline is fastest with few, large batches (bench/README.md).
+        """
+        cursor = self.execute(connection, query.sql, query.params)
+        try:
+            rows_per_fetch = self.initial_fetch_rows
+            chunk_bytes = min(self.fetch_chunk_bytes, self.target_batch_bytes)
+            pending: list[pa.RecordBatch] = []
+            pending_bytes = 0
+            first = True
+            while True:
+                try:
+                    rows = cursor.fetchmany(rows_per_fetch)
+                except Exception as e:
+                    raise self.source_error(e, query.sql) from None
+                if not rows:
+                    break
+                batch = self.rows_to_batch(rows, query.columns)
+                pending.append(batch)
+                pending_bytes += batch.nbytes
+                if first or pending_bytes >= self.target_batch_bytes:
+                    yield concat(pending)
+                    pending, pending_bytes, first = [], 0, False
+                if batch.nbytes and len(rows) == rows_per_fetch:
+                    per_row = batch.nbytes / len(rows)
+                    rows_per_fetch = max(64, min(1_000_000, int(chunk_bytes / max(per_row, 1.0))))
+            if pending:
+                yield concat(pending)
+        finally:
+            cursor.close()
+
+    def rows_to_batch(self, rows: Sequence[Sequence[Any]], columns: Sequence[SourceColumn]) -> pa.RecordBatch:
+        if not columns:
+            return empty_batch(len(rows))
+        arrays = [self.column_to_arrow([r[i] for r in rows], c) for i, c in enumerate(columns)]
+        return pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns])
+
+    def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
+        return to_arrow(values, column.type, column.name)
+
+    # ------------------------------------------------------------------------------------- passthrough
+
+    def passthrough_columns(self, connection: Any, query: str) -> list[SourceColumn]:
+        """The result columns of a native query, without running it to completion."""
+        cursor = self.execute(connection, query)
+        try:
+            description = cursor.description or []
+            return [SourceColumn(d[0].lower(), d[0], self.description_type(d)) for d in description]
+        finally:
+            cursor.close()
+
+    def description_type(self, description: Sequence[Any]) -> pa.DataType:
+        """A DB-API ``cursor.description`` entry -> logical type (drivers override)."""
+        return pa.string()
+
+    def get_passthrough_table(self, ctx: RequestContext, arguments: Mapping[str, str]) -> TableDefinition:
+        with self.connection() as connection:
+            columns = self.passthrough_columns(connection, arguments["QUERY"])
+        names = [c.name for c in columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SourceError(f"the passthrough query returns several columns named {duplicates}; alias them")
+        return TableDefinition(pa.schema([pa.field(c.name, c.type) for c in columns]))
+
+    def read_passthrough(self, ctx: RequestContext, arguments: Mapping[str, str], schema: pa.Schema) -> Scan:
+        query = arguments["QUERY"]
+        with self.connection() as connection:
+            columns = self.passthrough_columns(connection, query)
+        wanted = {f.name: f.type for f in schema}
+        selected = tuple(SourceColumn(c.name, c.source_name, wanted.get(c.name, c.type)) for c in columns)
+        return self.scan(SourceQuery(query, (), Constraints(), selected))
+
+
+def _checking_throttle(source_error: Any) -> Any:
+    """Wrap an adapter's ``source_error`` so throttle codes become ``SourceThrottled`` whatever it returns."""
+    @functools.wraps(source_error)
+    def wrapper(self: SqlAdapter, error: Exception, sql: str = "") -> ConnectorError:
+        translated: ConnectorError = source_error(self, error, sql)
+        return self.throttled(error, translated)
+
+    wrapper._checks_throttling = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    text = token[len(PAGE_TOKEN_PREFIX):] if token.startswith(PAGE_TOKEN_PREFIX) else token
+    offset = read_number(text)
+    if offset is None:
+        raise InvalidRequest(f"invalid continuation token {token[:40]!r}: this connector writes offset:<digits>")
+    return offset
+
+
+def _describe_residual(residual: Constraints) -> str:
+    from connector.pushdown.evaluate import describe
+
+    parts = [f"{c} in {type(v).__name__}" for c, v in residual.summary.items()]
+    parts += [describe(e) for e in residual.expression]
+    if residual.order_by:
+        parts.append("ORDER BY " + ", ".join(f"{o.column} {o.direction.value}" for o in residual.order_by))
+    if residual.has_limit:
+        parts.append(f"LIMIT {residual.limit}")
+    return "; ".join(parts)
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception as e:  # closing a broken connection may fail; nothing to do about it
+        log.debug("closing a connection failed: %s", type(e).__name__)
+

@@ -1,0 +1,1 @@
+"""The Teradata adapter (teradatasql): adapter, dialect, connection strings and driver errors, splits."""
