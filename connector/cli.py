@@ -510,6 +510,7 @@ def error_line(error: BaseException) -> str:
     """One line: what failed, why, what to do."""
     from connector.errors import ConnectorError
     from connector.local.errors import InvokeError, LambdaFunctionError, SqlError
+    from connector.redact import scrub
 
     hint = ""
     if isinstance(error, CliError):
@@ -543,7 +544,7 @@ def error_line(error: BaseException) -> str:
     first, *rest = str(text).strip().splitlines() or [type(error).__name__]
     # Multi-line messages (a worker's log tail, the engine's SQL) keep their first line here; --debug shows all.
     more = " (--debug shows the rest)" if rest and not hint else ""
-    return f"afq: {first}{more}" + (f"; {hint}" if hint else "")
+    return scrub(f"afq: {first}{more}" + (f"; {hint}" if hint else ""))
 
 
 def _print_debug(error: BaseException) -> None:

@@ -131,3 +131,21 @@ def as_java(error: ConnectorError) -> ConnectorError:
     copy.__dict__.update(error.__dict__)
     copy.args = error.args
     return copy
+
+
+def first_line(error: object, limit: int | None = 500) -> str:
+    """The first non-empty line of ``str(error)``, stripped and cut to ``limit`` characters, or the class name
+    when the message is empty or only white space: a driver's message can run to pages (stack traces, SQL).
+
+    It never raises: it runs inside ``except`` blocks, where an ``IndexError`` (or a failing ``__str__``)
+    would replace the error being reported. ``error`` is usually an exception; a Java exception's message
+    object works too.
+    """
+    try:
+        text = str(error)
+    except Exception:  # a broken __str__: the class still says something
+        text = ""
+    for line in text.splitlines():
+        if line := line.strip():
+            return line if limit is None else line[:limit]
+    return type(error).__name__

@@ -55,7 +55,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
 
     try:
         return service().handle(event, context)
-    except ConnectorError as e:
-        if type(e).__name__ == e.java_type:
+    except Exception as e:
+        from connector.redact import scrub_exception
+
+        scrub_exception(e)  # also what failed before the service's own scrubbing (building it, parsing the event)
+        if not isinstance(e, ConnectorError) or type(e).__name__ == e.java_type:
             raise
         raise as_java(e) from e

@@ -15,7 +15,7 @@ import pyarrow as pa
 from connector import exact_cast
 from connector.access.withhold import WITHHELD, withholding
 from connector.adapter import Scan
-from connector.errors import SourceError
+from connector.errors import SourceError, first_line
 from connector.protocol import zones
 from connector.protocol.constraints import NO_LIMIT, Expression, OrderByField, ValueSet
 from connector.protocol.types import empty_batch
@@ -50,7 +50,7 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             try:
                 column = exact_cast.cast(column, field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                reason = WITHHELD if withholding() else f"({str(e).splitlines()[0][:200]})"  # Arrow quotes values
+                reason = WITHHELD if withholding() else f"({first_line(e, 200)})"  # Arrow quotes values
                 raise SourceError(f"column {field.name!r}: cannot convert {column.type} to {field.type} "
                                   f"without losing data {reason}") from None
         columns.append(column)
@@ -64,7 +64,7 @@ def _packed(field: pa.Field, column: pa.Array, zone_ids: pa.Array) -> pa.Array:
         instants = column.cast(pa.timestamp("ms", "UTC"), safe=True).cast(pa.int64())
         return zones.pack_each(instants, zone_ids, field.type.tz)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
-        raise SourceError(f"column {field.name!r}: {str(e).splitlines()[0][:200]}") from None
+        raise SourceError(f"column {field.name!r}: {first_line(e, 200)}") from None
 
 
 def rows_of(scan: Scan, schema: pa.Schema, *, sort_memory_bytes: int = DEFAULT_MEMORY_BYTES,

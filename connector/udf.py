@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from connector import exact_cast
-from connector.errors import InvalidRequest, UnsupportedRequest
+from connector.errors import InvalidRequest, UnsupportedRequest, first_line
 from connector.protocol.block import Block
 from connector.protocol.messages import UserDefinedFunctionRequest, UserDefinedFunctionResponse
 
@@ -66,7 +66,7 @@ class UdfRegistry:
             array = exact_cast.cast(array, field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
             raise InvalidRequest(f"UDF {request.method_name!r} returned {array.type}, which does not convert to "
-                                 f"{field.type}: {str(e).splitlines()[0]}") from None
+                                 f"{field.type}: {first_line(e)}") from None
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         batch = pa.RecordBatch.from_arrays([array], schema=output_schema)

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from connector import aws
 from connector.config import LOCAL_SPILL_BUCKET, Settings
-from connector.errors import AccessDenied, ConfigurationError, SpillError
+from connector.errors import AccessDenied, ConfigurationError, SpillError, first_line
 from connector.lazy_dataclass import lazy_dataclass
 
 T = TypeVar("T")
@@ -67,8 +67,8 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 def _error_text(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+    name, text = type(error).__name__, first_line(error, 300)
+    return name if text == name else f"{name}: {text}"
 
 
 def _status(error: BaseException) -> tuple[int, str]:

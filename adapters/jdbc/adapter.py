@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -69,6 +68,7 @@ from connector.credentials import credentials_for
 from connector.errors import ConfigurationError, ConnectorError, SourceError
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn, SourceQuery
+from connector.redact import scrub
 
 log = logging.getLogger("afq.jdbc")
 
@@ -107,7 +107,6 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             raise ConfigurationError(f"jdbc_fetch_mode={self.fetch_mode!r} must be one of {', '.join(FETCH_MODES)}")
         self._warned_values = False
         self._driver: Any = None
-        self._secret_values: tuple[str, ...] = ()
 
     def _setting(self, name: str) -> str:
         env = self.settings.env
@@ -140,7 +139,8 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         try:
             jconn = driver.connect(self.url, properties)
         except Exception as e:
-            raise SourceError(f"cannot connect to {self._redacted_url()}: {self._scrub(java_message(e))}") from None
+            raise SourceError(f"cannot connect to {self._redacted_url()}: "
+                              f"{scrub(java_message(e), self._secret_values)}") from None
         if jconn is None:
             raise ConfigurationError(f"JDBC driver {self.driver_class} does not accept the URL "
                                      f"{self._redacted_url()}")
@@ -156,15 +156,10 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
     def _redacted_url(self) -> str:
         return self.spec.redacted().split("://", 1)[1] if "://" in self.spec.redacted() else "the database"
 
-    def _scrub(self, text: str) -> str:
-        for secret in self._secret_values:
-            text = text.replace(secret, "***")
-        return re.sub(r"(?i)(password|pwd)=([^,;&\s]*)", r"\1=***", text)
-
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        if isinstance(error, ConnectorError):
-            return error
-        return SourceError(f"{self.subprotocol} error: {self._scrub(java_message(error))[:500]}")
+    def error_fields(self, error: BaseException) -> dict[str, str]:
+        """The Java exception's own message (jaydebeapi wraps it), under the JDBC subprotocol's name."""
+        text = java_message(error)
+        return {**super().error_fields(error), "source": self.subprotocol, "text": text, "detail": text}
 
     def execute(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         values = [to_java(v) for v in params] if isinstance(params, Sequence) else params
@@ -195,7 +190,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except ConnectorError:
             raise
         except Exception as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
 
     def query_tables(self, connection: Any, schema: str) -> list[str]:
         dialect: JdbcDialect = self.dialect
@@ -205,7 +200,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             result = connection.jconn.getMetaData().getTables(None, self._escape(connection, schema), "%", None)
             rows = self._metadata_rows(connection, result, ["TABLE_SCHEM", "TABLE_NAME", "TABLE_TYPE"])
         except Exception as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
         kinds = {"TABLE", "BASE TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "PARTITIONED TABLE",
                  "EXTERNAL TABLE", "SYNONYM"}
         return sorted(r[1] for r in rows if r[0] == schema and str(r[2] or "").upper() in kinds)
@@ -225,7 +220,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                 "TABLE_SCHEM", "TABLE_NAME", "COLUMN_NAME", "DATA_TYPE", "TYPE_NAME", "COLUMN_SIZE",
                 "DECIMAL_DIGITS", "NULLABLE", "ORDINAL_POSITION"])
         except Exception as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
         rows = sorted((r for r in rows if r[0] == schema and r[1] == table), key=lambda r: int(r[8]))
         dialect: JdbcDialect = self.dialect
         collations: dict[str, str] = {}
@@ -241,7 +236,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
                 None, self._escape(connection, schema), self._escape(connection, table), None)
             rows = self._metadata_rows(connection, result, ["TABLE_SCHEM", "TABLE_NAME", "TABLE_TYPE"])
         except Exception as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
         return any(r[0] == schema and r[1] == table and "VIEW" in str(r[2] or "").upper() for r in rows)
 
     def query_primary_key(self, connection: Any, schema: str, table: str) -> list[str]:
@@ -249,7 +244,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             result = connection.jconn.getMetaData().getPrimaryKeys(None, schema, table)
             rows = self._metadata_rows(connection, result, ["COLUMN_NAME", "KEY_SEQ"])
         except Exception as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
         return [r[0] for r in sorted(rows, key=lambda r: int(r[1]))]
 
     # ------------------------------------------------------------------------------------- records
@@ -280,7 +275,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except ConnectorError:
             raise
         except Exception as e:
-            raise self.source_error(e, query.sql) from None
+            raise self.translate_error(e) from None
         finally:
             for closable in (result, statement):
                 if closable is not None:
@@ -362,7 +357,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except ConnectorError:
             raise
         except Exception as e:
-            raise self.source_error(e, query) from None
+            raise self.translate_error(e) from None
         finally:
             if statement is not None:
                 try:

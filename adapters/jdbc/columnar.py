@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from connector import exact_cast
-from connector.errors import SourceError
+from connector.errors import SourceError, first_line
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn
 
@@ -138,7 +138,7 @@ def _to_column_type(array: pa.Array, plan: ColumnPlan) -> pa.Array:
     try:
         return exact_cast.cast(array, t)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as e:
-        raise _column_error(plan, str(e).splitlines()[0][:200]) from None
+        raise _column_error(plan, first_line(e, 200)) from None
 
 
 def _column_error(plan: ColumnPlan, message: str) -> SourceError:

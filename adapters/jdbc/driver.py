@@ -26,7 +26,7 @@ from adapters.jdbc.dialects.generic import BINARY_CODES, TEXT_CODES, Types
 from adapters.sql.convert import to_arrow
 from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR
 from connector import exact_cast
-from connector.errors import ConfigurationError, SourceError
+from connector.errors import ConfigurationError, SourceError, first_line
 from connector.pushdown.sql import SourceColumn
 
 DEFAULT_JAR_DIR = "/usr/share/java"
@@ -255,7 +255,7 @@ def build_array(values: list[Any], column: SourceColumn, *, text: bool = False) 
         hint = ("; declare the column's precision and scale, or set default_scale for NUMERIC without them"
                 if pa.types.is_decimal(t) else "")
         raise SourceError(f"column {column.name!r}: values cannot be read as {t} "
-                          f"({str(e).splitlines()[0][:200]}){hint}") from None
+                          f"({first_line(e, 200)}){hint}") from None
     return to_arrow(values, t, column.name)
 
 
@@ -315,5 +315,5 @@ def java_message(error: BaseException) -> str:
             message = get_message()
         except Exception:  # a broken exception object: fall back to its text
             message = None
-    text = str(message if message is not None else inner).strip()
-    return text.splitlines()[0] if text else type(inner).__name__
+    has_text = message is not None and str(message).strip()
+    return first_line(message if has_text else inner, limit=None)

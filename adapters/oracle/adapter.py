@@ -58,7 +58,7 @@ from adapters.oracle.dialect import (
     prepare,
     unbounded_number,
 )
-from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.adapter import CasingMode, ErrorRule, SourceTable, SqlAdapter
 from adapters.sql.types import ColumnInfo, normalize
 from connector import exact_cast
 from connector.adapter import RequestContext
@@ -74,6 +74,7 @@ from connector.errors import (
     SecretError,
     SourceError,
     TableNotFound,
+    first_line,
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
@@ -202,7 +203,7 @@ class OracleAdapter(SqlAdapter):
                 cursor.close()
         except oracledb.Error as e:
             connection.close()
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
         return connection
 
     def _credentials(self) -> tuple[str, str, dict[str, str]]:
@@ -226,19 +227,20 @@ class OracleAdapter(SqlAdapter):
     #: Sessions or processes exhausted (ORA-00018, ORA-00020, a profile's SESSIONS_PER_USER ORA-02391), or the
     #: listener has no free handler (ORA-12516/12519/12520; thin mode reports these as DPY-6000 "Similar to ...").
     throttle_errors = frozenset({"ORA-00018", "ORA-00020", "ORA-02391", "ORA-12516", "ORA-12519", "ORA-12520"})
+    #: A missing privilege reads as a missing table (ORA-00942); the connection lost (ORA-03113...; thin mode's
+    #: DPY-4011...) says so.
+    error_rules = (
+        ErrorRule(frozenset({"ORA-00942", "ORA-01031"}), AccessDenied, "{source} error: {text} (the connector's "
+                  "user needs SELECT on the table and the ALL_ dictionary views)"),
+        ErrorRule(frozenset({"DPY-4011", "DPY-4024", "DPY-1001", "ORA-03113", "ORA-03114", "ORA-03135"}),
+                  SourceError, "{source} connection lost: {text}"),
+    )
 
     def error_codes(self, error: BaseException) -> set[str]:
         return super().error_codes(error) | set(re.findall(r"\b(?:ORA|TNS)-\d{5}\b", str(error)))
 
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        code = error_code(error)
-        text = str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
-        if code in ("ORA-00942", "ORA-01031"):
-            return AccessDenied(f"oracle error: {text} (the connector's user needs SELECT on the table and the "
-                                f"ALL_ dictionary views)")
-        if code in ("DPY-4011", "DPY-4024", "DPY-1001", "ORA-03113", "ORA-03114", "ORA-03135"):
-            return SourceError(f"oracle connection lost: {text}")
-        return SourceError(f"oracle error: {text}")
+    def error_fields(self, error: BaseException) -> dict[str, str]:
+        return {**super().error_fields(error), "code": error_code(error)}
 
     @property
     def oracle_dialect(self) -> OracleDialect:
@@ -424,7 +426,7 @@ class OracleAdapter(SqlAdapter):
         except ConnectorError:
             raise
         except Exception as e:
-            raise self.source_error(e, query.sql) from None
+            raise self.translate_error(e) from None
 
     def fetch_rows(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
         """DB-API fallback: exact decimals and LOB values as text/bytes, converted by the declared types."""
@@ -434,12 +436,12 @@ class OracleAdapter(SqlAdapter):
                 cursor.arraysize = self.fetch_size
                 cursor.execute(query.sql, query.params, fetch_lobs=False, fetch_decimals=True)
             except Exception as e:
-                raise self.source_error(e, query.sql) from None
+                raise self.translate_error(e) from None
             while True:
                 try:
                     rows = cursor.fetchmany(self.fetch_size)
                 except Exception as e:
-                    raise self.source_error(e, query.sql) from None
+                    raise self.translate_error(e) from None
                 if not rows:
                     return
                 yield self.rows_to_batch(rows, query.columns)
@@ -460,7 +462,7 @@ class OracleAdapter(SqlAdapter):
             try:
                 cursor.parse(query)  # describes the result without running the query
             except Exception as e:
-                raise self.source_error(e, query) from None
+                raise self.translate_error(e) from None
             columns = []
             for d in cursor.description or []:
                 info = description_info(d, self.number_scale)
@@ -501,7 +503,7 @@ def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.R
                     array = exact_cast.cast(array, column.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                     raise SourceError(f"column {column.name!r}: cannot read Oracle {column.source_type} as "
-                                      f"{column.type} ({str(e).splitlines()[0][:200]})") from None
+                                      f"{column.type} ({first_line(e, 200)})") from None
             arrays.append(array)
         yield from pa.Table.from_arrays(arrays, names=names).combine_chunks().to_batches()
 

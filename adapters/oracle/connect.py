@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.connection import SECRET_PLACEHOLDER
-from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
+from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout, first_line
 from connector.redact import scrub
 
 PREFIX = "jdbc:oracle:thin:"
@@ -121,7 +121,7 @@ def connect_params(url: OracleUrl, env: Mapping[str, str]) -> Any:
         else:
             params.parse_connect_string(url.target)
     except oracledb.Error as e:
-        raise ConfigurationError(f"cannot read the Oracle address {url.describe()!r}: {_first_line(e)}") from None
+        raise ConfigurationError(f"cannot read the Oracle address {url.describe()!r}: {first_line(e, 300)}") from None
     if url.uses_tls:
         # Thin mode verifies the certificate against the system CAs (or wallet_location) and, with this, the
         # server's DN against the host name (or ssl_server_cert_dn).
@@ -145,11 +145,6 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {raw!r}")
     return value
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def error_code(error: BaseException) -> str:
@@ -196,8 +191,9 @@ def connection_error(error: BaseException, url: OracleUrl, user: str | None) -> 
         return kind(f"cannot connect to Oracle at {where}{who}: {code} {detail}")
     if code == "DPY-3001" or "thick mode" in str(error).lower():
         return ConfigurationError(f"Oracle at {where} needs a feature python-oracledb thin mode does not support "
-                                  f"({code or 'thin mode'}): {_first_line(error)}")
-    return SourceError(f"cannot connect to Oracle at {where}{who}: {_redact(_first_line(error), url)}")
+                                  f"({code or 'thin mode'}): {first_line(error, 300)}")
+    return SourceError(f"cannot connect to Oracle at {where}{who}: "
+                       f"{scrub(first_line(error, limit=None), (url.password,))[:300]}")
 
 
 def _cause(error: BaseException) -> str:
@@ -208,10 +204,6 @@ def _cause(error: BaseException) -> str:
     extra = [line for line in lines[1:] if not line.startswith("Help:")]
     detail = f"{first} ({'; '.join(extra)})" if extra else first
     return detail[:400]
-
-
-def _redact(text: str, url: OracleUrl) -> str:
-    return scrub(text, (url.password,))
 
 
 def connect_within(connect: Callable[[], Any], seconds: float, where: str) -> Any:

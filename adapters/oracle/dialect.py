@@ -332,10 +332,6 @@ class Prepared:
     kept: Constraints
     guards: tuple[SourceColumn, ...] = ()  # BINARY_FLOAT/DOUBLE columns whose range filter needs a NaN guard
 
-    @property
-    def keeps_filters(self) -> bool:
-        return bool(self.kept.summary or self.kept.expression)
-
 
 def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Prepared:
     """Decide per constraint whether Oracle evaluates it exactly as Athena would (see the module docstring)."""
@@ -397,11 +393,8 @@ def _ordering_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
 
 
 def _orderable(dialect: OracleDialect, column: SourceColumn) -> bool:
-    """ORDER BY at the source: NaN placement differs for BINARY_* (Oracle sorts NaN above +Inf)."""
-    return _ordering_ok(dialect, column) and not kind_of(column.source_type).may_be_nan
-
-
-def _in_expressions_ok(dialect: OracleDialect, column: SourceColumn) -> bool:
+    """ORDER BY at the source, or the column inside a pushed expression: NaN placement differs for BINARY_*
+    (Oracle sorts NaN above +Inf)."""
     return _ordering_ok(dialect, column) and not kind_of(column.source_type).may_be_nan
 
 
@@ -445,7 +438,7 @@ def _unsafe_value(dialect: OracleDialect, value: Any) -> bool:
 def _expression_ok(dialect: OracleDialect, e: Expression, columns: Mapping[str, SourceColumn]) -> bool:
     for name in columns_of(e):
         column = columns.get(name)
-        if column is None or not _in_expressions_ok(dialect, column):
+        if column is None or not _orderable(dialect, column):
             return False
     return _constants_ok(dialect, e)
 

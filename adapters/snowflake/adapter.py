@@ -61,7 +61,7 @@ from adapters.snowflake.dialect import (
     result_batches,
     split_constraints,
 )
-from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.adapter import CasingMode, ErrorRule, SourceTable, SqlAdapter
 from adapters.sql.types import VARCHAR, ColumnInfo
 from connector.adapter import RequestContext, Scan, SplitPage
 from connector.config import Settings, int_setting
@@ -73,10 +73,12 @@ from connector.errors import (
     InvalidRequest,
     SourceError,
     SourceTimeout,
+    first_line,
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
 from connector.pushdown.sql import SourceColumn, SourceQuery, SqlDialect, plan_select
+from connector.redact import scrub
 
 log = logging.getLogger("afq.snowflake")
 
@@ -128,7 +130,7 @@ class SnowflakeAdapter(SqlAdapter):
 
     def _login_error(self, error: Exception, user: str, secrets: Sequence[Any]) -> ConnectorError:
         errno = getattr(error, "errno", None)
-        message = _first_line(error, secrets)
+        message = scrub(first_line(error, limit=None), secrets)[:500]
         where = f"account {self.url.account!r} at {self.url.host}:{self.url.port}"
         if errno in (390100, 390101, 390102, 390144, 390190, 390318, 394304) or getattr(error, "sqlstate", "") \
                 == "28000":
@@ -162,12 +164,9 @@ class SnowflakeAdapter(SqlAdapter):
 
     #: 000625: "... aborted because the number of waiters for this lock exceeds the N statements limit".
     throttle_errors = frozenset({"625"})
-
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        message = _first_line(error, ())
-        if getattr(error, "errno", None) in (604, 630) or "timeout" in message.lower():
-            return SourceTimeout(f"snowflake: the statement timed out: {message}")
-        return SourceError(f"snowflake error: {message}")
+    #: 000604 statement cancelled, 000630 statement or warehouse timeout reached (the driver's ``errno``).
+    error_rules = (ErrorRule(frozenset({"604", "630"}), SourceTimeout, "{source}: the statement timed out: {text}",
+                             phrases=("timeout",)),)
 
     # ------------------------------------------------------------------------------------- catalog
 
@@ -276,7 +275,7 @@ class SnowflakeAdapter(SqlAdapter):
             batches = cursor.get_result_batches()
         except Exception as e:
             raise SourceError(f"the result of Snowflake query {query_id} cannot be re-opened (results are kept "
-                              f"24 hours; re-run the Athena query): {_first_line(e, ())}") from None
+                              f"24 hours; re-run the Athena query): {first_line(e)}") from None
         finally:
             cursor.close()
         if batches is None:
@@ -310,7 +309,7 @@ class SnowflakeAdapter(SqlAdapter):
                 if len(available) != count:
                     raise InvalidRequest(f"split names {count} result batches but Snowflake query {query_id} has "
                                          f"{len(available)}")
-                for result in batch_tables(available[first : last + 1], connection, self.source_error):
+                for result in batch_tables(available[first : last + 1], connection, self.translate_error):
                     yield from self._select(result, query.columns)
             except BaseException as e:
                 close(e)
@@ -338,10 +337,10 @@ class SnowflakeAdapter(SqlAdapter):
             try:
                 batches = cursor.get_result_batches()
             except Exception as e:
-                raise self.source_error(e, query.sql) from None
+                raise self.translate_error(e) from None
             if batches is None:
                 raise SourceError("Snowflake returned a result without result batches")
-            for table in batch_tables(batches, connection, self.source_error):
+            for table in batch_tables(batches, connection, self.translate_error):
                 yield from result_batches(table, query.columns)
         finally:
             cursor.close()
@@ -354,7 +353,7 @@ class SnowflakeAdapter(SqlAdapter):
         try:
             description = cursor.describe(query) or []
         except Exception as e:
-            raise self.source_error(e, query) from None
+            raise self.translate_error(e) from None
         finally:
             cursor.close()
         return [SourceColumn(d.name.lower(), d.name, self.description_type(d), TYPE_CODES.get(d.type_code, ""))
@@ -398,11 +397,3 @@ def batch_tables(batches: Sequence[Any], connection: Any,
         if table is not None:
             yield table
 
-
-def _first_line(error: Exception, secrets: Sequence[Any]) -> str:
-    text = str(error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    for secret in secrets:
-        if isinstance(secret, str) and secret:
-            line = line.replace(secret, "***")
-    return line[:500]

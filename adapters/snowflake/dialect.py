@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal_or_integer, normalize
 from connector import exact_cast
-from connector.errors import SourceError
+from connector.errors import SourceError, first_line
 from connector.protocol.constraints import Constraints, Expression, ValueSet, columns_of
 from connector.protocol.types import empty_batch
 from connector.pushdown.sql import SourceColumn, SqlDialect
@@ -155,7 +155,7 @@ def to_logical(array: pa.Array | pa.ChunkedArray, column: SourceColumn) -> pa.Ar
         return exact_cast.cast(array, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
         raise SourceError(f"column {column.name!r}: cannot read Snowflake {column.source_type or source} as "
-                          f"{target} without losing data ({str(e).splitlines()[0][:200]})") from None
+                          f"{target} without losing data ({first_line(e, 200)})") from None
 
 
 def result_batches(table: pa.Table, columns: Sequence[SourceColumn], positions: Sequence[int] | None = None

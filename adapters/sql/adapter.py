@@ -41,6 +41,7 @@ from connector.errors import (
     SourceThrottled,
     SourceTimeout,
     TableNotFound,
+    first_line,
 )
 from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
@@ -56,6 +57,7 @@ from connector.pushdown.sql import (
     plan_plain_select,
     plan_select,
 )
+from connector.redact import scrub, scrub_exception
 from connector.tokens import read_number
 
 if TYPE_CHECKING:
@@ -123,13 +125,17 @@ class SqlAdapter(Adapter):
     throttle_errors: ClassVar[frozenset[str]] = frozenset()
     #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
     timeout_errors: ClassVar[frozenset[str]] = frozenset()
+    #: What the driver's own code for an error (``error_fields``' ``code``) means, first match wins; an error no
+    #: rule matches is a ``SourceError`` worded ``"{source} error: {text}"``.
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Every adapter's own source_error gets the throttle check, so declaring throttle_errors is enough.
+        # An adapter written before translate_error overrides source_error: its translation is used everywhere
+        # and still gets the declared throttle/timeout codes and the scrubber.
         own = cls.__dict__.get("source_error")
-        if own is not None and not getattr(own, "_checks_throttling", False):
-            cls.source_error = _checking_throttle(own)  # type: ignore[method-assign]
+        if own is not None and not getattr(own, "_translates", False):
+            cls.translate_error = cls.source_error = _own_translation(own)  # type: ignore[method-assign]
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         self.spec = spec
@@ -140,6 +146,8 @@ class SqlAdapter(Adapter):
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
         self._warned: set[tuple[str, str, str]] = set()
+        #: Secrets this adapter knows (an inline password...): scrubbed from its errors with every registered one.
+        self._secret_values: tuple[str, ...] = ()
 
     @classmethod
     def from_connection(cls, spec: ConnectionSpec, settings: Settings) -> Adapter:
@@ -201,7 +209,7 @@ class SqlAdapter(Adapter):
             cursor.execute(sql, params) if params else cursor.execute(sql)
         except Exception as e:
             cursor.close()
-            raise self.source_error(e, sql) from None
+            raise self.translate_error(e) from None
         return cursor
 
     def query(self, connection: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
@@ -211,10 +219,28 @@ class SqlAdapter(Adapter):
         finally:
             cursor.close()
 
+    def translate_error(self, error: BaseException) -> ConnectorError:
+        """A driver error as the error the Athena user can act on: classified by ``error_rules``, then by
+        ``throttle_errors``/``timeout_errors``, worded from ``error_fields``, scrubbed of every secret."""
+        if isinstance(error, ConnectorError):  # raised by the adapter's own code inside a driver call
+            return self.throttled(error, scrub_exception(error, self._secret_values))
+        fields = _ErrorFields({k: scrub(v, self._secret_values)[:_TEXT_LIMIT]
+                               for k, v in self.error_fields(error).items()})
+        rule = next((r for r in self.error_rules if r.matches(fields["code"], fields["text"])), _UNMATCHED)
+        message = scrub(rule.message.format_map(fields), self._secret_values)
+        return self.throttled(error, rule.kind(message))
+
     def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        """A driver error as an error the Athena user can act on (adapters refine this per driver)."""
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return self.throttled(error, SourceError(f"{self.source_type} error: {first_line[:500]}"))
+        """``translate_error`` under its older name (adapters that override it still work: ``__init_subclass__``)."""
+        return SqlAdapter.translate_error(self, error)
+
+    def error_fields(self, error: BaseException) -> dict[str, str]:
+        """What a driver error says, as the fields ``error_rules`` word messages with: ``source`` (the source's
+        name), ``code`` (the driver's own code for it, what the rules match; '' if none), ``text`` (its first
+        line) and ``detail`` (more that helps, if the driver says it). Adapters whose driver puts its code or
+        text elsewhere (in the message, in a wrapped Java exception) override this."""
+        text = first_line(error, limit=None)
+        return {"source": self.source_type, "code": _own_code(error), "text": text, "detail": text}
 
     def error_codes(self, error: BaseException) -> set[str]:
         """The codes a driver error carries, as strings: DB-API ``sqlstate``/``pgcode``/``errno``, oracledb's
@@ -541,7 +567,7 @@ class SqlAdapter(Adapter):
                 try:
                     rows = cursor.fetchmany(rows_per_fetch)
                 except Exception as e:
-                    raise self.source_error(e, query.sql) from None
+                    raise self.translate_error(e) from None
                 if not rows:
                     break
                 batch = self.rows_to_batch(rows, query.columns)
@@ -600,15 +626,55 @@ class SqlAdapter(Adapter):
         return self.scan(SourceQuery(query, (), Constraints(), selected))
 
 
-def _checking_throttle(source_error: Any) -> Any:
-    """Wrap an adapter's ``source_error`` so throttle codes become ``SourceThrottled`` whatever it returns."""
-    @functools.wraps(source_error)
-    def wrapper(self: SqlAdapter, error: Exception, sql: str = "") -> ConnectorError:
-        translated: ConnectorError = source_error(self, error, sql)
-        return self.throttled(error, translated)
+@dataclass(frozen=True, slots=True)
+class ErrorRule:
+    """Driver errors whose code is one of ``codes`` (``ANY_CODE``: any code at all) - or whose first line holds
+    one of ``phrases``, in any case - become ``kind``, worded by ``message``: a template of ``error_fields``
+    (``{source}``, ``{code}``, ``{text}``, ``{detail}`` and whatever the adapter's fields add)."""
 
-    wrapper._checks_throttling = True  # type: ignore[attr-defined]
-    return wrapper
+    codes: frozenset[str]
+    kind: type[ConnectorError] = SourceError
+    message: str = "{source} error: {text}"
+    phrases: tuple[str, ...] = ()
+
+    def matches(self, code: str, text: str) -> bool:
+        if code and (code in self.codes or "*" in self.codes):
+            return True
+        return any(p in text.lower() for p in self.phrases)
+
+
+#: ``ErrorRule.codes`` for "any error that carries a code".
+ANY_CODE = frozenset({"*"})
+_UNMATCHED = ErrorRule(frozenset())
+_TEXT_LIMIT = 500
+
+
+class _ErrorFields(dict[str, str]):
+    def __missing__(self, key: str) -> str:  # a template naming a field this driver error does not have
+        return ""
+
+
+def _own_code(error: BaseException) -> str:
+    """The code a DB-API driver puts on its exception (or on the error object it wraps): oracledb's
+    ``full_code``, an ``errno`` (Snowflake, MySQL), ``sqlstate``/``pgcode`` (PostgreSQL); '' if none."""
+    for item in (error, *getattr(error, "args", ())[:1]):
+        for name in ("full_code", "errno", "sqlstate", "pgcode"):
+            value = getattr(item, name, None)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ("", "-1"):
+                return str(value)
+    return ""
+
+
+def _own_translation(source_error: Any) -> Any:
+    """An adapter's own ``source_error`` as its ``translate_error``: the result gets the declared throttle/timeout
+    codes and the scrubber."""
+    @functools.wraps(source_error)
+    def translate(self: SqlAdapter, error: BaseException, sql: str = "") -> ConnectorError:
+        translated: ConnectorError = source_error(self, error, sql)
+        return self.throttled(error, scrub_exception(translated, self._secret_values))
+
+    translate._translates = True  # type: ignore[attr-defined]
+    return translate
 
 
 def _offset(token: str | None) -> int:

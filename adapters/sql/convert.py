@@ -21,7 +21,7 @@ import pyarrow as pa
 from adapters.sql.decimal_columns import decimals_from_numbers
 from connector import kernels
 from connector.access.withhold import WITHHELD, shown, withholding
-from connector.errors import SourceError
+from connector.errors import SourceError, first_line
 
 _FLOAT_DIGITS = Context(prec=15)  # a double holds 15 significant decimal digits reliably
 # Room for any decimal128 value at any scale (38 digits) and then some: a value that does not fit its type is
@@ -52,7 +52,7 @@ def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
     try:
         return pa.array(out, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-        reason = WITHHELD if withholding() else f"({str(e).splitlines()[0]})"
+        reason = WITHHELD if withholding() else f"({first_line(e)})"
         raise SourceError(f"column {column!r}: values cannot be read as {t} {reason}") from None
 
 

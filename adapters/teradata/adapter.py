@@ -38,14 +38,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.adapter import ANY_CODE, CasingMode, ErrorRule, SourceTable, SqlAdapter
 from adapters.sql.convert import to_arrow
 from adapters.sql.types import ColumnInfo, int_or_none, normalize
 from adapters.teradata.connect import (
     DEFAULT_PORT,
     driver_errors,
     parse_teradata_url,
-    teradata_error,
+    root_cause,
 )
 from adapters.teradata.dialect import (
     FIXED_CHARACTER_TYPES,
@@ -66,10 +66,10 @@ from connector.credentials import credentials_for
 from connector.errors import (
     AccessDenied,
     ConfigurationError,
-    ConnectorError,
     SchemaNotFound,
     SecretError,
     SourceError,
+    SourceTimeout,
     TableNotFound,
 )
 from connector.protocol.constraints import Constraints
@@ -102,7 +102,7 @@ class TeradataAdapter(SqlAdapter):
         self.url = parse_teradata_url(spec.url)
         self.split_count = int_setting(settings.env, "teradata_split_count", DEFAULT_SPLITS, 1, MAX_SPLITS)
         self._kinds: dict[tuple[str, str], str] = {}
-        self._secret_values: tuple[str, ...] = self.url.secret_values
+        self._secret_values = self.url.secret_values
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -131,18 +131,43 @@ class TeradataAdapter(SqlAdapter):
         try:
             return teradatasql.connect(None, **parameters)  # type: ignore[no-untyped-call]
         except teradatasql.Error as e:
-            raise self.source_error(e) from None
+            raise self.translate_error(e) from None
 
     #: 2631 transaction aborted due to deadlock, 2639 too many simultaneous transactions, 3130 response limit
     #: exceeded (16 open responses per session): Teradata's CLI reference says to resubmit.
     throttle_errors = frozenset({"2631", "2639", "3130"})
+    #: The driver's codes (the outermost in its message): cannot connect (301, 394, 444-446); a connection
+    #: parameter refused - unparsable (169), LOGMECH (176), SSLCRC (186), SSLMODE (188), OIDC_SSLMODE (189), 191,
+    #: CHARSET (451, 557); logon refused (80xx); access denied; timed out or aborted; any other database error.
+    error_rules = (
+        ErrorRule(frozenset({"301", "394", "444", "445", "446"}), SourceError,
+                  "cannot connect to Teradata at {where} (driver error {code}: {detail}); check the host and DBS_PORT "
+                  "in the connection string and that the Lambda's network (VPC, security groups) reaches the database"),
+        ErrorRule(frozenset({"169", "176", "186", "188", "189", "191", "451", "557"}), ConfigurationError,
+                  "teradatasql rejected the connection parameters (error {code}: {detail})"),
+        ErrorRule(frozenset({"8017", "8018", "8019", "8024", "8025", "8030"}), AccessDenied,
+                  "Teradata at {where} rejected the logon (error {code}: {text}); check the user name and password "
+                  "(or the secret holding them) and LOGMECH"),
+        ErrorRule(frozenset({"3523", "3524", "5315"}), AccessDenied, "Teradata denied access (error {code}: {text})"),
+        ErrorRule(frozenset({"3110", "2646"}), SourceTimeout,
+                  "Teradata request timed out or was aborted (error {code}: {text})"),
+        ErrorRule(ANY_CODE, SourceError, "Teradata error {code}: {detail}"),
+    )
 
     def error_codes(self, error: BaseException) -> set[str]:
         return super().error_codes(error) | {str(code) for code, _ in driver_errors(error)}
 
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        """A teradatasql error as a short message the Athena user can act on; never with a secret in it."""
-        return teradata_error(error, self.url, self._secret_values) or super().source_error(error, sql)
+    def error_fields(self, error: BaseException) -> dict[str, str]:
+        """teradatasql writes its codes into the message (``[Error 8017] ...``) and the network's reason into
+        ``Caused by`` lines: the outermost code and its text, that reason as the detail."""
+        fields = super().error_fields(error)
+        errors = driver_errors(error)
+        if not errors:
+            return {**fields, "code": ""}
+        code, text = errors[0]
+        cause = root_cause(error)
+        return {**fields, "code": str(code), "text": text, "detail": f"{text}; {cause}" if cause else text,
+                "where": f"{self.url.host}:{self.url.parameters.get('dbs_port', DEFAULT_PORT)}"}
 
     # ------------------------------------------------------------------------------------- catalog queries
 

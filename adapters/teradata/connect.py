@@ -1,20 +1,19 @@
 """Teradata connection strings and driver errors: ``jdbc:teradata://host/TMODE=ANSI,DATABASE=db,${secret}``.
 
 Connection-string parameters are checked against the names teradatasql accepts (anything else is rejected, so
-another connector's properties never reach a Teradata logon), and driver errors become short messages the Athena
-user can act on - never with a password or other secret parameter in them.
+another connector's properties never reach a Teradata logon), and the codes and causes teradatasql writes into its
+error messages are read out (``TeradataAdapter.error_rules`` says what each code means to the Athena user).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from connector.connection import SECRET_PLACEHOLDER
-from connector.errors import AccessDenied, ConfigurationError, ConnectorError, SourceError, SourceTimeout
-from connector.redact import scrub
+from connector.errors import ConfigurationError
 
 log = logging.getLogger("afq.teradata")
 
@@ -268,13 +267,6 @@ def _split_parameters(text: str) -> tuple[list[tuple[str, str]], bool]:
 # ============================================================================================ errors
 
 _ERROR = re.compile(r"\[Error (\d+)\](?:\s*\[SQLState (\w+)\])?\s*(.*)")
-_CONNECT_CODES = frozenset({301, 394, 444, 445, 446})
-#: The driver refusing a connection parameter: unparsable parameters (169), an invalid value for LOGMECH (176),
-#: SSLCRC (186), SSLMODE (188), OIDC_SSLMODE (189), 191, an invalid CHARSET (451, 557).
-_PARAMETER_CODES = frozenset({169, 176, 186, 188, 189, 191, 451, 557})
-_LOGON_CODES = frozenset({8017, 8018, 8019, 8024, 8025, 8030})
-_ACCESS_CODES = frozenset({3523, 3524, 5315})
-_TIMEOUT_CODES = frozenset({3110, 2646})
 
 
 def driver_errors(error: BaseException) -> list[tuple[int, str]]:
@@ -287,50 +279,12 @@ def driver_errors(error: BaseException) -> list[tuple[int, str]]:
     return found
 
 
-def _root_cause(error: BaseException) -> str:
+def root_cause(error: BaseException) -> str:
     """The last ``Caused by`` line that is not itself a driver error (``dial tcp ...: connection refused``)."""
     causes = [line[len("Caused by "):].strip() for line in str(error).splitlines() if line.startswith("Caused by ")]
     plain = [c for c in causes if not _ERROR.search(c)]
     return plain[-1] if plain else ""
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    return scrub(text, secrets)
-
-
-def teradata_error(error: BaseException, url: TeradataUrl, secrets: Iterable[str]) -> ConnectorError | None:
-    """A teradatasql error as a short message the Athena user can act on (None: not a driver error)."""
-    errors = driver_errors(error)
-    if not errors:
-        return None
-    code, text = errors[0]
-    where = f"{url.host}:{url.parameters.get('dbs_port', DEFAULT_PORT)}"
-    cause = _root_cause(error)
-    detail = f"{text}{'; ' + cause if cause else ''}"
-    codes = {c for c, _ in errors}
-    if codes & _CONNECT_CODES and code in _CONNECT_CODES:
-        message = (f"cannot connect to Teradata at {where} (driver error {code}: {detail}); check the host and "
-                   f"DBS_PORT in the connection string and that the Lambda's network (VPC, security groups) "
-                   f"reaches the database")
-        kind: type[ConnectorError] = SourceError
-    elif code in _PARAMETER_CODES:
-        message = f"teradatasql rejected the connection parameters (error {code}: {detail})"
-        kind = ConfigurationError
-    elif code in _LOGON_CODES:
-        message = (f"Teradata at {where} rejected the logon (error {code}: {text}); check the user name and "
-                   f"password (or the secret holding them) and LOGMECH")
-        kind = AccessDenied
-    elif code in _ACCESS_CODES:
-        message = f"Teradata denied access (error {code}: {text})"
-        kind = AccessDenied
-    elif code in _TIMEOUT_CODES:
-        message = f"Teradata request timed out or was aborted (error {code}: {text})"
-        kind = SourceTimeout
-    else:
-        message = f"Teradata error {code}: {detail}"
-        kind = SourceError
-    return kind(_scrub(message, secrets)[:800])
-
-
 __all__ = ["DEFAULT_PORT", "PARAMETERS", "Parameter", "TeradataUrl", "driver_errors", "parse_teradata_url",
-           "teradata_error"]
+           "root_cause"]

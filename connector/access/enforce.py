@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from connector.access.policy import MASK_KEY, SPLIT_KEY, CallerAccess, Mask, Policy, PolicyError, TableGrant
 from connector.adapter import Adapter, RequestContext, TableDefinition
-from connector.errors import AccessDenied, ConnectorError, SchemaNotFound, TableNotFound
+from connector.errors import AccessDenied, ConnectorError, SchemaNotFound, TableNotFound, first_line
 from connector.protocol.constraints import Constraints, Expression, columns_of
 from connector.protocol.messages import Identity, TableName
 from connector.protocol.types import empty_batch
@@ -192,7 +192,7 @@ def compile_row_filter(grant: TableGrant, table: TableName, full_schema: pa.Sche
     try:
         tree = sqlglot.parse_one(grant.row_filter, read="trino")
     except sqlglot.errors.ParseError as e:
-        raise PolicyError(f"the row filter for {table} does not parse: {str(e).splitlines()[0]}") from None
+        raise PolicyError(f"the row filter for {table} does not parse: {first_line(e)}") from None
     types = {f.name: f.type for f in full_schema}
     unknown = sorted({c.name.lower() for c in tree.find_all(exp.Column)} - set(types))
     if unknown:

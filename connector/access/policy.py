@@ -147,10 +147,6 @@ class TableGrant:
         listed = "*" in self.columns or column in self.columns
         return listed and column not in self.exclude
 
-    @property
-    def restricted(self) -> bool:
-        return self.columns != ("*",) or bool(self.exclude or self.masks or self.row_filter)
-
 
 @dataclass(frozen=True)
 class Rule:

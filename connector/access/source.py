@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from connector.access.policy import Policy, PolicyError
+from connector.errors import first_line
 
 DEFAULT_TTL_SECONDS = 60.0
 
@@ -51,7 +52,7 @@ def parse_text(text: str, location: str) -> Policy:
             data = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise PolicyError(f"access policy {location} is neither valid JSON nor valid YAML: "
-                              f"{str(e).splitlines()[0]}") from None
+                              f"{first_line(e)}") from None
     try:
         return Policy.parse(data, location)
     except PolicyError as e:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import pyarrow as pa
 
 from connector.config import Settings
+from connector.errors import first_line
 from connector.local.errors import LambdaFunctionError, ProtocolViolation, QueryError
 from connector.local.planner import (
     LAKE_CATALOG,
@@ -230,7 +231,7 @@ class LocalAthena:
             try:
                 table = con.sql(plan.engine_sql).to_arrow_table()
             except duckdb.Error as e:
-                raise QueryError(f"the engine (DuckDB) failed: {str(e).strip().splitlines()[0][:500]}\n"
+                raise QueryError(f"the engine (DuckDB) failed: {first_line(e)}\n"
                                  f"  engine SQL: {plan.engine_sql}") from None
             return QueryResult(table, plan, scans)
         finally:
@@ -378,7 +379,7 @@ def raise_engine_error(error: Exception, plan: QueryPlan, feeds: Sequence[SplitF
     for feed in feeds:
         if feed.error is not None and isinstance(feed.error, Exception):
             raise feed.error
-    raise QueryError(f"the engine (DuckDB) failed: {str(error).strip().splitlines()[0][:500]}\n"
+    raise QueryError(f"the engine (DuckDB) failed: {first_line(error)}\n"
                      f"  engine SQL: {plan.engine_sql}") from None
 
 
@@ -416,5 +417,5 @@ def register_lake(con: Any, source: Source) -> pa.Schema:
         schema: pa.Schema = relation.limit(0).to_arrow_table().schema
     except (duckdb.Error, OSError) as e:
         raise QueryError(f"cannot read lake table {source.label} ({path}): "
-                         f"{str(e).strip().splitlines()[0][:300]}") from None
+                         f"{first_line(e, 300)}") from None
     return pa.schema([f.with_name(f.name.lower()) for f in schema])

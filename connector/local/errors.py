@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, first_line
 
 
 class QueryError(ConnectorError):
@@ -173,7 +173,7 @@ def syntax_error(error: Exception, sql: str) -> SqlSyntaxError:
                               str(e.get("highlight") or ""), str(e.get("end_context") or ""))
                 for e in getattr(error, "errors", None) or []]
     if not problems:
-        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = first_line(error, limit=None)
         match = _POSITION.search(text)
         if match:
             return SqlSyntaxError(_POSITION.sub("", text).strip(), int(match.group(1)), int(match.group(2)), sql=sql)
@@ -202,7 +202,7 @@ def resolve_error(error: Exception, sql: str, tree: Any = None) -> SqlError:
     """sqlglot's qualify errors (``Column 'x' could not be resolved. Line: 1, Col: 8``, ``Unknown column: x``) as
     Athena's, at the column's place in the SQL (found in ``tree`` when sqlglot did not say)."""
     text = str(error).strip()
-    if match := _UNKNOWN.match(text.splitlines()[0] if text else ""):
+    if match := _UNKNOWN.match(first_line(error, limit=None)):
         kind, name = match.group(1), match.group(2)
         position = _find(tree, name, table=kind == "Unknown table")
         message = {"Unknown column": f"Column '{name}' cannot be resolved",
@@ -219,7 +219,7 @@ def resolve_error(error: Exception, sql: str, tree: Any = None) -> SqlError:
         return SqlError(message, line, start, sql=sql, kind="COLUMN_NOT_FOUND")
     if isinstance(error, Exception) and getattr(error, "errors", None):
         return syntax_error(error, sql)
-    first = text.splitlines()[0][:500] if text else type(error).__name__
+    first = first_line(error)
     match = _POSITION.search(first)
     if match:
         return SqlError(_POSITION.sub("", first).strip(), int(match.group(1)), int(match.group(2)), sql=sql,

@@ -550,11 +550,6 @@ def _projections(tree: exp.Expr, states: Mapping[str, _TableState]) -> None:
                 states[name].columns.add(column.name)
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:500] if text else type(error).__name__
-
-
 def describe_value_set(column: str, value_set: SortedRangeSet) -> str:
     """``amount > 990.00``-style rendering of a summary entry, for --explain."""
     parts = []

@@ -16,6 +16,7 @@ from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.parsers.trino import TrinoParser
 from sqlglot.tokenizer_core import Token, TokenType
 
+from connector.errors import first_line
 from connector.local.errors import SqlSyntaxError, syntax_error
 
 T = t.TypeVar("T")
@@ -59,7 +60,7 @@ def parse(sql: str) -> list[exp.Expr]:
     try:
         tokens = _TRINO.tokenize(sql)
     except Exception as e:  # sqlglot's TokenError: an unterminated string or quoted name
-        raise SqlSyntaxError(_first_line(e), 1, 1, sql=sql) from None
+        raise SqlSyntaxError(first_line(e), 1, 1, sql=sql) from None
     for token in tokens:
         if token.token_type == TokenType.DCOLON:
             raise SqlSyntaxError("'::' is not Athena SQL: write CAST(value AS type)", token.line,
@@ -74,8 +75,3 @@ def parse(sql: str) -> list[exp.Expr]:
 def _start_column(end_column: int, text: str) -> int:
     """sqlglot reports the column of a token's last character; Athena reports its first."""
     return max(1, end_column - len(text) + 1)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:500] if text else type(error).__name__

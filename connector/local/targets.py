@@ -20,7 +20,7 @@ from typing import IO, Any, Protocol
 
 from connector.errors import ConfigurationError
 from connector.local.errors import InvokeError, LambdaFunctionError, ProtocolViolation
-from connector.redact import scrub
+from connector.redact import redact_message, scrub
 
 DEFAULT_HANDLER = "connector.handler.lambda_handler"
 #: Lambda's synchronous payload limit, both ways.
@@ -217,25 +217,6 @@ class FunctionTarget:
 
 # ------------------------------------------------------------------------------------------ tracing
 
-REDACTED = "<redacted>"
-_KEPT_CONFIG_OPTIONS = frozenset({"spill_bucket", "spill_prefix"})
-
-
-def redact(value: Any, parent_key: str = "") -> Any:
-    """A copy of a message with encryption keys, spill object keys and identity config values hidden."""
-    if isinstance(value, dict):
-        if parent_key == "encryptionKey":
-            return dict.fromkeys(value, REDACTED)
-        if value.get("@type") == "S3SpillLocation":
-            return {k: (REDACTED if k == "key" else v) for k, v in value.items()}
-        if parent_key == "configOptions":
-            return {k: (v if k in _KEPT_CONFIG_OPTIONS else REDACTED) for k, v in value.items()}
-        return {k: redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, parent_key) for v in value]
-    return value
-
-
 class TraceWriter:
     """``--trace FILE``: one JSON line per request, response or function error, secrets redacted."""
 
@@ -249,7 +230,7 @@ class TraceWriter:
         with self._lock:
             self._seq += 1
             record = {"seq": self._seq, "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                      "direction": kind, "catalog": catalog, **extra, "message": redact(message)}
+                      "direction": kind, "catalog": catalog, **extra, "message": redact_message(message)}
             # Error messages and values pass through the log scrubber too (registered secrets, passwords).
             self.stream.write(scrub(json.dumps(record, separators=(",", ":"))) + "\n")
             self.stream.flush()

@@ -17,7 +17,8 @@ from typing import IO, Any
 
 from connector.errors import ConnectorError
 from connector.local.errors import InvokeError, LambdaFunctionError
-from connector.local.targets import REDACTED, Target, redact
+from connector.local.targets import Target
+from connector.redact import REDACTED, redact_message
 
 DEFAULT_ROWS = 10
 
@@ -259,7 +260,7 @@ def replay(path: str, target: Target, out: IO[str], *, only: set[int] | None = N
         out.write("\n")
         traced = answers.get(record.seq)
         if traced is not None:
-            if _comparable(redact(response)) == _comparable(traced.message):
+            if _comparable(redact_message(response)) == _comparable(traced.message):
                 report.same += 1
             else:
                 report.different.append(f"#{record.seq} {record.kind}")

@@ -85,7 +85,3 @@ def write_zip(roots: Sequence[Path], out: Path, extra: Mapping[str, bytes] | Non
     os.replace(tmp, out)
     return total, len(entries)
 
-
-def unzipped_size(path: Path) -> int:
-    with zipfile.ZipFile(path) as archive:
-        return sum(i.file_size for i in archive.infolist())

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.errors import first_line
 from connector.lazy_dataclass import lazy_dataclass
 from connector.protocol.block import Block
 from connector.protocol.errors import ProtocolError
@@ -87,7 +88,7 @@ def _values_from_block(value: Any, path: str) -> tuple[pa.DataType, list[Any]]:
     try:
         return t, batch.column(0).to_pylist()
     except (pa.ArrowException, ValueError, ArithmeticError) as e:  # dates outside Python's range, bad decimals
-        raise ProtocolError(path, f"values cannot be read: {str(e).splitlines()[0][:200]}") from None
+        raise ProtocolError(path, f"values cannot be read: {first_line(e, 200)}") from None
 
 
 def _values_to_block(logical_type: pa.DataType, values: list[Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 from pyarrow import ipc
 
+from connector.errors import first_line
 from connector.protocol.errors import ProtocolError
 from connector.protocol.types import map_type
 
@@ -123,5 +124,4 @@ def _validate_values(batch: pa.RecordBatch) -> None:
 
 
 def short(error: Exception) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text[:200]
+    return first_line(error, 200)

@@ -431,8 +431,6 @@ _FUNCTIONS: dict[str, Callable[[FunctionCall, Any], Datum]] = {
     "$array": _array_call,
 }
 
-EVALUABLE_FUNCTIONS = frozenset(_FUNCTIONS)
-
 
 def describe(expression: Expression) -> str:
     """A short SQL-like rendering for messages and ``--explain``."""
