@@ -93,14 +93,14 @@ class _DriverError(Exception):
 
 
 def _sqlite(path: Path) -> tuple[Any, Callable[[str], Exception]]:
-    from adapters.sqlite import SqliteAdapter
+    from adapters.sqlite.adapter import SqliteAdapter
 
     adapter = SqliteAdapter(parse_connection_string(f"sqlite://jdbc:sqlite:{path}"), Settings(env={}))
     return adapter, sqlite3.OperationalError
 
 
 def _jdbc(path: Path) -> tuple[Any, Callable[[str], Exception]]:
-    from adapters.jdbc import JdbcAdapter
+    from adapters.jdbc.adapter import JdbcAdapter
 
     adapter = JdbcAdapter(parse_connection_string("jdbc://jdbc:postgresql://127.0.0.1:1/db"), Settings(env={}))
     return adapter, _DriverError
@@ -108,7 +108,7 @@ def _jdbc(path: Path) -> tuple[Any, Callable[[str], Exception]]:
 
 def _oracle(path: Path) -> tuple[Any, Callable[[str], Exception]]:
     oracledb = pytest.importorskip("oracledb")
-    from adapters.oracle import OracleAdapter
+    from adapters.oracle.adapter import OracleAdapter
 
     spec = parse_connection_string("oracle://jdbc:oracle:thin:u/p@//127.0.0.1:1/svc")
     adapter = OracleAdapter(spec, Settings(env={}))
@@ -117,7 +117,7 @@ def _oracle(path: Path) -> tuple[Any, Callable[[str], Exception]]:
 
 def _snowflake(path: Path) -> tuple[Any, Callable[[str], Exception]]:
     errors = pytest.importorskip("snowflake.connector.errors")
-    from adapters.snowflake import SnowflakeAdapter
+    from adapters.snowflake.adapter import SnowflakeAdapter
 
     spec = parse_connection_string("snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?user=u&password=p&"
                                    "warehouse=w&db=d")
@@ -126,7 +126,7 @@ def _snowflake(path: Path) -> tuple[Any, Callable[[str], Exception]]:
 
 def _teradata(path: Path) -> tuple[Any, Callable[[str], Exception]]:
     teradatasql = pytest.importorskip("teradatasql")
-    from adapters.teradata import TeradataAdapter
+    from adapters.teradata.adapter import TeradataAdapter
 
     adapter = TeradataAdapter(parse_connection_string("teradata://jdbc:teradata://db.example/USER=u,PASSWORD=p"),
                               Settings(env={}))

@@ -29,27 +29,27 @@ from connector.redact import register_secret
 
 
 def _sqlite(tmp_path: Path) -> Any:
-    from adapters.sqlite import SqliteAdapter
+    from adapters.sqlite.adapter import SqliteAdapter
 
     return SqliteAdapter(parse_connection_string(f"sqlite://jdbc:sqlite:{tmp_path / 'x.db'}"), Settings(env={}))
 
 
 def _jdbc(tmp_path: Path) -> Any:
-    from adapters.jdbc import JdbcAdapter
+    from adapters.jdbc.adapter import JdbcAdapter
 
     return JdbcAdapter(parse_connection_string("jdbc://jdbc:postgresql://127.0.0.1:1/db"), Settings(env={}))
 
 
 def _oracle(tmp_path: Path) -> Any:
     pytest.importorskip("oracledb")
-    from adapters.oracle import OracleAdapter
+    from adapters.oracle.adapter import OracleAdapter
 
     return OracleAdapter(parse_connection_string("oracle://jdbc:oracle:thin:u/p@//127.0.0.1:1/svc"), Settings(env={}))
 
 
 def _snowflake(tmp_path: Path) -> Any:
     pytest.importorskip("snowflake.connector")
-    from adapters.snowflake import SnowflakeAdapter
+    from adapters.snowflake.adapter import SnowflakeAdapter
 
     return SnowflakeAdapter(parse_connection_string("snowflake://jdbc:snowflake://acct.snowflakecomputing.com/?user=u&"
                                                     "password=p&warehouse=w&db=d"), Settings.from_env({}))
@@ -57,7 +57,7 @@ def _snowflake(tmp_path: Path) -> Any:
 
 def _teradata(tmp_path: Path) -> Any:
     pytest.importorskip("teradatasql")
-    from adapters.teradata import TeradataAdapter
+    from adapters.teradata.adapter import TeradataAdapter
 
     return TeradataAdapter(parse_connection_string("teradata://jdbc:teradata://db.example/USER=u,PASSWORD=p"),
                            Settings(env={}))
