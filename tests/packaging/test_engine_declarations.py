@@ -48,8 +48,8 @@ def test_every_engine_is_declared_by_its_package_and_tested_here() -> None:
 
 
 def test_the_readme_engine_table_is_the_declared_engines() -> None:
-    rows = re.findall(r"^\| `(\w+)` \| `[^`]+` \| (?:\[`([^`]+)`\]\([^)]*\)|this README) \|", (REPO / "README.md").read_text(),
-                      flags=re.MULTILINE)
+    row = r"^\| `(\w+)` \| `[^`]+` \| (?:\[`([^`]+)`\]\([^)]*\)|this README) \|"
+    rows = re.findall(row, (REPO / "README.md").read_text(), flags=re.MULTILINE)
     assert {engine: page or "README.md" for engine, page in rows} == {n: d.docs for n, d in ENGINES.items()}
 
 
