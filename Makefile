@@ -110,7 +110,8 @@ tpcds: $(STAMP) apt
 	$(BIN)/python -u -m bench.tpcds.run --source all --sf $(TPCDS_SF) --json bench/tpcds/results.json
 
 # Lambda zips into dist/: `make package`, or `make package ADAPTERS=oracle ARCH=arm64` (see sar/README.md).
-ADAPTERS ?= sqlite generic oracle snowflake teradata
+# The default is every bundle the engines declare (adapters/<engine>/engine.py), read when the target runs.
+ADAPTERS ?= $(shell $(BIN)/python -c 'from connector.packaging import bundles; print(*bundles())')
 ARCH ?= x86_64
 package: $(STAMP)
 	@for a in $(ADAPTERS); do \

@@ -335,7 +335,8 @@ def _package(args: argparse.Namespace) -> int:
 def _add_package_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("package", parents=[common],
                        help="build an adapter's Lambda zip (slim, byte-compiled for the runtime)")
-    p.add_argument("adapter", help="sqlite, generic (jdbc), oracle, snowflake or teradata")
+    p.add_argument("adapter", help="the bundle an engine declares, e.g. sqlite or generic (jdbc); an unknown name "
+                                    "lists them all")
     p.add_argument("--out", default="dist", help="directory for the zip and its size report (default: dist)")
     p.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"], help="Lambda architecture")
     p.add_argument("--python", default="3.12", help="Lambda runtime's Python version (3.12 or later)")

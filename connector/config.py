@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import field, replace
 from functools import cached_property
 
+from connector.engines import Setting
 from connector.errors import ConfigurationError
 from connector.lazy_dataclass import lazy_dataclass
 
@@ -21,18 +22,12 @@ LOCAL_SPILL_BUCKET = "afq-local-spill"  # stands for the local spill directory w
 
 
 def int_setting(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int | None = None) -> int:
-    """A whole-number setting (an adapter's split count, fetch size...): ``default`` when unset, a clear error
-    naming the variable when it is not a whole number from ``low`` to ``high``."""
-    raw = str(env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        if high is not None:
-            bounds = f"a whole number from {low} to {high}"
-        else:
-            bounds = "a positive whole number" if low == 1 else f"a whole number of at least {low}"
-        raise ConfigurationError(f"{name}={raw!r} must be {bounds}")
-    return int(raw)
+    """A framework's whole-number setting (sort memory...): ``default`` when unset, a clear error naming the
+    variable when it is not a whole number from ``low`` to ``high``. Adapters declare theirs instead
+    (``connector.engines``)."""
+    value = Setting(name, int, default, "", low=low, high=high).read(env)
+    assert isinstance(value, int)
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -6,25 +6,12 @@ Connection strings::
     jdbc://jdbc:postgresql://host:5432/db?user=u&password=p  inline (not recommended)
     jdbc://jdbc:h2:/var/task/data/demo                        H2, embedded (no server)
 
-Environment variables (``<catalog>_...`` wins over the plain name, so multiplexed catalogs can differ):
+Settings (``jdbc_driver_class``, ``jdbc_driver_jars``, ``jdbc_fetch_size``, ``jdbc_fetch_mode``,
+``key_range_splits``...) are declared in ``adapters.jdbc.engine`` and listed in docs/jdbc.md; ``<catalog>_<setting>``
+wins over the plain name, so multiplexed catalogs can use different drivers. ``jdbc_driver_class`` defaults by JDBC
+subprotocol (``postgresql`` -> ``org.postgresql.Driver``, ``h2`` -> ``org.h2.Driver``); other subprotocols must set
+it.
 
-``jdbc_driver_class`` / ``<catalog>_jdbc_driver_class``
-    Java class of the driver. Default by JDBC subprotocol: ``postgresql`` -> ``org.postgresql.Driver``,
-    ``h2`` -> ``org.h2.Driver``; other subprotocols must set it.
-``jdbc_driver_jars`` / ``<catalog>_jdbc_driver_jars``
-    The driver's jar files, separated by ``:``; an entry may be a directory (every ``*.jar`` in it) or a glob.
-    Default: the Debian jars ``/usr/share/java/postgresql.jar`` or ``/usr/share/java/h2.jar``.
-``jdbc_jvm_options``
-    Extra JVM options (space separated, e.g. ``-Xmx512m``) used when this process starts the JVM.
-    The JVM always runs with ``-Duser.timezone=UTC``, as Lambda does.
-``jdbc_fetch_size``
-    Rows per round trip to the database (default 10000).
-``jdbc_fetch_mode``
-    How rows cross from the JVM: ``auto`` (default: in columnar batches through the Java helper, see
-    ``adapters.jdbc.columnar``, or value by value when the helper is neither built nor buildable), ``columnar``
-    (the helper or an error), ``values`` (one JPype call per value).
-``key_range_splits``, ``key_range_column``
-    Parallel reads by key ranges (see ``adapters.sql.keyrange``).
 ``JAVA_HOME``
     Which JVM JPype loads (default: the system's).
 
@@ -58,11 +45,12 @@ from adapters.jdbc.driver import (
     start_jvm,
     to_java,
 )
+from adapters.jdbc.engine import ENGINE
 from adapters.jdbc.helper import HelperUnavailable, helper_class
 from adapters.sql.adapter import CasingMode, SqlAdapter
 from adapters.sql.keyrange import KeyRangeSplits
 from adapters.sql.types import ColumnInfo, int_or_none
-from connector.config import Settings, int_setting
+from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import ConfigurationError, ConnectorError, SourceError
@@ -72,16 +60,12 @@ from connector.redact import scrub
 
 log = logging.getLogger("afq.jdbc")
 
-DEFAULT_FETCH_SIZE = 10_000
-#: ``auto``: columnar through the Java helper when it is there or can be compiled, else value by value (logged);
-#: ``columnar``: the helper or a configuration error; ``values``: one JPype call per value (the old path).
-FETCH_MODES = ("auto", "columnar", "values")
-
 
 
 
 class JdbcAdapter(KeyRangeSplits, SqlAdapter):
     source_type = "jdbc"
+    engine = ENGINE
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
     validation_timeout_seconds: ClassVar[int] = 5
 
@@ -91,26 +75,20 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         self.subprotocol = subprotocol_of(spec.url)
         jdbc_dialect = dialect_for(spec.url)
         self.dialect = jdbc_dialect  # per connection string, not per class
-        self.type_map = jdbc_dialect.type_map(int_setting(settings.env, "default_scale", 10, 0, 38))  # type: ignore[misc]
+        self.type_map = jdbc_dialect.type_map(self.options.number("default_scale"))  # type: ignore[misc]
         self.hidden_schemas = jdbc_dialect.hidden_schemas  # type: ignore[misc]
         default_class, default_jar = DEFAULT_DRIVERS.get(self.subprotocol, ("", ""))
-        self.driver_class = self._setting("jdbc_driver_class") or default_class
+        self.driver_class = self.options.text("jdbc_driver_class") or default_class
         if not self.driver_class:
             raise ConfigurationError(f"no default JDBC driver for jdbc:{self.subprotocol}: set "
                                      f"jdbc_driver_class (and jdbc_driver_jars) for catalog {spec.catalog!r}")
-        self.jar_spec = self._setting("jdbc_driver_jars") or (
+        self.jar_spec = self.options.text("jdbc_driver_jars") or (
             os.path.join(DEFAULT_JAR_DIR, default_jar) if default_jar else "")
-        self.jvm_options = (settings.env.get("jdbc_jvm_options") or "").split()
-        self.fetch_size = int_setting(settings.env, "jdbc_fetch_size", DEFAULT_FETCH_SIZE)
-        self.fetch_mode = (settings.env.get("jdbc_fetch_mode") or "auto").strip().lower()
-        if self.fetch_mode not in FETCH_MODES:
-            raise ConfigurationError(f"jdbc_fetch_mode={self.fetch_mode!r} must be one of {', '.join(FETCH_MODES)}")
+        self.jvm_options = self.options.text("jdbc_jvm_options").split()
+        self.fetch_size = self.options.number("jdbc_fetch_size")
+        self.fetch_mode = self.options.text("jdbc_fetch_mode")
         self._warned_values = False
         self._driver: Any = None
-
-    def _setting(self, name: str) -> str:
-        env = self.settings.env
-        return (env.get(f"{self.spec.catalog}_{name}") or env.get(name) or "").strip()
 
     # ------------------------------------------------------------------------------------- connections
 

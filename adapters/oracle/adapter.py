@@ -45,7 +45,6 @@ from adapters.oracle.connect import (
     connect_within,
     connection_error,
     error_code,
-    login_timeout,
     parse_oracle_url,
 )
 from adapters.oracle.dialect import (
@@ -58,11 +57,12 @@ from adapters.oracle.dialect import (
     prepare,
     unbounded_number,
 )
+from adapters.oracle.engine import ENGINE, MAX_SPLITS
 from adapters.sql.adapter import CasingMode, ErrorRule, SourceTable, SqlAdapter
 from adapters.sql.types import ColumnInfo, normalize
 from connector import exact_cast
 from connector.adapter import RequestContext
-from connector.config import Settings, int_setting
+from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import (
@@ -88,7 +88,6 @@ PARTITION_KEY = "partition"
 SUBPARTITION_KEY = "subpartition"
 BUCKET_KEY = "bucket"
 BUCKETS_KEY = "buckets"
-MAX_SPLITS = 4096
 # Tables and views of one owner, and its synonyms (PUBLIC's for the PUBLIC schema) for a table or view the user
 # can see - on this database, of a schema Oracle does not maintain itself. Recycle-bin, nested, secondary
 # (domain index) and IOT overflow tables are not queryable on their own and are left out.
@@ -142,6 +141,7 @@ _STATEMENT_TYPES = {
 
 class OracleAdapter(SqlAdapter):
     source_type = "oracle"
+    engine = ENGINE
     dialect: ClassVar[SqlDialect] = OracleDialect()
     type_map = ORACLE_TYPES
     default_casing = CasingMode.UPPER
@@ -151,29 +151,20 @@ class OracleAdapter(SqlAdapter):
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
-        env = settings.env
         self.url: OracleUrl = parse_oracle_url(spec.url)
         register_secret(self.url.password)  # an inline password is scrubbed from any log line or message
         if self.url.secret is None and self.url.user is None:
             raise ConfigurationError("the Oracle connection string names no credentials: write "
                                      "jdbc:oracle:thin:${secret-name}@... (a Secrets Manager secret holding "
                                      "username and password)")
-        self.params = connect_params(self.url, env)
-        self.login_seconds = login_timeout(env)
-        self.number_scale = int_setting(env, "default_scale", DEFAULT_NUMBER_SCALE, 0, 38)
-        self.split_count = int_setting(env, "oracle_splits", 8, 1, MAX_SPLITS)
-        self.split_min_rows = int_setting(env, "oracle_split_min_rows", 1_000_000, 1, 2**62)
-        self.fetch_size = int_setting(env, "oracle_fetch_rows", self.initial_fetch_rows, 1, 1_000_000)
-        limit_style = (env.get("oracle_limit_style") or "auto").strip().lower()
-        if limit_style not in ("auto", "fetch"):
-            raise ConfigurationError(f"oracle_limit_style={limit_style!r}: only FETCH FIRST n ROWS ONLY (auto, "
-                                     f"fetch) is generated - python-oracledb thin mode connects to Oracle 12.1 "
-                                     f"and later only, so the 11g ROWNUM form could never run")
-        self.number_text = (env.get("oracle_unconstrained_number") or "decimal").strip().lower()
-        if self.number_text not in ("decimal", "varchar"):
-            raise ConfigurationError(f"oracle_unconstrained_number={self.number_text!r} must be decimal (decimal(38, "
-                                     f"default_scale), a value that does not fit is an error) or varchar (Oracle's "
-                                     f"exact text of every value)")
+        options = self.options
+        self.login_seconds = options.seconds("oracle_connect_timeout")
+        self.params = connect_params(self.url, self.login_seconds)
+        self.number_scale = options.number("default_scale")
+        self.split_count = options.number("oracle_splits")
+        self.split_min_rows = options.number("oracle_split_min_rows")
+        self.fetch_size = options.number("oracle_fetch_rows")
+        self.number_text = options.text("oracle_unconstrained_number")
         self._session: dict[str, Any] = {}  # what the first connection learned: server version, charset
         self._partitions: dict[tuple[str, str], tuple[float, tuple[list[str], list[str]]]] = {}
 

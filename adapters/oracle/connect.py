@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,11 +108,11 @@ def _inline_credentials(rest: str) -> tuple[str, str | None, str]:
     return user, after[:at], after[at + 1:]
 
 
-def connect_params(url: OracleUrl, env: Mapping[str, str]) -> Any:
-    """An ``oracledb.ConnectParams`` for the address (no credentials yet): parsed locally, no network."""
+def connect_params(url: OracleUrl, timeout: float) -> Any:
+    """An ``oracledb.ConnectParams`` for the address (no credentials yet): parsed locally, no network.
+    ``timeout`` bounds the TCP connect (``oracle_connect_timeout``)."""
     import oracledb
 
-    timeout = login_timeout(env)
     params = oracledb.ConnectParams(tcp_connect_timeout=timeout, retry_count=0)
     try:
         if url.sid is not None:
@@ -127,24 +127,6 @@ def connect_params(url: OracleUrl, env: Mapping[str, str]) -> Any:
         # server's DN against the host name (or ssl_server_cert_dn).
         params.set(ssl_server_dn_match=True)
     return params
-
-
-def login_timeout(env: Mapping[str, str]) -> float:
-    """Seconds for the TCP connect and, separately, for the whole login (``oracle_connect_timeout``, 10)."""
-    return _positive_float(env, "oracle_connect_timeout", 10.0)
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} must be a number of seconds") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be positive, got {raw!r}")
-    return value
 
 
 def error_code(error: BaseException) -> str:

@@ -61,10 +61,11 @@ from adapters.snowflake.dialect import (
     result_batches,
     split_constraints,
 )
+from adapters.snowflake.engine import ENGINE
 from adapters.sql.adapter import CasingMode, ErrorRule, SourceTable, SqlAdapter
 from adapters.sql.types import VARCHAR, ColumnInfo
 from connector.adapter import RequestContext, Scan, SplitPage
-from connector.config import Settings, int_setting
+from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.errors import (
     AccessDenied,
@@ -89,6 +90,7 @@ log = logging.getLogger("afq.snowflake")
 
 class SnowflakeAdapter(SqlAdapter):
     source_type = "snowflake"
+    engine = ENGINE
     dialect: ClassVar[SqlDialect] = SnowflakeDialect()
     type_map = SNOWFLAKE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
@@ -100,16 +102,13 @@ class SnowflakeAdapter(SqlAdapter):
         if not self.url.database:
             raise ConfigurationError("the Snowflake connection string needs db=<database> (metadata comes from "
                                      "that database's INFORMATION_SCHEMA)")
-        env = settings.env
-        mode = env.get("snowflake_split_mode", "auto").strip().lower()
-        if mode not in ("auto", "batches", "single"):
-            raise ConfigurationError(f"snowflake_split_mode={mode!r} is not one of auto, batches, single")
-        self.split_mode = mode
-        self.single_split_bytes = int_setting(env, "snowflake_single_split_bytes", 64 << 20)
-        self.split_bytes = int_setting(env, "snowflake_split_bytes", 128 << 20)
-        self.split_rows = int_setting(env, "snowflake_split_rows", 4_000_000)
-        self.max_splits = int_setting(env, "snowflake_max_splits", 1000)
-        self.session_check_seconds = int_setting(env, "snowflake_session_check_seconds", 600, 0, 86_400)
+        options = self.options
+        self.split_mode = options.text("snowflake_split_mode")
+        self.single_split_bytes = options.number("snowflake_single_split_bytes")
+        self.split_bytes = options.number("snowflake_split_bytes")
+        self.split_rows = options.number("snowflake_split_rows")
+        self.max_splits = options.number("snowflake_max_splits")
+        self.session_check_seconds = options.number("snowflake_session_check_seconds")
         self._checked: dict[int, float] = {}  # id(connection) -> when it was last known to be alive
         self.recent_results = RecentResults()
 

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 
 from adapters.sql.convert import to_arrow
+from adapters.sql.settings import CASING_MODE
 from adapters.sql.types import ColumnInfo, TypeMap
 from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDefinition, TablePage
 from connector.batching import concat
 from connector.config import Settings
 from connector.connection import ConnectionSpec
+from connector.engines import EngineDeclaration, SettingValues
 from connector.errors import (
     ConfigurationError,
     ConnectorError,
@@ -106,6 +108,8 @@ class SqlAdapter(Adapter):
     dialect: ClassVar[SqlDialect] = SqlDialect()
     type_map: ClassVar[TypeMap] = TypeMap({})
     default_casing: ClassVar[CasingMode] = CasingMode.CASE_INSENSITIVE_SEARCH
+    #: The engine's declaration (``adapters/<engine>/engine.py``): its settings are parsed into ``options``.
+    engine: ClassVar[EngineDeclaration | None] = None
     hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
     #: Statement that checks a pooled connection is still alive before reuse.
     validation_sql: ClassVar[str] = "SELECT 1"
@@ -140,8 +144,11 @@ class SqlAdapter(Adapter):
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         self.spec = spec
         self.settings = settings
-        casing = settings.env.get("casing_mode")
-        self.casing = CasingMode.parse(casing) if casing else self.default_casing
+        #: Every declared setting, validated once, ``<catalog>_`` prefixes honoured.
+        self.options = (self.engine.read_settings(settings.env, spec.catalog) if self.engine is not None
+                        else SettingValues.none())
+        casing = CASING_MODE.read(settings.env, spec.catalog)
+        self.casing = CasingMode.parse(casing) if isinstance(casing, str) else self.default_casing
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}

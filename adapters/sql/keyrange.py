@@ -23,7 +23,6 @@ from sqlglot import exp
 
 from adapters.sql.adapter import SourceTable
 from connector.adapter import RequestContext
-from connector.config import int_setting
 from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
@@ -34,7 +33,6 @@ KEY_COLUMN = "key_column"
 KEY_LOW = "key_low"
 KEY_HIGH = "key_high"
 KEY_NULLS = "key_nulls"
-MAX_KEY_RANGES = 1000
 
 
 def _integral(t: pa.DataType) -> bool:
@@ -54,15 +52,16 @@ def key_ranges(low: int, high: int, count: int) -> list[tuple[int | None, int | 
 class KeyRangeSplits:
     """Mix-in for ``SqlAdapter``: ``plan_splits`` cuts on a key, ``split_where`` turns a split into predicates."""
 
-    settings: Any
+    options: Any
     dialect: Any
 
     def key_range_count(self) -> int:
-        return int_setting(self.settings.env, "key_range_splits", 1, 1, MAX_KEY_RANGES)
+        count: int = self.options.number("key_range_splits")
+        return count
 
     def key_range_column(self, connection: Any, source: SourceTable) -> SourceColumn | None:
         columns = source.column_map()
-        wanted = (self.settings.env.get("key_range_column") or "").strip().lower()
+        wanted = self.options.text("key_range_column").lower()
         if wanted:
             column = columns.get(wanted)
             if column is not None and _integral(column.type):

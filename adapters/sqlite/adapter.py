@@ -38,9 +38,10 @@ from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
 from adapters.sql.types import VARCHAR, ColumnInfo, parse_arguments
 from adapters.sqlite.connect import parse_sqlite_url
 from adapters.sqlite.dialect import SQLITE_TYPES, SqliteColumnInfo, SqliteDialect
+from adapters.sqlite.engine import ENGINE
 from adapters.sqlite.guard import open_read_only
 from connector.adapter import RequestContext
-from connector.config import Settings, int_setting
+from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.errors import ConfigurationError, InvalidRequest, SourceError
 from connector.lazy_import import lazy_module
@@ -63,6 +64,7 @@ _EXACT_DOUBLE_INTEGER = 2**53
 
 class SqliteAdapter(SqlAdapter):
     source_type = "sqlite"
+    engine = ENGINE
     dialect: ClassVar[SqlDialect] = SqliteDialect()
     type_map = SQLITE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
@@ -71,7 +73,7 @@ class SqliteAdapter(SqlAdapter):
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
         self.path = parse_sqlite_url(spec.url)
-        self.rows_per_split = int_setting(settings.env, "sqlite_rows_per_split", 0) or None
+        self.rows_per_split = self.options.optional_number("sqlite_rows_per_split")
 
     def connect(self) -> sqlite3.Connection:
         try:

@@ -58,9 +58,10 @@ from adapters.teradata.dialect import (
     plan_query,
     type_name,
 )
-from adapters.teradata.splits import DEFAULT_SPLITS, MAX_SPLITS, hash_splits, partition_splits, split_predicates
+from adapters.teradata.engine import ENGINE
+from adapters.teradata.splits import hash_splits, partition_splits, split_predicates
 from connector.adapter import RequestContext
-from connector.config import Settings, int_setting
+from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
 from connector.errors import (
@@ -82,6 +83,7 @@ log = logging.getLogger("afq.teradata")
 
 class TeradataAdapter(SqlAdapter):
     source_type = "teradata"
+    engine = ENGINE
     dialect: ClassVar[SqlDialect] = TeradataDialect()
     type_map = TERADATA_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
@@ -100,7 +102,7 @@ class TeradataAdapter(SqlAdapter):
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
         self.url = parse_teradata_url(spec.url)
-        self.split_count = int_setting(settings.env, "teradata_split_count", DEFAULT_SPLITS, 1, MAX_SPLITS)
+        self.split_count = self.options.number("teradata_split_count")
         self._kinds: dict[tuple[str, str], str] = {}
         self._secret_values = self.url.secret_values
 

@@ -13,11 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
+from adapters.teradata.engine import MAX_SPLITS
 from connector.errors import InvalidRequest
 from connector.tokens import parse_count
-
-DEFAULT_SPLITS = 4
-MAX_SPLITS = 1024
 
 
 def partition_splits(defined: int, n: int) -> list[dict[str, str]]:
@@ -82,4 +80,4 @@ def _split_int(text: str, low: int, high: int = MAX_PARTITION) -> int:
     return value
 
 
-__all__ = ["DEFAULT_SPLITS", "MAX_SPLITS", "hash_splits", "partition_splits", "split_predicates"]
+__all__ = ["hash_splits", "partition_splits", "split_predicates"]

@@ -1,51 +1,42 @@
 """Which distributions a bundle needs: the project's own requirements plus one adapter's extra.
 
-The extras in ``pyproject.toml`` name what each adapter needs and ``uv.lock`` pins it (``connector.packaging.
+Bundles are declared by the engines (``adapters/<engine>/engine.py``, ``connector.engines.Bundle``). The extras
+in ``pyproject.toml`` name what each adapter needs and ``uv.lock`` pins it (``connector.packaging.
 lock``), so a driver update reaches the bundles through ``make lock`` without touching the builder. The AWS SDK
 is left out: the Lambda Python runtime ships boto3 and botocore.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from connector.engines import Bundle
 from connector.packaging.targets import PackagingError
+from connector.registry import builtin_engines
 
 #: Distributions the Lambda Python runtime already provides; bundling them again only adds size.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 
 
-@dataclass(frozen=True)
-class AdapterBundle:
-    """One Lambda bundle: the extras it installs, the adapter modules it must find in the source tree, and
-    the files built for it (``module:function`` names of functions returning ``{path in the zip: bytes}``)."""
-
-    name: str
-    extras: tuple[str, ...]
-    modules: tuple[str, ...]
-    summary: str
-    artifacts: tuple[str, ...] = ()
+#: A bundle is declared by the engine that ships in it (``connector.engines.Bundle``).
+AdapterBundle = Bundle
 
 
-ADAPTERS: dict[str, AdapterBundle] = {
-    "sqlite": AdapterBundle("sqlite", ("aws",), ("adapters.sqlite.adapter",), "the embedded SQLite adapter"),
-    "generic": AdapterBundle(
-        "generic", ("aws", "jdbc"), ("adapters.sqlite.adapter",),
-        "the framework, the SQL base and SQLite, plus JPype/jaydebeapi and the compiled Java helper for the jdbc "
-        "adapter (which needs a JVM from a Lambda layer) - the base for adapter authors",
-        ("adapters.jdbc.helper:bundle_files",)),
-    "oracle": AdapterBundle("oracle", ("aws", "oracle"), ("adapters.oracle.adapter",),
-                            "Oracle through oracledb (thin)"),
-    "snowflake": AdapterBundle("snowflake", ("aws", "snowflake"), ("adapters.snowflake.adapter",),
-                               "Snowflake through snowflake-connector-python"),
-    "teradata": AdapterBundle("teradata", ("aws", "teradata"), ("adapters.teradata.adapter",),
-                              "Teradata through teradatasql"),
-}
-ALIASES = {"jdbc": "generic"}
+def bundles() -> dict[str, Bundle]:
+    """Every bundle the built-in engines declare, by bundle name."""
+    return {d.bundle.name: d.bundle for d in builtin_engines().values() if d.bundle is not None}
 
 
-def adapter_bundle(name: str) -> AdapterBundle:
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in ADAPTERS:
-        raise PackagingError(f"unknown adapter {name!r}; choose one of {', '.join(ADAPTERS)} (jdbc = generic)")
-    return ADAPTERS[key]
+def aliases() -> dict[str, str]:
+    """Engine names that differ from their bundle's (``jdbc`` ships in ``generic``)."""
+    return {d.name: d.bundle.name for d in builtin_engines().values()
+            if d.bundle is not None and d.bundle.name != d.name}
+
+
+def adapter_bundle(name: str) -> Bundle:
+    known = bundles()
+    alias = aliases()
+    key = alias.get(name.lower(), name.lower())
+    if key not in known:
+        also = "".join(f", {engine} = {bundle}" for engine, bundle in sorted(alias.items()))
+        raise PackagingError(f"unknown adapter {name!r}; choose one of {', '.join(known)}{also}")
+    return known[key]
+

@@ -27,7 +27,7 @@ def install_as_package(site: Path) -> None:
     dist = site / "afq_csvdir-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: afq-csvdir\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[afq.adapters]\ncsvdir = afq_csvdir:CsvDirectoryAdapter\n")
+    (dist / "entry_points.txt").write_text("[afq.adapters]\ncsvdir = afq_csvdir:ENGINE\n")
 
 
 QUERY = r'''
@@ -67,7 +67,7 @@ def test_documented_adapter_is_found_through_its_entry_point_and_answers(tmp_pat
     (data / "Orders.csv").write_text("ID,Region,Amount\n1,emea,10.5\n2,amer,99.0\n3,emea,20.25\n4,emea,7.0\n"
                                      "5,apac,50.0\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-           "default": f"csvdir://{tmp_path / 'data'}"}
+           "default": f"csvdir://{tmp_path / 'data'}", "default_csvdir_block_bytes": "4096"}
     result = subprocess.run([sys.executable, "-c", QUERY], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

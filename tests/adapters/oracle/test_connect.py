@@ -55,7 +55,7 @@ def adapter(url: str, **env: str) -> OracleAdapter:
 def test_connection_string_forms(url: str, host: str, port: int, service: str | None, sid: str | None,
                                  protocol: str) -> None:
     parsed = parse_oracle_url(url)
-    params = connect_params(parsed, {})
+    params = connect_params(parsed, 10.0)
     assert (params.host, params.port, params.service_name, params.sid, params.protocol) == (
         host, port, service, sid, protocol)
     assert parsed.uses_tls is (protocol == "tcps")
@@ -84,7 +84,7 @@ def test_secret_and_inline_credentials() -> None:
 ])
 def test_malformed_connection_strings_say_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("$", r"\$").replace("{", r"\{")):
-        connect_params(parse_oracle_url(url), {})
+        connect_params(parse_oracle_url(url), 10.0)
 
 
 def test_a_connection_string_without_credentials_is_refused() -> None:

@@ -1,0 +1,148 @@
+"""One engine declaration per adapter package (``adapters/<engine>/engine.py``), read by the registry, packaging,
+pyproject extras and docs; settings typed, validated once, with ``<catalog>_`` prefixes for every adapter."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import adapters
+from connector import registry
+from connector.config import Settings
+from connector.connection import parse_connection_string
+from connector.engines import EngineDeclaration, Setting
+from connector.errors import ConfigurationError
+from connector.packaging.requirements import adapter_bundle, bundles
+from connector.registry import adapter_class, builtin_engines, declaration, known_engines
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINES = builtin_engines()
+
+#: For each engine: a setting, two valid values (plain, catalog-prefixed) and how the adapter exposes it.
+PREFIXED: dict[str, tuple[str, str, str, Any]] = {
+    "sqlite": ("sqlite_rows_per_split", "100", "7", lambda a: a.rows_per_split),
+    "jdbc": ("jdbc_fetch_size", "100", "7", lambda a: a.fetch_size),
+    "oracle": ("oracle_splits", "100", "7", lambda a: a.split_count),
+    "snowflake": ("snowflake_max_splits", "100", "7", lambda a: a.max_splits),
+    "teradata": ("teradata_split_count", "100", "7", lambda a: a.split_count),
+}
+
+
+def make(engine: str, env: dict[str, str], catalog: str = "sales") -> Any:
+    spec = parse_connection_string(ENGINES[engine].example, catalog)
+    return adapter_class(engine)(spec, Settings(env=env))
+
+
+def test_every_engine_is_declared_by_its_package_and_tested_here() -> None:
+    assert set(ENGINES) == set(PREFIXED) == {"sqlite", "jdbc", "oracle", "snowflake", "teradata"}
+    for name, declared in ENGINES.items():
+        assert declared.adapter.startswith(f"adapters.{name}.")
+        assert (REPO / declared.docs).is_file()
+        text = (REPO / declared.docs).read_text()
+        assert not [s.name for s in declared.settings if not re.search(f"`{s.name}[`=]", text)], "not in docs"
+
+
+def test_the_readme_engine_table_is_the_declared_engines() -> None:
+    row = r"^\| `(\w+)` \| `[^`]+` \| (?:\[`([^`]+)`\]\([^)]*\)|this README) \|"
+    rows = re.findall(row, (REPO / "README.md").read_text(), flags=re.MULTILINE)
+    assert {engine: page or "README.md" for engine, page in rows} == {n: d.docs for n, d in ENGINES.items()}
+
+
+@pytest.mark.parametrize("engine", sorted(PREFIXED))
+def test_a_catalog_prefixed_setting_wins_over_the_plain_one(engine: str) -> None:
+    setting, plain, prefixed, read = PREFIXED[engine]
+    assert read(make(engine, {setting: plain})) == int(plain)
+    assert read(make(engine, {setting: plain, f"sales_{setting}": prefixed})) == int(prefixed)
+    assert read(make(engine, {setting: plain, f"other_{setting}": prefixed})) == int(plain)  # another catalog's
+    with pytest.raises(ConfigurationError, match=f"sales_{setting}='many' must be a (positive )?whole number"):
+        make(engine, {setting: plain, f"sales_{setting}": "many"})
+
+
+@pytest.mark.parametrize("engine", sorted(PREFIXED))
+def test_casing_mode_is_validated_and_prefixed_for_every_sql_adapter(engine: str) -> None:
+    default = make(engine, {}).casing
+    assert make(engine, {"sales_casing_mode": "none"}).casing.value == "none"
+    assert make(engine, {"other_casing_mode": "none"}).casing == default
+    with pytest.raises(ConfigurationError, match=r"sales_casing_mode='sideways' must be one of none, lower"):
+        make(engine, {"sales_casing_mode": "sideways"})
+
+
+def test_settings_parse_by_type_with_errors_naming_the_variable() -> None:
+    timeout = Setting("t", float, 10.0, "", high=60)
+    assert timeout.read({"c_t": " 2.5 "}, "c") == 2.5 and timeout.read({"t": ""}) == 10.0
+    for raw in ("0", "-1", "nan", "61", "soon"):
+        with pytest.raises(ConfigurationError, match=f"t={raw!r}"):
+            timeout.read({"t": raw})
+    count = Setting("n", int, 4, "", low=0, high=9)
+    assert count.read({"n": "0"}) == 0
+    for raw in ("10", "-1", "--1", "1.5", "x"):
+        with pytest.raises(ConfigurationError, match=re.escape(f"n={raw!r} must be a whole number from 0 to 9")):
+            count.read({"n": raw})
+    flag = Setting("f", bool, False, "")
+    assert flag.read({"f": "Yes"}) is True and flag.read({"f": "off"}) is False
+    with pytest.raises(ConfigurationError, match="f='maybe' must be true or false"):
+        flag.read({"f": "maybe"})
+    with pytest.raises(TypeError):
+        Setting("x", list, None, "")
+    with pytest.raises(ValueError, match="declared twice"):
+        EngineDeclaration("e", "m:C", "e", "", "e://", settings=(flag, flag))
+
+
+def test_pyproject_extras_are_the_declared_requirements() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    for declared in ENGINES.values():
+        if declared.extra_name is None:
+            continue
+        assert extras[declared.extra_name] == ["athena-federation-py[aws]", *declared.requirements], declared.name
+        assert declared.extra_name in extras["all"][0]
+        assert declared.bundle is not None and declared.extra_name in declared.bundle.extras
+
+
+def test_every_declared_bundle_has_a_sar_template_and_no_other_exists() -> None:
+    assert {p.stem for p in (REPO / "sar").glob("*.yaml")} == set(bundles())
+
+
+def test_a_new_engine_package_is_all_it_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A throwaway ``adapters/toy/`` package (in a temp dir joined to the ``adapters`` package's path): the
+    registry, packaging and settings validation see it with no edit anywhere else."""
+    package = tmp_path / "adapters" / "toy"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A throwaway engine."""\n')
+    (package / "engine.py").write_text(
+        "from adapters.sqlite.engine import ENGINE as SQLITE\n"
+        "from connector.engines import Bundle, EngineDeclaration, Setting\n"
+        "ENGINE = EngineDeclaration(name='toy', adapter='adapters.toy.adapter:ToyAdapter', source_type='toy',\n"
+        "    summary='a toy', example='toy://jdbc:sqlite:/tmp/toy.db', docs='README.md',\n"
+        "    settings=(*SQLITE.settings, Setting('toy_rows', int, 5, 'rows', low=1, high=10)),\n"
+        "    bundle=Bundle('toy', ('aws',), ('adapters.toy.adapter',), 'the toy'))\n")
+    (package / "adapter.py").write_text(
+        "from adapters.sqlite.adapter import SqliteAdapter\n"
+        "from adapters.toy.engine import ENGINE\n"
+        "class ToyAdapter(SqliteAdapter):\n"
+        "    source_type = 'toy'\n"
+        "    engine = ENGINE\n"
+        "    def __init__(self, spec, settings):\n"
+        "        super().__init__(spec, settings)\n"
+        "        self.rows = self.options.number('toy_rows')\n")
+    monkeypatch.setattr(adapters, "__path__", [*adapters.__path__, str(tmp_path / "adapters")])
+    monkeypatch.delitem(sys.modules, "adapters.toy", raising=False)
+    registry._builtin.cache_clear()
+    try:
+        assert "toy" in known_engines() and registry.source_type_of("toy") == "toy"
+        assert declaration("TOY").setting("toy_rows").default == 5
+        assert adapter_bundle("toy").modules == ("adapters.toy.adapter",) and "toy" in bundles()
+        spec = parse_connection_string("toy://jdbc:sqlite:/tmp/toy.db", "sales")
+        toy = adapter_class("toy")(spec, Settings(env={"toy_rows": "3", "sales_toy_rows": "9"}))
+        assert toy.rows == 9
+        with pytest.raises(ConfigurationError, match="toy_rows='11' must be a whole number from 1 to 10"):
+            adapter_class("toy")(spec, Settings(env={"toy_rows": "11"}))
+    finally:
+        registry._builtin.cache_clear()
+        for name in [m for m in sys.modules if m.startswith("adapters.toy")]:
+            del sys.modules[name]
