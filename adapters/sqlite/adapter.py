@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -47,7 +47,7 @@ from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.protocol.types import athena_type_name
-from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, SqlDialect, is_string
+from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, is_string
 from connector.tokens import read_number
 
 if TYPE_CHECKING:
@@ -63,10 +63,9 @@ _EXACT_DOUBLE_INTEGER = 2**53
 
 class SqliteAdapter(SqlAdapter):
     source_type = "sqlite"
-    dialect: ClassVar[SqlDialect] = SqliteDialect()
+    dialect = SqliteDialect()
     type_map = SQLITE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
-    hidden_schemas = frozenset({"temp"})
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
