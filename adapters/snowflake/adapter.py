@@ -220,7 +220,7 @@ class SnowflakeAdapter(SqlAdapter):
                    next_token: str | None) -> SplitPage:
         if partitions.num_rows == 0:
             return SplitPage([])  # pruned to nothing
-        with self.connection() as connection:
+        with self.lease() as connection:
             if next_token:
                 query_id, start = parse_token(next_token)
                 batches = self._batches(connection, query_id)
