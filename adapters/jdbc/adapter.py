@@ -49,7 +49,7 @@ from adapters.jdbc.engine import ENGINE
 from adapters.jdbc.helper import HelperUnavailable, helper_class
 from adapters.sql.adapter import CasingMode, SqlAdapter
 from adapters.sql.keyrange import KeyRangeSplits
-from adapters.sql.types import ColumnInfo, int_or_none
+from adapters.sql.types import ColumnInfo, TypeMap, int_or_none
 from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
@@ -73,10 +73,8 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         super().__init__(spec, settings)
         self.url = spec.url_without_secrets()
         self.subprotocol = subprotocol_of(spec.url)
-        jdbc_dialect = dialect_for(spec.url)
-        self.dialect = jdbc_dialect  # per connection string, not per class
-        self.type_map = jdbc_dialect.type_map(self.options.number("default_scale"))  # type: ignore[misc]
-        self.hidden_schemas = jdbc_dialect.hidden_schemas  # type: ignore[misc]
+        self._dialect = dialect_for(spec.url)
+        self._type_map = self._dialect.type_map(self.options.number("default_scale"))
         default_class, default_jar = DEFAULT_DRIVERS.get(self.subprotocol, ("", ""))
         self.driver_class = self.options.text("jdbc_driver_class") or default_class
         if not self.driver_class:
@@ -89,6 +87,15 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         self.fetch_mode = self.options.text("jdbc_fetch_mode")
         self._warned_values = False
         self._driver: Any = None
+
+    @property
+    def dialect(self) -> JdbcDialect:
+        """The dialect of the database the URL names (its JDBC subprotocol): one adapter class serves many."""
+        return self._dialect
+
+    @property
+    def type_map(self) -> TypeMap:
+        return self._type_map
 
     # ------------------------------------------------------------------------------------- connections
 
@@ -171,7 +178,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
             raise self.translate_error(e) from None
 
     def query_tables(self, connection: Any, schema: str) -> list[str]:
-        dialect: JdbcDialect = self.dialect
+        dialect = self.dialect
         if dialect.tables_sql:
             return [r[0] for r in self.query(connection, dialect.tables_sql, [schema] * dialect.tables_schema_params)]
         try:
@@ -184,7 +191,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         return sorted(r[1] for r in rows if r[0] == schema and str(r[2] or "").upper() in kinds)
 
     def query_tables_page(self, connection: Any, schema: str, limit: int, offset: int) -> list[str]:
-        dialect: JdbcDialect = self.dialect
+        dialect = self.dialect
         if not dialect.tables_page_sql:
             return super().query_tables_page(connection, schema, limit, offset)
         params = [schema] * dialect.tables_schema_params + [limit, offset]
@@ -200,7 +207,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         except Exception as e:
             raise self.translate_error(e) from None
         rows = sorted((r for r in rows if r[0] == schema and r[1] == table), key=lambda r: int(r[8]))
-        dialect: JdbcDialect = self.dialect
+        dialect = self.dialect
         collations: dict[str, str] = {}
         if dialect.collations_sql and rows:
             collations = {str(name): str(collation or "")
@@ -231,7 +238,7 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         """Typed getters straight into Arrow, streaming (``fetch_size`` rows per round trip): in columnar batches
         through the Java helper, or value by value without it."""
         jconn = connection.jconn
-        dialect: JdbcDialect = self.dialect
+        dialect = self.dialect
         in_transaction = False
         statement = result = None
         try:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
@@ -54,7 +54,6 @@ from adapters.oracle.dialect import (
     OracleDialect,
     fetch_type,
     kind_of,
-    prepare,
     unbounded_number,
 )
 from adapters.oracle.engine import ENGINE, MAX_SPLITS
@@ -78,7 +77,7 @@ from connector.errors import (
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
+from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, is_string, plan_pushdown
 from connector.redact import register_secret
 from connector.tokens import read_number
 
@@ -142,10 +141,8 @@ _STATEMENT_TYPES = {
 class OracleAdapter(SqlAdapter):
     source_type = "oracle"
     engine = ENGINE
-    dialect: ClassVar[SqlDialect] = OracleDialect()
     type_map = ORACLE_TYPES
     default_casing = CasingMode.UPPER
-    hidden_schemas = frozenset()
     initial_fetch_rows = 10_000
     source_types_required = True  # without the Oracle types nothing can be pushed safely
 
@@ -215,9 +212,6 @@ class OracleAdapter(SqlAdapter):
         except Exception:  # any driver error means "do not reuse"
             return False
 
-    #: Sessions or processes exhausted (ORA-00018, ORA-00020, a profile's SESSIONS_PER_USER ORA-02391), or the
-    #: listener has no free handler (ORA-12516/12519/12520; thin mode reports these as DPY-6000 "Similar to ...").
-    throttle_errors = frozenset({"ORA-00018", "ORA-00020", "ORA-02391", "ORA-12516", "ORA-12519", "ORA-12520"})
     #: A missing privilege reads as a missing table (ORA-00942); the connection lost (ORA-03113...; thin mode's
     #: DPY-4011...) says so.
     error_rules = (
@@ -234,8 +228,9 @@ class OracleAdapter(SqlAdapter):
         return {**super().error_fields(error), "code": error_code(error)}
 
     @property
-    def oracle_dialect(self) -> OracleDialect:
-        """The dialect for this database: whether string order is code point order, which text it can hold."""
+    def dialect(self) -> OracleDialect:
+        """Oracle's dialect for this database: whether string order is code point order (an AL32UTF8 character
+        set), which text it can hold - known once the first connection has read the character set."""
         dialect = self._session.get("dialect")
         if dialect is None:
             charset = self._session.get("charset", "AL32UTF8")
@@ -392,14 +387,6 @@ class OracleAdapter(SqlAdapter):
 
     # ------------------------------------------------------------------------------------- records
 
-    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
-             constraints: Constraints) -> SourceQuery:
-        source = self.request_source(connection, table, schema, constraints)
-        self.check_split(connection, source, split)
-        return plan_oracle_select(self.oracle_dialect, self.split_from(source, split), source.column_map(),
-                                  schema.names, constraints,
-                                  lambda compiler: self.split_where(source, split, compiler))
-
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
         if query.columns and all(kind_of(c.source_type).name in ARROW_NATIVE_KINDS and not object_type(c)
                                  for c in query.columns):
@@ -465,14 +452,9 @@ class OracleAdapter(SqlAdapter):
 
 def plan_oracle_select(dialect: OracleDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
                        projection: Sequence[str], constraints: Constraints, split_where: Any = None) -> SourceQuery:
-    """``plan_select`` with Oracle's exactness rules applied first (``adapters.oracle.dialect.prepare``)."""
-    prepared = prepare(dialect, constraints, columns)
-
-    def where(compiler: SqlCompiler) -> list[exp.Expression]:
-        extra = list(split_where(compiler)) if split_where else []
-        return extra + [dialect.nan_guard(c) for c in prepared.guards]
-
-    return plan_select(dialect, table, columns, projection, prepared.pushed, where, prepared.kept)
+    """The statement ``OracleAdapter.plan`` writes, for a table and dialect given (tests plan for Oracle's dialect
+    as H2 takes it): the generic planner, Oracle's rules in ``OracleDialect.split``."""
+    return plan_pushdown(dialect, table, columns, projection, constraints, split_where)
 
 
 def arrow_batches(frames: Any, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:

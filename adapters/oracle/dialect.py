@@ -35,9 +35,10 @@ Oracle differs from Athena in ways that silently change answers if SQL is pushed
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ from connector.protocol.constraints import (
     Variable,
     columns_of,
 )
-from connector.pushdown.sql import SourceColumn, SqlDialect, is_string
+from connector.pushdown.sql import Pushdown, SourceColumn, SqlCompiler, SqlDialect, is_string
 
 log = logging.getLogger("afq.oracle")
 
@@ -219,6 +220,10 @@ class OracleDialect(SqlDialect):
     max_bind_parameters = 65535  # ORA-01745 from the 65,536th placeholder
     like_escape = "!"
     sub_millisecond_timestamps = True  # TIMESTAMP(n > 3); see sub_millisecond
+    hidden_schemas = frozenset()  # every user's schema is data; ALL_USERS lists them
+    #: Sessions or processes exhausted (ORA-00018, ORA-00020, a profile's SESSIONS_PER_USER ORA-02391), or the
+    #: listener has no free handler (ORA-12516/12519/12520; thin mode reports these as DPY-6000 "Similar to ...").
+    throttle_errors = frozenset({"ORA-00018", "ORA-00020", "ORA-02391", "ORA-12516", "ORA-12519", "ORA-12520"})
 
     def __init__(self, *, binary_string_order: bool = True, charset: str = "AL32UTF8",
                  row_key: exp.Expression | None = None) -> None:
@@ -307,6 +312,34 @@ class OracleDialect(SqlDialect):
         return exp.paren(exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
                                  exp.not_(exp.Is(this=col.copy(), expression=exp.var("NAN")))))
 
+    # ------------------------------------------------------------------------------- what to push
+    def split(self, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Pushdown:
+        """Per constraint, whether Oracle evaluates it exactly as Athena would (see the module docstring); a range
+        filter on BINARY_FLOAT/DOUBLE gets a NaN guard."""
+        pushed_summary: dict[str, ValueSet] = {}
+        kept_summary: dict[str, ValueSet] = {}
+        guards: list[Callable[[SqlCompiler], exp.Expression]] = []
+        for name, value_set in constraints.summary.items():
+            column = columns.get(name)
+            rewritten = None if column is None else _value_set(self, column, value_set)
+            if rewritten is None:
+                kept_summary[name] = value_set
+                continue
+            pushed_summary[name] = rewritten
+            if column is not None and kind_of(column.source_type).may_be_nan and _is_range_filter(rewritten):
+                guards.append(functools.partial(_nan_guard, self, column))
+        pushed_expressions: list[Expression] = []
+        kept_expressions: list[Expression] = []
+        for e in constraints.expression:
+            (pushed_expressions if _expression_ok(self, e, columns) else kept_expressions).append(e)
+        order_ok = all(o.column in columns and _orderable(self, columns[o.column]) for o in constraints.order_by)
+        pushed = Constraints(summary=pushed_summary, expression=tuple(pushed_expressions),
+                             order_by=constraints.order_by if order_ok else (), limit=constraints.limit,
+                             passthrough=constraints.passthrough, query_plan=constraints.query_plan)
+        kept = Constraints(summary=kept_summary, expression=tuple(kept_expressions),
+                           order_by=() if order_ok else constraints.order_by)
+        return Pushdown(pushed, kept, tuple(guards))
+
     def hash_bucket(self, buckets: int, bucket: exp.Expression) -> exp.Expression:
         """``ORA_HASH(ROWID, n - 1) = :k``: each row falls in exactly one of ``n`` buckets."""
         hashed = exp.Anonymous(this="ORA_HASH", expressions=[self.row_key.copy(), exp.Literal.number(buckets - 1)])
@@ -324,45 +357,8 @@ def _timestamp_text(v: dt.datetime) -> str:
 
 # ------------------------------------------------------------------------------------------ what to push
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """Constraints split into what goes to Oracle (possibly rewritten) and what the connector applies."""
-
-    pushed: Constraints
-    kept: Constraints
-    guards: tuple[SourceColumn, ...] = ()  # BINARY_FLOAT/DOUBLE columns whose range filter needs a NaN guard
-
-
-def prepare(dialect: OracleDialect, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Prepared:
-    """Decide per constraint whether Oracle evaluates it exactly as Athena would (see the module docstring)."""
-    pushed_summary: dict[str, ValueSet] = {}
-    kept_summary: dict[str, ValueSet] = {}
-    guards: list[SourceColumn] = []
-    for name, value_set in constraints.summary.items():
-        column = columns.get(name)
-        rewritten = None if column is None else _value_set(dialect, column, value_set)
-        if rewritten is None:
-            kept_summary[name] = value_set
-            continue
-        pushed_summary[name] = rewritten
-        if column is not None and kind_of(column.source_type).may_be_nan and _is_range_filter(rewritten):
-            guards.append(column)
-    pushed_expressions: list[Expression] = []
-    kept_expressions: list[Expression] = []
-    for e in constraints.expression:
-        (pushed_expressions if _expression_ok(dialect, e, columns) else kept_expressions).append(e)
-    order_ok = all(o.column in columns and _orderable(dialect, columns[o.column]) for o in constraints.order_by)
-    keeps_filters = bool(kept_summary or kept_expressions)
-    keep_order = bool(constraints.order_by) and not order_ok
-    pushed = Constraints(
-        summary=pushed_summary, expression=tuple(pushed_expressions),
-        order_by=() if keep_order else constraints.order_by,
-        limit=constraints.limit if not (keeps_filters or keep_order) else -1,
-        passthrough=constraints.passthrough, query_plan=constraints.query_plan)
-    kept = Constraints(summary=kept_summary, expression=tuple(kept_expressions),
-                       order_by=constraints.order_by if keep_order else (),
-                       limit=constraints.limit if (keeps_filters or keep_order) else -1)
-    return Prepared(pushed, kept, tuple(guards))
+def _nan_guard(dialect: OracleDialect, column: SourceColumn, compiler: SqlCompiler) -> exp.Expression:
+    return dialect.nan_guard(column)
 
 
 def _compares_as_read(column: SourceColumn) -> bool:

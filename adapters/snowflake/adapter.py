@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
@@ -59,7 +59,6 @@ from adapters.snowflake.dialect import (
     TYPE_CODES,
     SnowflakeDialect,
     result_batches,
-    split_constraints,
 )
 from adapters.snowflake.engine import ENGINE
 from adapters.sql.adapter import CasingMode, ErrorRule, SourceTable, SqlAdapter
@@ -78,7 +77,7 @@ from connector.errors import (
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlDialect, plan_select
+from connector.pushdown.sql import SourceColumn, SourceQuery
 from connector.redact import scrub
 
 log = logging.getLogger("afq.snowflake")
@@ -91,10 +90,9 @@ log = logging.getLogger("afq.snowflake")
 class SnowflakeAdapter(SqlAdapter):
     source_type = "snowflake"
     engine = ENGINE
-    dialect: ClassVar[SqlDialect] = SnowflakeDialect()
+    dialect = SnowflakeDialect()
     type_map = SNOWFLAKE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
-    hidden_schemas = frozenset({"information_schema"})
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
@@ -161,8 +159,6 @@ class SnowflakeAdapter(SqlAdapter):
                 self._checked.pop(id(connection), None)
         return alive
 
-    #: 000625: "... aborted because the number of waiters for this lock exceeds the N statements limit".
-    throttle_errors = frozenset({"625"})
     #: 000604 statement cancelled, 000630 statement or warehouse timeout reached (the driver's ``errno``).
     error_rules = (ErrorRule(frozenset({"604", "630"}), SourceTimeout, "{source}: the statement timed out: {text}",
                              phrases=("timeout",)),)
@@ -211,16 +207,6 @@ class SnowflakeAdapter(SqlAdapter):
 
     # ------------------------------------------------------------------------------------- planning
 
-    def _plan(self, source: SourceTable, projection: Sequence[str], constraints: Constraints) -> SourceQuery:
-        columns = source.column_map()
-        pushed, kept = split_constraints(constraints, columns)
-        return plan_select(self.dialect, self.split_from(source, None), columns, projection, pushed, kept=kept)
-
-    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
-             constraints: Constraints) -> SourceQuery:
-        source = self.request_source(connection, table, schema, constraints)
-        return self._plan(source, schema.names, constraints)
-
     def _mode_for(self, connection: Any, source: SourceTable, constraints: Constraints) -> str:
         if self.split_mode != "auto":
             return self.split_mode
@@ -233,7 +219,7 @@ class SnowflakeAdapter(SqlAdapter):
                    next_token: str | None) -> SplitPage:
         if partitions.num_rows == 0:
             return SplitPage([])  # pruned to nothing
-        with self.connection() as connection:
+        with self.lease() as connection:
             if next_token:
                 query_id, start = parse_token(next_token)
                 batches = self._batches(connection, query_id)
@@ -241,7 +227,7 @@ class SnowflakeAdapter(SqlAdapter):
                 source = self.source_table(connection, table)
                 if self._mode_for(connection, source, constraints) == "single":
                     return SplitPage([{}])
-                query = self._plan(source, [c.name for c in source.columns], constraints)
+                query = self.plan_source(source, None, [c.name for c in source.columns], constraints)
                 cursor = self.execute(connection, query.sql, query.params)
                 try:
                     query_id = str(cursor.sfqid)
@@ -288,34 +274,22 @@ class SnowflakeAdapter(SqlAdapter):
         if QUERY_ID not in split.properties:
             return super().read_split(ctx, table, schema, split, constraints)
         query_id, first, last, count = parse_split(split.properties)
-        context = self.connection()
-        connection = context.__enter__()
-        state = {"closed": False}
-        try:
+
+        def begin(connection: Any) -> Scan:
             query = self.plan(connection, table, schema, split, constraints)
-        except BaseException as e:
-            context.__exit__(type(e), e, e.__traceback__)
-            raise
 
-        def close(error: BaseException | None = None) -> None:
-            if not state["closed"]:
-                state["closed"] = True
-                context.__exit__(type(error) if error else None, error, error.__traceback__ if error else None)
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
+            def batches() -> Iterator[pa.RecordBatch]:
                 available = self._batches(connection, query_id)
                 if len(available) != count:
                     raise InvalidRequest(f"split names {count} result batches but Snowflake query {query_id} has "
                                          f"{len(available)}")
                 for result in batch_tables(available[first : last + 1], connection, self.translate_error):
                     yield from self._select(result, query.columns)
-            except BaseException as e:
-                close(e)
-                raise
-            close()
 
-        return Scan(batches(), query.residual, close, f"result batches {first}..{last} of Snowflake query {query_id}")
+            return Scan(batches(), query.residual,
+                        description=f"result batches {first}..{last} of Snowflake query {query_id}")
+
+        return self.leased_scan(begin)
 
     def _select(self, result: pa.Table, columns: Sequence[SourceColumn]) -> Iterator[pa.RecordBatch]:
         names = result.column_names

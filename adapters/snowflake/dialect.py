@@ -1,7 +1,7 @@
 """What Snowflake evaluates exactly as Athena does, Snowflake's types, and results as Athena's logical types.
 
 * Text with a collation (``SourceColumn.collation``), TIME, VARIANT and the other semi-structured types are
-  read as text and never compared at the source (``split_constraints`` keeps their filters for the framework).
+  read as text and never compared at the source (``SnowflakeDialect.split`` keeps their filters for the framework).
 * Floating-point comparisons stay in the framework (Snowflake finds NaN = NaN and NaN above every number), as do
   MOD and integer division (``7/2`` is 3.5 there).
 * Timestamps keep nanoseconds: the framework's millisecond grid applies, and values are floored to milliseconds
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,7 +23,7 @@ from connector import exact_cast
 from connector.errors import SourceError, first_line
 from connector.protocol.constraints import Constraints, Expression, ValueSet, columns_of
 from connector.protocol.types import empty_batch
-from connector.pushdown.sql import SourceColumn, SqlDialect
+from connector.pushdown.sql import Pushdown, SourceColumn, SqlDialect
 
 log = logging.getLogger("afq.snowflake")
 
@@ -92,6 +92,27 @@ class SnowflakeDialect(SqlDialect):
     # TIMESTAMP_NTZ/LTZ/TZ default to nanoseconds: ranges go on the millisecond grid, other timestamp
     # comparisons (and ORDER BY one before another key) stay with the framework.
     sub_millisecond_timestamps = True
+    #: 000625: "... aborted because the number of waiters for this lock exceeds the N statements limit".
+    throttle_errors = frozenset({"625"})
+
+    def split(self, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Pushdown:
+        """Filters on columns Snowflake does not compare as Athena does (collated text, semi-structured values read
+        as JSON text) stay with the framework, which then sorts too."""
+        held = {n for n, c in columns.items() if not is_native(c.source_type, c.collation)}
+        summary: dict[str, ValueSet] = {}
+        kept_summary: dict[str, ValueSet] = {}
+        for name, value_set in constraints.summary.items():
+            (kept_summary if name in held or name not in columns else summary)[name] = value_set
+        expressions: list[Expression] = []
+        kept_expressions: list[Expression] = []
+        for e in constraints.expression:
+            (kept_expressions if columns_of(e) & held else expressions).append(e)
+        sort_later = bool(kept_summary or kept_expressions) or any(f.column in held for f in constraints.order_by)
+        pushed = Constraints(summary=summary, expression=tuple(expressions),
+                             order_by=() if sort_later else constraints.order_by, limit=constraints.limit)
+        kept = Constraints(summary=kept_summary, expression=tuple(kept_expressions),
+                           order_by=constraints.order_by if sort_later else ())
+        return Pushdown(pushed, kept)
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         if pa.types.is_floating(t):
@@ -105,30 +126,6 @@ class SnowflakeDialect(SqlDialect):
 
 
 # ------------------------------------------------------------------------------------------ constraints
-
-
-def split_constraints(constraints: Constraints, columns: dict[str, SourceColumn]) -> tuple[Constraints, Constraints]:
-    """(what may be compiled for Snowflake, what the framework must apply whatever the compiler does)."""
-    held = {n for n, c in columns.items() if not is_native(c.source_type, c.collation)}
-    summary: dict[str, ValueSet] = {}
-    kept_summary: dict[str, ValueSet] = {}
-    for name, value_set in constraints.summary.items():
-        (kept_summary if name in held or name not in columns else summary)[name] = value_set
-    expressions: list[Expression] = []
-    kept_expressions: list[Expression] = []
-    for e in constraints.expression:
-        (kept_expressions if columns_of(e) & held else expressions).append(e)
-    filters_kept = bool(kept_summary or kept_expressions)
-    order_held = any(f.column in held for f in constraints.order_by)
-    if filters_kept or order_held:
-        pushed = Constraints(summary=summary, expression=tuple(expressions))
-        kept = Constraints(summary=kept_summary, expression=tuple(kept_expressions),
-                           order_by=constraints.order_by, limit=constraints.limit)
-    else:
-        pushed = Constraints(summary=summary, expression=tuple(expressions), order_by=constraints.order_by,
-                             limit=constraints.limit)
-        kept = Constraints()
-    return pushed, kept
 
 
 # ------------------------------------------------------------------------------------------ Arrow

@@ -19,10 +19,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, final
 
 import pyarrow as pa
 
@@ -57,7 +57,7 @@ from connector.pushdown.sql import (
     SqlDialect,
     is_string,
     plan_plain_select,
-    plan_select,
+    plan_pushdown,
 )
 from connector.redact import scrub, scrub_exception
 from connector.tokens import read_number
@@ -74,6 +74,8 @@ SOURCE_NAME_KEY = b"afq.source_name"
 SOURCE_TYPE_KEY = b"afq.source_type"
 SOURCE_COLLATION_KEY = b"afq.source_collation"
 PAGE_TOKEN_PREFIX = "offset:"
+_ANSI = SqlDialect()
+_NO_TYPES = TypeMap({})
 
 
 class CasingMode(enum.Enum):
@@ -105,12 +107,9 @@ class SourceTable:
 
 
 class SqlAdapter(Adapter):
-    dialect: ClassVar[SqlDialect] = SqlDialect()
-    type_map: ClassVar[TypeMap] = TypeMap({})
     default_casing: ClassVar[CasingMode] = CasingMode.CASE_INSENSITIVE_SEARCH
     #: The engine's declaration (``adapters/<engine>/engine.py``): its settings are parsed into ``options``.
     engine: ClassVar[EngineDeclaration | None] = None
-    hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
     #: Statement that checks a pooled connection is still alive before reuse.
     validation_sql: ClassVar[str] = "SELECT 1"
     #: Rows of the first fetch; later fetches are about ``fetch_chunk_bytes`` of Arrow each, merged into
@@ -124,11 +123,25 @@ class SqlAdapter(Adapter):
     source_types_required: ClassVar[bool] = False
     #: Driver error codes (SQLSTATEs, vendor codes: whatever ``error_codes`` finds) that mean "the source is
     #: refusing work for now" - too many sessions, a full queue. They become ``SourceThrottled``, which Athena
-    #: sees as its throttle signal (it backs off and retries) rather than a failed query. A dialect may declare
-    #: its own (the generic JDBC adapter serves many databases, one dialect each).
+    #: sees as its throttle signal (it backs off and retries) rather than a failed query. The database's own
+    #: codes are its dialect's (``SqlDialect.throttle_errors``); these are what the adapter's driver adds.
     throttle_errors: ClassVar[frozenset[str]] = frozenset()
     #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
     timeout_errors: ClassVar[frozenset[str]] = frozenset()
+
+    # An adapter for one database declares its dialect and type map as class attributes (``dialect =
+    # SqliteDialect()``); one that learns its database from the connection (JDBC by URL, Oracle by character
+    # set) overrides these properties. Nothing assigns them per instance.
+    @property
+    def dialect(self) -> SqlDialect:
+        """What the database evaluates exactly as Athena does and how to say it, and what it declares: hidden
+        schemas, throttle/timeout codes, the pushdown split (``SqlDialect.split``)."""
+        return _ANSI
+
+    @property
+    def type_map(self) -> TypeMap:
+        """Source types -> Arrow types."""
+        return _NO_TYPES
     #: What the driver's own code for an error (``error_fields``' ``code``) means, first match wins; an error no
     #: rule matches is a ``SourceError`` worded ``"{source} error: {text}"``.
     error_rules: ClassVar[tuple[ErrorRule, ...]] = ()
@@ -179,8 +192,10 @@ class SqlAdapter(Adapter):
             return False
 
     @contextmanager
-    def connection(self) -> Iterator[Any]:
-        """A pooled connection: reused across warm invocations, validated before reuse, never shared."""
+    def lease(self) -> Iterator[Any]:
+        """A pooled connection: reused across warm invocations, validated before reuse, never shared. It goes
+        back to the pool when the block ends or is stopped early (``GeneratorExit``: a scan closed once its LIMIT
+        was satisfied), and is closed when the block fails."""
         with self._lock:
             connection = self._idle.pop() if self._idle else None
         if connection is not None and not self.is_alive(connection):
@@ -197,12 +212,19 @@ class SqlAdapter(Adapter):
         try:
             yield connection
             healthy = True
+        except GeneratorExit:  # the holder stopped reading: its cursors are closed, the connection is sound
+            healthy = True
+            raise
         finally:
             if healthy:
                 with self._lock:
                     self._idle.append(connection)
             else:
                 _close_quietly(connection)
+
+    def connection(self) -> AbstractContextManager[Any]:
+        """``lease`` under the name callers outside the adapters use."""
+        return self.lease()
 
     def close(self) -> None:
         with self._lock:
@@ -287,8 +309,8 @@ class SqlAdapter(Adapter):
         declared throttle (or timeout) codes; otherwise unchanged."""
         if driver_error is None or isinstance(translated, SourceThrottled):
             return translated
-        throttle = self.throttle_errors | frozenset(getattr(self.dialect, "throttle_errors", ()))
-        timeout = self.timeout_errors | frozenset(getattr(self.dialect, "timeout_errors", ()))
+        throttle = self.throttle_errors | self.dialect.throttle_errors
+        timeout = self.timeout_errors | self.dialect.timeout_errors
         if not throttle and not timeout:
             return translated
         codes = self.error_codes(driver_error)
@@ -379,12 +401,12 @@ class SqlAdapter(Adapter):
     # ------------------------------------------------------------------------------------- metadata answers
 
     def list_schemas(self, ctx: RequestContext) -> Sequence[str]:
-        with self.connection() as connection:
+        with self.lease() as connection:
             names = self.query_schemas(connection)
-        return sorted({n.lower() for n in names if n.lower() not in self.hidden_schemas})
+        return sorted({n.lower() for n in names if n.lower() not in self.dialect.hidden_schemas})
 
     def list_tables(self, ctx: RequestContext, schema: str, next_token: str | None, page_size: int) -> TablePage:
-        with self.connection() as connection:
+        with self.lease() as connection:
             source_schema = self.resolve_schema(connection, schema)
             if page_size < 0:  # -1: every table from the token on (Java continues from the token too)
                 names = self.query_tables(connection, source_schema)[_offset(next_token):]
@@ -397,7 +419,7 @@ class SqlAdapter(Adapter):
         return TablePage([TableName(schema, n.lower()) for n in names], token)
 
     def get_table(self, ctx: RequestContext, table: TableName) -> TableDefinition:
-        with self.connection() as connection:
+        with self.lease() as connection:
             source = self.source_table(connection, table)
         return TableDefinition(self.arrow_schema(source))
 
@@ -451,6 +473,9 @@ class SqlAdapter(Adapter):
         """Predicates that restrict the scan to a split (values bound through ``compiler``)."""
         return []
 
+    def check_split(self, connection: Any, source: SourceTable, split: Split) -> None:
+        """Refuse a split whose properties do not name a part of ``source``: they came back through Athena."""
+
     def split_where_plain(self, source: SourceTable, split: Split) -> list[PlainPredicate] | None:
         """``split_from`` and ``split_where`` said without sqlglot (``plan_plain_select``): the predicates, or None
         when they cannot be (the statement is then built with sqlglot). An adapter that overrides either of them
@@ -461,7 +486,7 @@ class SqlAdapter(Adapter):
 
     def get_splits(self, ctx: RequestContext, table: TableName, partitions: pa.Table, constraints: Constraints,
                    next_token: str | None) -> SplitPage:
-        with self.connection() as connection:
+        with self.lease() as connection:
             source = self.source_table(connection, table)
             splits = self.plan_splits(ctx, connection, source, partitions, constraints)
         start = _offset(next_token)
@@ -479,26 +504,36 @@ class SqlAdapter(Adapter):
             source = self.source_table(connection, table)
         return source
 
+    @final
     def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
              constraints: Constraints) -> SourceQuery:
+        """The statement of one split. The same for every adapter: what differs per database is declared by its
+        dialect (``SqlDialect.split`` and the compiler's hooks) and its split strategy (``split_from``,
+        ``split_where``, ``check_split``)."""
         source = self.request_source(connection, table, schema, constraints)
+        self.check_split(connection, source, split)
+        return self.plan_source(source, split, schema.names, constraints)
+
+    @final
+    def plan_source(self, source: SourceTable, split: Split | None, projection: Sequence[str],
+                    constraints: Constraints) -> SourceQuery:
+        """``plan`` for a source table already resolved (``split`` None: the whole table)."""
         columns = source.column_map()
-        plain = self.split_where_plain(source, split) if constraints.is_empty else None
+        plain = (self.split_where_plain(source, split) if split is not None else []) if constraints.is_empty else None
         if plain is not None:  # nothing pushed: the statement is written without sqlglot where the dialect can
-            query = plan_plain_select(self.dialect, (source.schema, source.table), columns, schema.names,
+            query = plan_plain_select(self.dialect, (source.schema, source.table), columns, projection,
                                       constraints, plain)
             if query is not None:
                 return query
-        split_table = self.split_from(source, split)
 
         def where(compiler: SqlCompiler) -> list[exp.Expression]:
-            return self.split_where(source, split, compiler)
+            return self.split_where(source, split, compiler) if split is not None else []
 
-        return plan_select(self.dialect, split_table, columns, schema.names, constraints, where)
+        return plan_pushdown(self.dialect, self.split_from(source, split), columns, projection, constraints, where)
 
     def describe_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
                        constraints: Constraints) -> str:
-        with self.connection() as connection:
+        with self.lease() as connection:
             query = self.plan(connection, table, schema, split, constraints)
         text = f"{query.sql}\n  params: {list(query.params) if not isinstance(query.params, Mapping) else query.params}"
         if not query.residual.is_empty:
@@ -507,7 +542,7 @@ class SqlAdapter(Adapter):
 
     def read_split(self, ctx: RequestContext, table: TableName, schema: pa.Schema, split: Split,
                    constraints: Constraints) -> Scan:
-        with self.connection() as connection:
+        with self.lease() as connection:
             query = self.plan(connection, table, schema, split, constraints)
             self.warn_unmapped(connection, table, set(schema.names) | constraints.columns())
         return self.scan(query)
@@ -525,35 +560,30 @@ class SqlAdapter(Adapter):
 
     def scan(self, query: SourceQuery) -> Scan:
         """Run a planned query on a pooled connection and stream its rows as Arrow batches."""
-        context = self.connection()
-        connection = context.__enter__()
-        state = {"closed": False}
+        return self.leased_scan(lambda connection: Scan(self.fetch(connection, query), query.residual,
+                                                        description=query.sql))
 
-        def release() -> None:
-            if not state["closed"]:
-                state["closed"] = True
-                context.__exit__(None, None, None)
-
-        def close() -> None:
-            # Finish the fetch (closing its cursor) before the connection goes back to the pool, not at GC time.
-            generator.close()
-            release()
+    def leased_scan(self, begin: Callable[[Any], Scan]) -> Scan:
+        """The one scan lifecycle: a connection ``lease``d now and held until the scan's batches end, fail or are
+        closed. ``begin`` runs at once on the connection (a planning error is raised here, not at the first
+        batch) and returns the scan to stream; closing it closes its batches (their cursor) before the
+        connection goes back to the pool."""
+        with ExitStack() as setup:
+            connection = setup.enter_context(self.lease())
+            scan = begin(connection)
+            held = setup.pop_all()  # from here on the scan owns the lease
 
         def batches() -> Generator[pa.RecordBatch, None, None]:
-            try:
-                yield from self.fetch(connection, query)
-            except GeneratorExit:
-                release()  # stopped early (a satisfied LIMIT, a failed response): the cursor is closed
-                raise
-            except BaseException as e:
-                if not state["closed"]:
-                    state["closed"] = True
-                    context.__exit__(type(e), e, e.__traceback__)
-                raise
-            release()
+            with held:
+                yield from scan.batches
 
         generator = batches()
-        return Scan(generator, query.residual, close, query.sql)
+
+        def close() -> None:
+            generator.close()  # its cursor first (and the lease, if it started)
+            held.close()  # a scan closed before its first batch: the lease still ends
+
+        return Scan(generator, scan.residual, close, scan.description)
 
     def fetch(self, connection: Any, query: SourceQuery) -> Iterator[pa.RecordBatch]:
         """Rows of a query as logical batches (column per ``query.columns``). DB-API by default.
@@ -616,7 +646,7 @@ class SqlAdapter(Adapter):
         return pa.string()
 
     def get_passthrough_table(self, ctx: RequestContext, arguments: Mapping[str, str]) -> TableDefinition:
-        with self.connection() as connection:
+        with self.lease() as connection:
             columns = self.passthrough_columns(connection, arguments["QUERY"])
         names = [c.name for c in columns]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -626,7 +656,7 @@ class SqlAdapter(Adapter):
 
     def read_passthrough(self, ctx: RequestContext, arguments: Mapping[str, str], schema: pa.Schema) -> Scan:
         query = arguments["QUERY"]
-        with self.connection() as connection:
+        with self.lease() as connection:
             columns = self.passthrough_columns(connection, query)
         wanted = {f.name: f.type for f in schema}
         selected = tuple(SourceColumn(c.name, c.source_name, wanted.get(c.name, c.type)) for c in columns)

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.sql.adapter import SourceTable
+from adapters.sql.adapter import SourceTable, SqlAdapter
 from connector.adapter import RequestContext
 from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints
@@ -49,11 +49,9 @@ def key_ranges(low: int, high: int, count: int) -> list[tuple[int | None, int | 
     return list(itertools.pairwise(edges))
 
 
-class KeyRangeSplits:
-    """Mix-in for ``SqlAdapter``: ``plan_splits`` cuts on a key, ``split_where`` turns a split into predicates."""
-
-    options: Any
-    dialect: Any
+class KeyRangeSplits(SqlAdapter):
+    """A split strategy for ``SqlAdapter``: ``plan_splits`` cuts on a key, ``split_where`` turns a split into
+    predicates. Listed before another strategy in an adapter's bases, it cuts each of that strategy's splits."""
 
     def key_range_count(self) -> int:
         count: int = self.options.number("key_range_splits")
@@ -68,7 +66,7 @@ class KeyRangeSplits:
                 return column
         if source.is_view:
             return None
-        key = self.query_primary_key(connection, source.schema, source.table)  # type: ignore[attr-defined]
+        key = self.query_primary_key(connection, source.schema, source.table)
         if len(key) != 1:
             return None
         column = columns.get(key[0].lower())
@@ -76,7 +74,7 @@ class KeyRangeSplits:
 
     def plan_splits(self, ctx: RequestContext, connection: Any, source: SourceTable, partitions: pa.Table,
                     constraints: Constraints) -> list[dict[str, str]]:
-        base: list[dict[str, str]] = super().plan_splits(  # type: ignore[misc]
+        base: list[dict[str, str]] = super().plan_splits(
             ctx, connection, source, partitions, constraints)
         count = self.key_range_count()
         if count <= 1:
@@ -86,9 +84,9 @@ class KeyRangeSplits:
             return base
         column = exp.column(key.source_name, quoted=True)
         select = exp.select(exp.Min(this=column), exp.Max(this=column.copy())).from_(
-            self.split_from(source, None))  # type: ignore[attr-defined]
+            self.split_from(source, None))
         sql, _ = self.dialect.render(select, [])
-        rows = self.query(connection, sql)  # type: ignore[attr-defined]
+        rows = self.query(connection, sql)
         low, high = rows[0] if rows else (None, None)
         if low is None or high is None:
             return base
@@ -106,7 +104,7 @@ class KeyRangeSplits:
         return splits
 
     def split_where(self, source: SourceTable, split: Split, compiler: SqlCompiler) -> list[exp.Expression]:
-        predicates: list[exp.Expression] = super().split_where(source, split, compiler)  # type: ignore[misc]
+        predicates: list[exp.Expression] = super().split_where(source, split, compiler)
         name = split.properties.get(KEY_COLUMN)
         if not name:
             return predicates

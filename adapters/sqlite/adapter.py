@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -48,7 +48,7 @@ from connector.lazy_import import lazy_module
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split
 from connector.protocol.types import athena_type_name
-from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, SqlDialect, is_string
+from connector.pushdown.sql import PlainPredicate, SourceColumn, SqlCompiler, is_string
 from connector.tokens import read_number
 
 if TYPE_CHECKING:
@@ -65,10 +65,9 @@ _EXACT_DOUBLE_INTEGER = 2**53
 class SqliteAdapter(SqlAdapter):
     source_type = "sqlite"
     engine = ENGINE
-    dialect: ClassVar[SqlDialect] = SqliteDialect()
+    dialect = SqliteDialect()
     type_map = SQLITE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
-    hidden_schemas = frozenset({"temp"})
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         super().__init__(spec, settings)

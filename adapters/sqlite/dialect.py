@@ -54,6 +54,7 @@ class SqliteDialect(SqlDialect):
     plain_identifier_quote = '"'
     max_bind_parameters = _variable_limit()
     division_by_zero_errors = False  # x / 0 is NULL in SQLite
+    hidden_schemas = frozenset({"temp"})
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         if pa.types.is_decimal(t):

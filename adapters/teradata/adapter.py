@@ -55,7 +55,6 @@ from adapters.teradata.dialect import (
     TeradataDialect,
     described_column,
     fraction_digits,
-    plan_query,
     type_name,
 )
 from adapters.teradata.engine import ENGINE
@@ -75,7 +74,7 @@ from connector.errors import (
 )
 from connector.protocol.constraints import Constraints
 from connector.protocol.messages import Split, TableName
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string
+from connector.pushdown.sql import SourceColumn, SqlCompiler, is_string
 
 log = logging.getLogger("afq.teradata")
 
@@ -84,16 +83,9 @@ log = logging.getLogger("afq.teradata")
 class TeradataAdapter(SqlAdapter):
     source_type = "teradata"
     engine = ENGINE
-    dialect: ClassVar[SqlDialect] = TeradataDialect()
+    dialect = TeradataDialect()
     type_map = TERADATA_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
-    #: System databases, hidden from SHOW DATABASES (still queryable by name).
-    hidden_schemas = frozenset({
-        "all", "console", "crashdumps", "dbc", "dbcmngr", "default", "external_ap", "extuser", "locklogshredder",
-        "public", "sqlj", "sys_calendar", "sysadmin", "sysbar", "sysjdbc", "syslib", "sysspatial", "systemfe",
-        "sysudtlib", "sysxml", "td_server_db", "td_sysfnlib", "td_sysgpl", "td_sysxml", "tdbcmgmt", "tdmaps",
-        "tdpuser", "tdqcd", "tdstats", "tdwm", "information_schema",
-    })
     #: Table kinds Athena can read: table, NoPI table, queue table, view.
     table_kinds: ClassVar[tuple[str, ...]] = ("T", "O", "Q", "V")
     dbc: ClassVar[str] = "DBC"
@@ -135,9 +127,6 @@ class TeradataAdapter(SqlAdapter):
         except teradatasql.Error as e:
             raise self.translate_error(e) from None
 
-    #: 2631 transaction aborted due to deadlock, 2639 too many simultaneous transactions, 3130 response limit
-    #: exceeded (16 open responses per session): Teradata's CLI reference says to resubmit.
-    throttle_errors = frozenset({"2631", "2639", "3130"})
     #: The driver's codes (the outermost in its message): cannot connect (301, 394, 444-446); a connection
     #: parameter refused - unparsable (169), LOGMECH (176), SSLCRC (186), SSLMODE (188), OIDC_SSLMODE (189), 191,
     #: CHARSET (451, 557); logon refused (80xx); access denied; timed out or aborted; any other database error.
@@ -323,12 +312,6 @@ class TeradataAdapter(SqlAdapter):
         return split_predicates(split.properties)
 
     # ------------------------------------------------------------------------------------- records
-
-    def plan(self, connection: Any, table: TableName, schema: pa.Schema, split: Split,
-             constraints: Constraints) -> SourceQuery:
-        source = self.request_source(connection, table, schema, constraints)
-        return plan_query(self.dialect, self.split_from(source, split), source.column_map(), schema.names,
-                          constraints, split_predicates(split.properties))
 
     def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
         kind = normalize(column.source_type)

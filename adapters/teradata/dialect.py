@@ -17,16 +17,23 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from adapters.sql.types import MAX_PRECISION, TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize
-from connector.errors import InvalidRequest
 from connector.protocol.constraints import Constraints, EquatableValueSet, SortedRangeSet, ValueSet
-from connector.pushdown.sql import SourceColumn, SourceQuery, SqlCompiler, SqlDialect, is_string, plan_select
+from connector.pushdown.sql import (
+    Pushdown,
+    SourceColumn,
+    SourceQuery,
+    SqlCompiler,
+    SqlDialect,
+    is_string,
+    plan_pushdown,
+)
 
 #: Largest ``TOP n`` generated; a larger LIMIT (or LIMIT 0) is applied by the framework.
 MAX_TOP = 2**31 - 1
@@ -148,7 +155,40 @@ class TeradataDialect(SqlDialect):
     division_by_zero_errors = True
     integer_division_truncates = True
     max_in_list = 1000
+    max_bind_parameters = MAX_PARAMETERS
     sub_millisecond_timestamps = True  # TIMESTAMP(n > 3): see sub_millisecond
+    #: System databases, hidden from SHOW DATABASES (still queryable by name).
+    hidden_schemas = frozenset({
+        "all", "console", "crashdumps", "dbc", "dbcmngr", "default", "external_ap", "extuser", "locklogshredder",
+        "public", "sqlj", "sys_calendar", "sysadmin", "sysbar", "sysjdbc", "syslib", "sysspatial", "systemfe",
+        "sysudtlib", "sysxml", "td_server_db", "td_sysfnlib", "td_sysgpl", "td_sysxml", "tdbcmgmt", "tdmaps",
+        "tdpuser", "tdqcd", "tdstats", "tdwm", "information_schema",
+    })
+    #: 2631 transaction aborted due to deadlock, 2639 too many simultaneous transactions, 3130 response limit
+    #: exceeded (16 open responses per session): Teradata's CLI reference says to resubmit.
+    throttle_errors = frozenset({"2631", "2639", "3130"})
+
+    def split(self, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Pushdown:
+        """String prefilters the framework re-checks, non-finite floats and LIMITs TOP cannot say left to it."""
+        pushable: dict[str, ValueSet] = {}
+        forced: dict[str, ValueSet] = {}
+        predicates: list[Callable[[SqlCompiler], exp.Expression]] = []
+        for name, value_set in constraints.summary.items():
+            column = columns.get(name)
+            if column is None:
+                pushable[name] = value_set  # the compiler names the unknown column
+                continue
+            if pa.types.is_floating(column.type) and not _finite(value_set):
+                forced[name] = value_set
+                continue
+            if is_string(column.type) and normalize(column.source_type) in _CHARACTER:
+                prefilter = _string_prefilter(name, value_set)
+                if prefilter is not None:
+                    predicates.append(prefilter)  # the value set itself stays in the residual (can_compare)
+            pushable[name] = value_set
+        top = not constraints.has_limit or 1 <= constraints.limit <= MAX_TOP
+        return Pushdown(replace(constraints, summary=pushable, limit=constraints.limit if top else -1),
+                        Constraints(summary=forced, limit=-1 if top else constraints.limit), tuple(predicates))
 
     def sub_millisecond(self, column: SourceColumn) -> bool:
         if not _is_wall_clock(column.type):
@@ -187,75 +227,13 @@ class TeradataDialect(SqlDialect):
 
 # ============================================================================================ what to push
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """One request's constraints split into what plan_select may push, what the framework must apply
-    whatever happens, and the adapter's own exact (or superset) predicates."""
-
-    pushable: Constraints
-    forced: Constraints
-    predicates: tuple[Callable[[SqlCompiler], exp.Expression], ...]
-
-
-
 def plan_query(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
                projection: Sequence[str], constraints: Constraints,
                split_where: Sequence[exp.Expression] = ()) -> SourceQuery:
-    """The SELECT for one split of a Teradata table, and the residual the framework applies.
-
-    Wraps ``plan_select`` with Teradata's rules: string prefilters re-checked by the framework, and value
-    lists left to the framework when the request would exceed Teradata's parameter limit.
-    """
-    demoted: set[str] = set()
-    while True:
-        prepared = _prepare(columns, constraints, demoted)
-
-        def where(compiler: SqlCompiler, prepared: _Prepared = prepared) -> list[exp.Expression]:
-            return [*(e.copy() for e in split_where), *(build(compiler) for build in prepared.predicates)]
-
-        query = plan_select(dialect, table, columns, projection, prepared.pushable, where, prepared.forced)
-        if len(query.params) <= MAX_PARAMETERS:
-            break
-        candidates = {n: _value_count(v) for n, v in constraints.summary.items() if n not in demoted}
-        if not candidates or max(candidates.values()) == 0:
-            raise InvalidRequest(f"the request needs {len(query.params)} bind parameters, more than Teradata "
-                                 f"accepts ({MAX_PARAMETERS})")
-        demoted.add(max(candidates, key=lambda n: candidates[n]))
-    return query
-
-
-def _prepare(columns: Mapping[str, SourceColumn], constraints: Constraints, demoted: set[str]) -> _Prepared:
-    pushable: dict[str, ValueSet] = {}
-    forced: dict[str, ValueSet] = {}
-    predicates: list[Callable[[SqlCompiler], exp.Expression]] = []
-    for name, value_set in constraints.summary.items():
-        column = columns.get(name)
-        if column is None:
-            pushable[name] = value_set  # the compiler names the unknown column
-            continue
-        if name in demoted:
-            forced[name] = value_set
-            continue
-        if pa.types.is_floating(column.type) and not _finite(value_set):
-            forced[name] = value_set
-            continue
-        if is_string(column.type) and normalize(column.source_type) in _CHARACTER:
-            prefilter = _string_prefilter(name, value_set)
-            if prefilter is not None:
-                predicates.append(prefilter)  # the value set itself stays in the residual (can_compare)
-        pushable[name] = value_set
-    force_limit = constraints.has_limit and (bool(forced) or not 1 <= constraints.limit <= MAX_TOP)
-    pushable_constraints = replace(constraints, summary=pushable, limit=-1 if force_limit else constraints.limit)
-    forced_constraints = Constraints(summary=forced, limit=constraints.limit if force_limit else -1)
-    return _Prepared(pushable_constraints, forced_constraints, tuple(predicates))
-
-
-def _value_count(value_set: ValueSet) -> int:
-    if isinstance(value_set, EquatableValueSet):
-        return len(value_set.values)
-    if isinstance(value_set, SortedRangeSet):
-        return 2 * len(value_set.ranges)
-    return 0
+    """The SELECT for one split of a Teradata table (split predicates given as expressions), and the residual
+    the framework applies: the generic planner (``plan_pushdown``) with ``TeradataDialect.split``."""
+    return plan_pushdown(dialect, table, columns, projection, constraints,
+                         lambda compiler: [e.copy() for e in split_where])
 
 
 def _finite(value_set: ValueSet) -> bool:

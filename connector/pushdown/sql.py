@@ -13,7 +13,7 @@ import functools
 import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
@@ -80,6 +80,18 @@ class SourceQuery:
     columns: tuple[SourceColumn, ...] = ()  # the select list, in order (may exceed the projection)
 
 
+@dataclass(frozen=True, slots=True)
+class Pushdown:
+    """A dialect's split of one request's constraints (``SqlDialect.split``): what may be compiled for the source
+    (``pushed``, possibly rewritten), what the framework must apply whatever the compiler does (``kept``), and
+    predicates of the dialect's own that the source evaluates as well (a NaN guard, a superset prefilter). The
+    planner, not the dialect, decides where the LIMIT goes: never below a filter or sort applied later."""
+
+    pushed: Constraints
+    kept: Constraints = field(default_factory=Constraints)
+    predicates: tuple[Callable[[SqlCompiler], exp.Expression], ...] = ()
+
+
 def is_string(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
@@ -123,6 +135,14 @@ class SqlDialect:
     #: comparison with NaN false. Ranges open at the top then exclude NaN explicitly, and floating-point
     #: comparisons inside expressions stay in the framework.
     nan_is_largest: ClassVar[bool] = False
+    #: Driver error codes (SQLSTATEs, vendor codes) that mean "the source is refusing work for now" and "the
+    #: statement ran out of time at the source" on this database; the adapter adds its own
+    #: (``SqlAdapter.throttle_errors``), and its ``translate_error`` turns them into ``SourceThrottled`` and
+    #: ``SourceTimeout``.
+    throttle_errors: ClassVar[frozenset[str]] = frozenset()
+    timeout_errors: ClassVar[frozenset[str]] = frozenset()
+    #: Schemas of the database's own (catalog views, temporary objects) that are never listed to Athena.
+    hidden_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
 
     def sqlglot(self) -> Dialect:
         from sqlglot.dialects.dialect import Dialect
@@ -130,6 +150,15 @@ class SqlDialect:
         return Dialect.get_or_raise(self.sqlglot_dialect or None)
 
     # ------------------------------------------------------------------------------- exactness hooks
+
+    def split(self, constraints: Constraints, columns: Mapping[str, SourceColumn]) -> Pushdown:
+        """The database's own rules about what may be pushed at all, before anything is compiled: which
+        constraints the framework must apply (``Pushdown.kept``), which are rewritten, which predicates of the
+        dialect's own join them. Everything goes to the compiler by default, whose per-value hooks below decide
+        the rest. A dialect keeps the LIMIT only when it cannot say it (``kept.limit``); keeping it below kept
+        filters or sorts is the planner's job (``plan_select``)."""
+        return Pushdown(constraints)
+
 
     def can_compare(self, t: pa.DataType, *, ordering: bool) -> bool:
         """Comparisons of values of this logical type match Athena's (``ordering``: <, >, ORDER BY too)."""
@@ -718,10 +747,14 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
 
     ``table`` is the FROM item (a table, possibly with a partition clause); ``extra_where`` builds the split's
     own predicates (partition or hash-bucket ranges, values bound through the compiler), always applied at
-    the source. ``kept`` is what an adapter's own rules set aside for the framework before compiling (then
-    ``constraints`` must not carry a LIMIT that those filters would make wrong): it joins the residual, and
-    its columns are read.
+    the source. ``kept`` is what a dialect's own rules set aside for the framework before compiling
+    (``SqlDialect.split``): it joins the residual, and its columns are read.
+
+    The one place the LIMIT is decided: it goes to the source only when nothing is filtered or sorted after the
+    source (by the residual or by ``kept``) and the dialect did not keep it; otherwise the framework applies it.
     """
+    kept = kept or Constraints()
+    limit = kept.limit if kept.has_limit else constraints.limit
     compiler = SqlCompiler(dialect, columns)
     where: list[exp.Expression] = list(extra_where(compiler)) if extra_where else []
     # Constraints too large for one statement go to the framework, their hull to the source (sql_budget).
@@ -755,18 +788,18 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
         else:
             where.append(rendered)
 
-    filtered_later = bool(residual_summary or residual_expressions)
+    filtered_later = bool(residual_summary or residual_expressions or kept.summary or kept.expression)
     order = compiler.order_by(constraints.order_by) if constraints.order_by else []
     residual_order: tuple[OrderByField, ...] = ()
-    push_limit = constraints.has_limit and not filtered_later
+    push_limit = limit > -1 and not filtered_later and not kept.order_by and not kept.has_limit
     if order is None:  # cannot sort at the source: the framework sorts everything it reads
         order, residual_order, push_limit = [], constraints.order_by, False
     residual = merge_residual(Constraints(
         summary=residual_summary,
         expression=tuple(residual_expressions),
         order_by=residual_order,
-        limit=constraints.limit if constraints.has_limit and not push_limit else -1,
-    ), kept or Constraints())
+        limit=limit if limit > -1 and not push_limit else -1,
+    ), kept)
 
     needed = list(dict.fromkeys([*projection, *sorted(residual.columns())]))
     selected = tuple(compiler.source_column(n) for n in needed)
@@ -779,9 +812,49 @@ def plan_select(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str
     if order:
         select = select.order_by(*order)
     if push_limit:
-        select = dialect.apply_limit(select, constraints.limit)
+        select = dialect.apply_limit(select, limit)
     sql, params = dialect.render(select, compiler.values)
     return SourceQuery(sql, params, residual, selected)
+
+
+def plan_pushdown(dialect: SqlDialect, table: exp.Expression, columns: Mapping[str, SourceColumn],
+                  projection: Sequence[str], constraints: Constraints,
+                  extra_where: Callable[[SqlCompiler], Sequence[exp.Expression]] | None = None) -> SourceQuery:
+    """``plan_select`` after the dialect's own split (``SqlDialect.split``): the one planner of every SQL adapter.
+
+    A statement that still binds more than ``dialect.max_bind_parameters`` (the dialect's own predicates, which
+    ``sql_budget`` cannot degrade, used up the room) leaves the value set with the most values to the
+    framework, then the next, until it fits.
+    """
+    demoted: dict[str, ValueSet] = {}
+    while True:
+        asked = replace(constraints, summary={n: v for n, v in constraints.summary.items() if n not in demoted})
+        pushdown = dialect.split(asked, columns)
+        kept = pushdown.kept
+        if demoted:
+            kept = replace(kept, summary={**demoted, **kept.summary})
+
+        def where(compiler: SqlCompiler, pushdown: Pushdown = pushdown) -> list[exp.Expression]:
+            own = list(extra_where(compiler)) if extra_where else []
+            return own + [predicate(compiler) for predicate in pushdown.predicates]
+
+        query = plan_select(dialect, table, columns, projection, pushdown.pushed, where, kept)
+        if len(query.params) <= dialect.max_bind_parameters:
+            return query
+        counts = {n: _value_count(v) for n, v in asked.summary.items()}
+        if not counts or max(counts.values()) == 0:
+            raise InvalidRequest(f"the request needs {len(query.params)} bind parameters, more than the source "
+                                 f"accepts ({dialect.max_bind_parameters})")
+        name = max(counts, key=lambda n: counts[n])
+        demoted[name] = constraints.summary[name]
+
+
+def _value_count(value_set: ValueSet) -> int:
+    if isinstance(value_set, EquatableValueSet):
+        return len(value_set.values)
+    if isinstance(value_set, SortedRangeSet):
+        return 2 * len(value_set.ranges)
+    return 0
 
 
 @lazy_dataclass(slots=True)

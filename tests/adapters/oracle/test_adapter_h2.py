@@ -146,7 +146,7 @@ class H2OracleAdapter(OracleAdapter):
         return H2Connection(self.h2, self.charset)
 
     @property
-    def oracle_dialect(self) -> OracleDialect:
+    def dialect(self) -> OracleDialect:
         return OracleDialect(row_key=exp.column("_ROWID_"), charset=self.charset,
                              binary_string_order=self.charset == "AL32UTF8")
 

@@ -11,7 +11,6 @@ from adapters.snowflake.dialect import (
     SNOWFLAKE_TYPES,
     SnowflakeDialect,
     is_native,
-    split_constraints,
     to_logical,
 )
 from adapters.sql.types import ColumnInfo
@@ -29,7 +28,7 @@ from connector.protocol.constraints import (
     SortedRangeSet,
     Variable,
 )
-from connector.pushdown.sql import SourceColumn, merge_residual, plan_select
+from connector.pushdown.sql import SourceColumn, merge_residual, plan_pushdown, plan_select
 
 TS = pa.timestamp("ms")
 COLUMNS = {
@@ -70,18 +69,23 @@ def test_columns_that_do_not_compare_natively_stay_with_the_framework() -> None:
     eq = EquatableValueSet(pa.string(), ("x",), True, False)
     c = Constraints(summary={"ci": eq, "t": eq, "v": eq, "s": eq},
                     order_by=(OrderByField("s", SortDirection.ASC_NULLS_LAST),), limit=10)
-    pushed, kept = split_constraints(c, COLUMNS)
-    assert set(pushed.summary) == {"s"} and set(kept.summary) == {"ci", "t", "v"}
-    assert not pushed.has_limit and not pushed.order_by  # a LIMIT below a filter the source cannot apply is wrong
-    assert kept.limit == 10 and kept.order_by == c.order_by
+    split = SnowflakeDialect().split(c, COLUMNS)
+    assert set(split.pushed.summary) == {"s"} and set(split.kept.summary) == {"ci", "t", "v"}
+    assert not split.pushed.order_by and split.kept.order_by == c.order_by
+    # A LIMIT below a filter the source cannot apply is wrong: the planner leaves it to the framework.
+    query = plan_pushdown(SnowflakeDialect(), pa_table(), COLUMNS, ["id"], c)
+    assert "LIMIT" not in query.sql and query.residual.limit == 10 and query.residual.order_by == c.order_by
     # ORDER BY a collated column: sorted by the framework, so no LIMIT at the source either.
-    pushed, kept = split_constraints(Constraints(order_by=(OrderByField("ci", SortDirection.ASC_NULLS_LAST),),
-                                                 limit=3), COLUMNS)
-    assert not pushed.has_limit and kept.limit == 3 and kept.order_by
+    c = Constraints(order_by=(OrderByField("ci", SortDirection.ASC_NULLS_LAST),), limit=3)
+    query = plan_pushdown(SnowflakeDialect(), pa_table(), COLUMNS, ["id"], c)
+    assert "LIMIT" not in query.sql and "ORDER BY" not in query.sql
+    assert query.residual.limit == 3 and query.residual.order_by
     # Everything native: all of it is pushed.
-    pushed, kept = split_constraints(Constraints(summary={"id": SortedRangeSet(pa.int64(), (Range.equal(1),),
-                                                                               False)}, limit=5), COLUMNS)
-    assert pushed.limit == 5 and kept.is_empty
+    c = Constraints(summary={"id": SortedRangeSet(pa.int64(), (Range.equal(1),), False)}, limit=5)
+    split = SnowflakeDialect().split(c, COLUMNS)
+    assert split.pushed == c and split.kept.is_empty and not split.predicates
+    query = plan_pushdown(SnowflakeDialect(), pa_table(), COLUMNS, ["id"], c)
+    assert "LIMIT 5" in query.sql and query.residual.is_empty
 
 
 def test_timestamps_are_compared_on_the_millisecond_grid() -> None:
@@ -167,5 +171,5 @@ def test_a_columns_collation_travels_with_the_table_schema() -> None:
     back = adapter.table_from_schema(TableName("s", "t"), adapter.arrow_schema(source))
     assert back is not None and back.column_map()["ci"].collation == "en-ci" and back.column_map()["s"].collation == ""
     eq = EquatableValueSet(pa.string(), ("x",), True, False)
-    pushed, kept = split_constraints(Constraints(summary={"ci": eq, "s": eq}), back.column_map())
-    assert set(pushed.summary) == {"s"} and set(kept.summary) == {"ci"}
+    split = SnowflakeDialect().split(Constraints(summary={"ci": eq, "s": eq}), back.column_map())
+    assert set(split.pushed.summary) == {"s"} and set(split.kept.summary) == {"ci"}
