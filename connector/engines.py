@@ -25,6 +25,8 @@ _KINDS = (int, float, str, bool)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 #: Engine names as they appear before ``://`` in a connection string.
 ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+#: A whole number as people write it in ASCII (``str.isdigit`` also takes superscripts and other scripts' digits).
+_WHOLE = re.compile(r"-?[0-9]{1,30}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,7 @@ class Setting:
     def _whole(self, raw: str, variable: str) -> int:
         low = 1 if self.low is None else int(self.low)
         high = None if self.high is None else int(self.high)
-        if not raw.lstrip("-").isdigit() or raw.count("-") > 1 or int(raw) < low or (high is not None and
-                                                                                      int(raw) > high):
+        if not _WHOLE.fullmatch(raw) or int(raw) < low or (high is not None and int(raw) > high):
             if high is not None:
                 bounds = f"a whole number from {low} to {high}"
             else:
@@ -88,6 +89,8 @@ class Setting:
 
     def _number(self, raw: str, variable: str) -> float:
         try:
+            if not raw.isascii():
+                raise ValueError(raw)
             value = float(raw)
         except ValueError:
             raise ConfigurationError(f"{variable}={raw!r} must be a number") from None

@@ -75,12 +75,12 @@ def test_casing_mode_is_validated_and_prefixed_for_every_sql_adapter(engine: str
 def test_settings_parse_by_type_with_errors_naming_the_variable() -> None:
     timeout = Setting("t", float, 10.0, "", high=60)
     assert timeout.read({"c_t": " 2.5 "}, "c") == 2.5 and timeout.read({"t": ""}) == 10.0
-    for raw in ("0", "-1", "nan", "61", "soon"):
+    for raw in ("0", "-1", "nan", "61", "soon", "\u0663"):
         with pytest.raises(ConfigurationError, match=f"t={raw!r}"):
             timeout.read({"t": raw})
     count = Setting("n", int, 4, "", low=0, high=9)
     assert count.read({"n": "0"}) == 0
-    for raw in ("10", "-1", "--1", "1.5", "x"):
+    for raw in ("10", "-1", "--1", "1.5", "x", "\u00b2", "\u0663", "1" * 40):  # superscripts, other scripts, no end
         with pytest.raises(ConfigurationError, match=re.escape(f"n={raw!r} must be a whole number from 0 to 9")):
             count.read({"n": raw})
     flag = Setting("f", bool, False, "")
