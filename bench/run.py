@@ -39,7 +39,7 @@ FULL = {"sqlite_rows": 1_000_000, "sqlite_repeat": 4, "postgres_rows": 200_000, 
         "postgres_wide_repeat": 2,
         "snowflake_rows": 300_000, "snowflake_repeat": 3, "snowflake_wide_rows": 200_000, "snowflake_wide_repeat": 3,
         "profile_sqlite_rows": 300_000,
-        "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 7, "memory_gb": 1.0,
+        "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 11, "memory_gb": 1.0,
         "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "parallel_repeat": 2,
         "bundle_arch": "x86_64,arm64",
         "oracle_rows": 1_000_000, "export_rows": 2_000_000, "export_small_rows": 500_000}
