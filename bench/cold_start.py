@@ -159,18 +159,27 @@ def _round_robin(commands: dict[tuple[str, str], Command], runs: int, cwd: Path)
     return results
 
 
-def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 12) -> list[dict[str, Any]]:
-    """``-X importtime``: self time of every imported module, summed by top-level package (largest first)."""
-    out = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=env, capture_output=True, text=True,
-                         check=False, cwd=cwd)
-    totals: dict[str, int] = {}
-    for line in out.stderr.splitlines():
-        found = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| *(\S+)", line)
-        if found:
-            name = found.group(3).split(".")[0]
-            totals[name] = totals.get(name, 0) + int(found.group(1))
+def _importtime(command: list[str], env: dict[str, str], cwd: Path, top: int = 12, runs: int = 5) -> dict[str, Any]:
+    """``-X importtime`` of ``runs`` processes, each module's self time the median of its runs (one process on a
+    shared machine charges a burst of load to whichever module was loading): summed by top-level package (largest
+    first), the modules with the largest self times, how many modules were imported and their total."""
+    samples: dict[str, list[int]] = {}
+    for _ in range(runs):
+        out = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=env, capture_output=True,
+                             text=True, check=False, cwd=cwd)
+        for line in out.stderr.splitlines():
+            found = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| *(\S+)", line)
+            if found:
+                samples.setdefault(found.group(3), []).append(int(found.group(1)))
+    modules = {name: statistics.median(times) for name, times in samples.items()}
+    totals: dict[str, float] = {}
+    for name, us in modules.items():
+        totals[name.split(".")[0]] = totals.get(name.split(".")[0], 0) + us
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
-    return [{"package": k, "ms": round(v / 1000, 1)} for k, v in ranked]
+    slowest = sorted(modules.items(), key=lambda kv: -kv[1])[:top]
+    return {"runs": runs, "packages": [{"package": k, "ms": round(v / 1000, 1)} for k, v in ranked],
+            "modules": [{"module": k, "ms": round(v / 1000, 1)} for k, v in slowest],
+            "count": len(modules), "total_ms": round(sum(modules.values()) / 1000, 1)}
 
 
 def commands(python: str, env: dict[str, str], events: dict[str, Path], flags: tuple[str, ...] = (),
@@ -259,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
                                  for label, command in rows.items()}, args.runs, work)
         for part, rows in parts.items():
             query_command, query_env = rows[f"first {QUERY}"]
+            ping_command, ping_env = rows["first Ping"]
+            query_imports = _importtime(query_command, query_env, work)
             result[part].update({"rows": {label: measured[(part, label)] for label in rows},
-                                 "importtime": _importtime(query_command, query_env, work)})
+                                 "importtime": query_imports["packages"], "importtime_query": query_imports,
+                                 "importtime_ping": _importtime(ping_command, ping_env, work)})
         emit(result)
     finally:
         shutil.rmtree(work, ignore_errors=True)

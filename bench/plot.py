@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 SOURCES = (("sqlite", "SQLite, narrow"), ("sqlite_wide", "SQLite, wide"), ("postgres", "PostgreSQL (JDBC), narrow"),
-           ("postgres_wide", "PostgreSQL (JDBC), wide"), ("snowflake", "Snowflake (fakesnow), narrow"))
-COLORS = {"raw": "#7f7f7f", "raw-rows": "#c7c7c7", "adapter": "#1f77b4", "adapter-variant": "#aec7e8",
+           ("postgres_wide", "PostgreSQL (JDBC), wide"), ("snowflake", "Snowflake (fakesnow), narrow"),
+           ("snowflake_wide", "Snowflake (fakesnow), wide"))
+COLORS = {"raw": "#7f7f7f", "raw-inline": "#bcbd22", "raw-rows": "#c7c7c7", "adapter": "#1f77b4",
+          "adapter-variant": "#aec7e8",
           "readrecords": "#d62728", "readrecords-parallel": "#ff9896", "framework": "#2ca02c"}
-LEGEND = {"raw": "raw driver (reference: darker edge)", "raw-rows": "raw driver, no Arrow",
+LEGEND = {"raw": "raw driver (reference: darker edge)", "raw-inline": "raw driver + an inline answer's encoding",
+          "raw-rows": "raw driver, no Arrow",
           "adapter": "adapter -> Arrow", "adapter-variant": "adapter, other setting",
           "readrecords": "ReadRecords (Athena's calls)",
           "readrecords-parallel": "ReadRecords, splits in parallel Lambdas (metadata + slowest split)",

@@ -1,7 +1,7 @@
 """``make bench``: every benchmark, each in fresh processes, then the report ``bench/README.md``.
 
     python -m bench.run [--quick] [--only throughput,profile,cold,memory,parallel,bundles,oracle,export]
-                        [--sources sqlite,sqlite_wide,postgres,postgres_wide,snowflake] [--report-only]
+                        [--sources sqlite,sqlite_wide,postgres,postgres_wide,snowflake,snowflake_wide] [--report-only]
 
 Sections run in a fixed order, each as ``python -m bench.<module>`` printing one JSON line; their figures go to
 ``bench/results.json`` and the report is rendered from that file (``--report-only`` renders it again without
@@ -33,19 +33,21 @@ PLOT = REPO / "bench" / "throughput.png"
 PLOT_LOCK = REPO / "bench" / "requirements-plot.txt"
 SECTIONS = ("throughput", "profile", "cold", "memory", "parallel", "bundles", "oracle", "export")
 
-THROUGHPUT_SOURCES = ("sqlite", "sqlite_wide", "postgres", "postgres_wide", "snowflake")
+THROUGHPUT_SOURCES = ("sqlite", "sqlite_wide", "postgres", "postgres_wide", "snowflake", "snowflake_wide")
 FULL = {"sqlite_rows": 1_000_000, "sqlite_repeat": 4, "postgres_rows": 200_000, "postgres_repeat": 3,
         "sqlite_wide_rows": 1_000_000, "sqlite_wide_repeat": 3, "postgres_wide_rows": 1_000_000,
         "postgres_wide_repeat": 2,
-        "snowflake_rows": 300_000, "snowflake_repeat": 3, "profile_sqlite_rows": 300_000,
-        "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 7, "memory_gb": 1.0,
+        "snowflake_rows": 300_000, "snowflake_repeat": 3, "snowflake_wide_rows": 200_000, "snowflake_wide_repeat": 3,
+        "profile_sqlite_rows": 300_000,
+        "profile_postgres_rows": 100_000, "profile_gb": 0.25, "cold_runs": 11, "memory_gb": 1.0,
         "memory_sqlite_rows": 1_000_000, "parallel_rows": 10_000_000, "parallel_repeat": 2,
         "bundle_arch": "x86_64,arm64",
         "oracle_rows": 1_000_000, "export_rows": 2_000_000, "export_small_rows": 500_000}
 QUICK = {"sqlite_rows": 100_000, "sqlite_repeat": 2, "postgres_rows": 150_000, "postgres_repeat": 2,
          "sqlite_wide_rows": 100_000, "sqlite_wide_repeat": 2, "postgres_wide_rows": 100_000,
          "postgres_wide_repeat": 2,
-         "snowflake_rows": 200_000, "snowflake_repeat": 2, "profile_sqlite_rows": 100_000,
+         "snowflake_rows": 200_000, "snowflake_repeat": 2, "snowflake_wide_rows": 60_000, "snowflake_wide_repeat": 2,
+         "profile_sqlite_rows": 100_000,
          "profile_postgres_rows": 100_000, "profile_gb": 0.05, "cold_runs": 3, "memory_gb": 0.1,
          "memory_sqlite_rows": 100_000, "parallel_rows": 1_000_000, "parallel_repeat": 1,
          "bundle_arch": "x86_64",

@@ -1,16 +1,18 @@
 """ReadRecords throughput against the raw driver, same query, same run: SQLite, PostgreSQL (JDBC), Snowflake.
 
-    python -m bench.throughput sqlite|sqlite_wide|postgres|postgres_wide|snowflake [--rows N] [--repeat 3] [--bucket B]
+    python -m bench.throughput sqlite|sqlite_wide|postgres|postgres_wide|snowflake|snowflake_wide [--rows N]
+                               [--repeat 3] [--bucket B]
 
 Two table shapes: *narrow* (``sqlite``, ``postgres``, ``snowflake``: 6-8 columns) and *wide*
-(``sqlite_wide``, ``postgres_wide``: 12 mixed-type columns - integers, doubles, text, DECIMAL(12,2), DATE,
-TIMESTAMP, booleans, blobs and NULL-heavy columns). For one source, every path reads the same rows of the same
-table (best of ``repeat``):
+(``sqlite_wide``, ``postgres_wide``, ``snowflake_wide``: 12 mixed-type columns - integers, doubles, text,
+DECIMAL(12,2), DATE, TIMESTAMP, booleans, blobs and NULL-heavy columns). For one source, every path reads the
+same rows of the same table (best of ``repeat``):
 
 * raw references: the driver alone, into Arrow where it can (``sqlite3`` ``fetchmany`` -> Arrow; ADBC
   ``fetch_arrow_table``, psycopg ``fetchmany`` -> Arrow, jaydebeapi and a JPype ``getString`` loop; Snowflake
   ``fetch_arrow_all``), and the same written as an Arrow IPC stream (``-> IPC``: what ReadRecords produces too);
-  the ratios are computed against the IPC one where it exists;
+  the ratios are computed against the IPC one where it exists; ``-> IPC -> base64 JSON`` adds what every inline
+  answer costs on top (the Lambda response's encoding): the floor of any inline ReadRecords, not the reference;
 * ``adapter -> Arrow``: the adapter's ``read_split`` through ``connector.scan.rows_of`` (logical batches); for
   PostgreSQL also with ``jdbc_fetch_mode=values``, the JDBC adapter's value-by-value path of before the columnar
   helper;
@@ -95,6 +97,29 @@ def ipc_stream(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> int:
     return rows
 
 
+def inline_encoded(batches: Iterator[pa.RecordBatch], schema: pa.Schema, piece: int = 4_000_000) -> int:
+    """``ipc_stream`` and then what every inline answer costs on top: the stream base64-encoded and JSON-encoded in
+    pieces of about an inline block, as the Lambda runtime encodes a response. Not a reference for the ratios: the
+    floor below which no inline ReadRecords of the same rows can go. Rows written."""
+    import base64
+    import json
+
+    sink = pa.BufferOutputStream()
+    rows = 0
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    data = memoryview(sink.getvalue())
+    for start in range(0, len(data), piece):
+        json.dumps({"@type": "ReadRecordsResponse", "records": {"records": base64.b64encode(
+            data[start:start + piece]).decode("ascii")}}, separators=(",", ":"))
+    return rows
+
+
+INLINE_FLOOR = "-> IPC -> base64 JSON (every inline answer's encoding; not the reference)"
+
+
 # ------------------------------------------------------------------------------------------ SQLite
 
 
@@ -139,6 +164,10 @@ def sqlite_raw_ipc(path: str, query: str, schema: pa.Schema) -> Callable[[], int
     return lambda: ipc_stream(sqlite_raw_batches(path, query, schema), schema)
 
 
+def sqlite_raw_inline(path: str, query: str, schema: pa.Schema) -> Callable[[], int]:
+    return lambda: inline_encoded(sqlite_raw_batches(path, query, schema), schema)
+
+
 def sqlite_raw_rows(path: str, query: str, fetch_rows: int = 2048) -> Callable[[], int]:
     import sqlite3
 
@@ -171,6 +200,7 @@ def sqlite_source(rows: int, work: Path) -> Iterator[Source]:
         "sqlite", TableName("main", "events"), {"default": f"sqlite://jdbc:sqlite:{path}"},
         {"sqlite_rows_per_split": str(per_split)},
         [("sqlite3 fetchmany -> Arrow -> IPC", "raw", sqlite_raw_ipc(path, query, schema)),
+         (f"sqlite3 fetchmany -> Arrow {INLINE_FLOOR}", "raw-inline", sqlite_raw_inline(path, query, schema)),
          ("sqlite3 fetchmany -> Arrow", "raw", sqlite_raw_arrow(path, query, schema)),
          ("sqlite3 fetchmany (tuples, no Arrow)", "raw-rows", sqlite_raw_rows(path, query))],
         "sqlite3 fetchmany -> Arrow -> IPC",
@@ -217,6 +247,8 @@ def sqlite_wide_source(rows: int, work: Path) -> Iterator[Source]:
         "sqlite_wide", TableName("main", "wide"), {"default": f"sqlite://jdbc:sqlite:{path}"},
         {"sqlite_rows_per_split": str(per_split)},
         [("sqlite3 fetchmany -> Arrow -> IPC", "raw", sqlite_raw_ipc(path, query, SQLITE_WIDE_SCHEMA)),
+         (f"sqlite3 fetchmany -> Arrow {INLINE_FLOOR}", "raw-inline",
+          sqlite_raw_inline(path, query, SQLITE_WIDE_SCHEMA)),
          ("sqlite3 fetchmany -> Arrow", "raw", sqlite_raw_arrow(path, query, SQLITE_WIDE_SCHEMA))],
         "sqlite3 fetchmany -> Arrow -> IPC",
         {"table": f"{rows:,} rows x {WIDE_NOTE}, as SQLite stores them (dates and timestamps as ISO text, booleans "
@@ -277,6 +309,14 @@ def adbc_ipc(uri: str, query: str) -> Callable[[], int]:
     return run
 
 
+def adbc_inline(uri: str, query: str) -> Callable[[], int]:
+    def run() -> int:
+        table = adbc_table(uri, query)
+        return inline_encoded(iter(table.to_batches()), table.schema)
+
+    return run
+
+
 @contextmanager
 def _postgres(create: list[str]) -> Iterator[Any]:
     from tests.servers.postgres import start_postgres, stop_postgres
@@ -294,6 +334,7 @@ def _pg_references(server: Any, query: str, schema: pa.Schema) -> list[tuple[str
     uri = f"postgresql://{server.superuser}@{server.host}:{server.port}/postgres"
     conninfo = _conninfo(server)
     return [("ADBC fetch_arrow_table -> IPC", "raw", adbc_ipc(uri, query)),
+            (f"ADBC fetch_arrow_table {INLINE_FLOOR}", "raw-inline", adbc_inline(uri, query)),
             ("ADBC fetch_arrow_table (Arrow-native, libpq COPY)", "raw", adbc_arrow(uri, query)),
             ("psycopg fetchmany -> Arrow -> IPC", "raw", psycopg_ipc(conninfo, query, schema)),
             ("psycopg fetchmany -> Arrow", "raw", psycopg_arrow(conninfo, query, schema))]
@@ -399,47 +440,92 @@ def _jdbc_raw(source: Source) -> list[tuple[str, str, Callable[[], int]]]:
 SF_CHUNK_ROWS = 50_000
 
 
+SF_WIDE_SELECT = (
+    "SELECT range AS ID, (range % 1000)::NUMBER(9,0) AS QTY, (range * 0.25)::FLOAT AS PRICE, "
+    "CASE WHEN range % 10 = 0 THEN range / 7.0 END::FLOAT AS RATIO, 'name ' || range AS NAME, "
+    "CASE WHEN range % 5 = 0 THEN REPEAT('x', range % 80) END AS NOTE, "
+    "ROUND((range % 100000) * 0.37 - 1000, 2)::NUMBER(12,2) AS AMOUNT, "
+    "DATEADD(day, range % 3000, DATE '2020-01-01') AS DAY, "
+    "DATEADD(millisecond, range * 1001, TIMESTAMP '2020-01-01') AS CREATED, "
+    "CASE WHEN range % 7 = 0 THEN NULL ELSE range % 2 = 0 END AS FLAG, "
+    "CASE WHEN range % 4 = 0 THEN NULL ELSE TO_BINARY(SUBSTR(MD5(range::VARCHAR) || MD5((range + 1)::VARCHAR), 1, "
+    "32 + 2 * (range % 16)), 'HEX') END AS PAYLOAD, "
+    "CASE WHEN range % 20 = 0 THEN range END::NUMBER(9,0) AS MAYBE FROM range({rows})")
+
+
 @contextmanager
-def snowflake_source(rows: int, work: Path) -> Iterator[Source]:
+def _snowflake(work: Path, name: str, create: str, columns: str, table: str, notes: str, shape: str,
+               chunk_rows: int = SF_CHUNK_ROWS) -> Iterator[Source]:
+    """A fakesnow server with one table, read by the adapter and by the connector's ``fetch_arrow_all``."""
     import snowflake.connector
 
     from connector.protocol import TableName
     from tests.servers.fakesnow import running_server
 
-    with running_server(work, SF_CHUNK_ROWS) as server:
+    with running_server(work, chunk_rows) as server:
         connection = snowflake.connector.connect(**server.connect_kwargs())
         try:
             cursor = connection.cursor()
-            for sql in ("CREATE DATABASE B", "CREATE SCHEMA B.S", "USE SCHEMA B.S"):
+            for sql in ("CREATE DATABASE B", "CREATE SCHEMA B.S", "USE SCHEMA B.S", create):
                 cursor.execute(sql)
-            cursor.execute(f"CREATE TABLE T AS SELECT range AS ID, range * 7 % 1000 AS QTY, "
-                           f"(range % 100000) / 100.0 AS AMOUNT, 'name ' || (range % 977) AS NAME, "
-                           f"DATEADD(day, range % 365, DATE '2024-01-01') AS D, "
-                           f"DATEADD(second, range, TIMESTAMP '2024-01-01') AS TS FROM range({rows})")
+            query = f'SELECT {columns} FROM "S"."{table}"'
 
-            def raw() -> int:
+            def fetch_all() -> pa.Table:
                 c = connection.cursor()
-                c.execute('SELECT "ID", "QTY", "AMOUNT", "NAME", "D", "TS" FROM "S"."T"')
-                return int(c.fetch_arrow_all().num_rows)
+                c.execute(query)
+                return c.fetch_arrow_all()
+
+            def ipc() -> int:
+                result = fetch_all()
+                return ipc_stream(iter(result.to_batches()), result.schema)
+
+            def inline() -> int:
+                result = fetch_all()
+                return inline_encoded(iter(result.to_batches()), result.schema)
 
             url = server.url("B", extra="&user=afq_user&password=correct%20horse%20battery%20staple")
             yield Source(
-                "snowflake", TableName("s", "t"), {"default": f"snowflake://{url}", "snowflake_split_mode": "single"},
-                {"snowflake_split_mode": "batches", "snowflake_split_rows": str(SF_CHUNK_ROWS)},
-                [("connector fetch_arrow_all (Arrow-native)", "raw", raw)],
-                "connector fetch_arrow_all (Arrow-native)",
-                {"table": f"{rows:,} rows x 6 columns (number, number, number(p,2), varchar, date, timestamp_ntz); "
-                          f"result chunks of {SF_CHUNK_ROWS:,} rows; inline: `batches` split mode, one split per "
-                          f"chunk; spill: `single` split mode"},
-                parallel_inline=True)
+                name, TableName("s", table.lower()),
+                {"default": f"snowflake://{url}", "snowflake_split_mode": "single"},
+                {"snowflake_split_mode": "batches", "snowflake_split_rows": str(chunk_rows)},
+                [("connector fetch_arrow_all -> IPC", "raw", ipc),
+                 (f"connector fetch_arrow_all {INLINE_FLOOR}", "raw-inline", inline),
+                 ("connector fetch_arrow_all (Arrow-native)", "raw", lambda: int(fetch_all().num_rows))],
+                "connector fetch_arrow_all -> IPC",
+                {"table": f"{notes}; result chunks of {chunk_rows:,} rows; inline: `batches` split mode, one "
+                          f"split per chunk; spill: `single` split mode"},
+                shape=shape, s3=shape == "narrow", parallel_inline=True)
         finally:
             connection.close()
 
 
+@contextmanager
+def snowflake_source(rows: int, work: Path) -> Iterator[Source]:
+    with _snowflake(work, "snowflake",
+                    f"CREATE TABLE T AS SELECT range AS ID, range * 7 % 1000 AS QTY, "
+                    f"(range % 100000) / 100.0 AS AMOUNT, 'name ' || (range % 977) AS NAME, "
+                    f"DATEADD(day, range % 365, DATE '2024-01-01') AS D, "
+                    f"DATEADD(second, range, TIMESTAMP '2024-01-01') AS TS FROM range({rows})",
+                    '"ID", "QTY", "AMOUNT", "NAME", "D", "TS"', "T",
+                    f"{rows:,} rows x 6 columns (number, number, number(p,2), varchar, date, timestamp_ntz)",
+                    "narrow") as source:
+        yield source
+
+
+@contextmanager
+def snowflake_wide_source(rows: int, work: Path) -> Iterator[Source]:
+    with _snowflake(work, "snowflake_wide", "CREATE TABLE W AS " + SF_WIDE_SELECT.format(rows=rows),
+                    ", ".join(f'"{c.upper()}"' for c in WIDE_COLUMNS), "W",
+                    f"{rows:,} rows x {WIDE_NOTE.replace('bigint id, int', 'number id, number(9,0)')} "
+                    f"(NUMBER(12,2), TIMESTAMP_NTZ, BOOLEAN, BINARY)", "wide", 20_000) as source:
+        yield source
+
+
 SOURCES = {"sqlite": sqlite_source, "sqlite_wide": sqlite_wide_source, "postgres": postgres_source,
-           "postgres_wide": postgres_wide_source, "snowflake": snowflake_source}
+           "postgres_wide": postgres_wide_source, "snowflake": snowflake_source,
+           "snowflake_wide": snowflake_wide_source}
 DEFAULT_ROWS = {"sqlite": 1_000_000, "sqlite_wide": 1_000_000, "postgres": 200_000, "postgres_wide": 1_000_000,
-                "snowflake": 300_000}
+                "snowflake": 300_000, "snowflake_wide": 300_000}
 
 
 # ------------------------------------------------------------------------------------------ measuring

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import field, replace
 from functools import cached_property
@@ -65,7 +64,8 @@ class Settings:
     max_block_size: int | None = None
     enable_query_passthrough: bool = True
     function_name: str | None = None
-    local_spill_dir: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "afq-spill"))
+    #: ``AFQ_LOCAL_SPILL_DIR``; None: ``afq-spill`` in the temporary directory (``spill_directory``).
+    local_spill_dir: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -84,9 +84,18 @@ class Settings:
             max_block_size=_positive_int(env, "MAX_BLOCK_SIZE_BYTES"),
             enable_query_passthrough=_flag(env, "enable_query_passthrough", True),
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
-            local_spill_dir=env.get("AFQ_LOCAL_SPILL_DIR") or os.path.join(tempfile.gettempdir(), "afq-spill"),
+            local_spill_dir=env.get("AFQ_LOCAL_SPILL_DIR") or None,
             env=env,
         )
+
+    @property
+    def spill_directory(self) -> str:
+        """Where the local store keeps spilled blocks."""
+        if self.local_spill_dir:
+            return self.local_spill_dir
+        import tempfile  # with shutil, bz2 and lzma: ~3 ms of every cold start, though only a local spill needs it
+
+        return os.path.join(tempfile.gettempdir(), "afq-spill")
 
     @property
     def in_lambda(self) -> bool:

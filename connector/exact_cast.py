@@ -7,11 +7,18 @@ raises). Integer and floating-point casts are checked. So these two paths go thr
 of at most 38 digits rescaled by at most 38 places needs at most 76 digits, which 256 bits hold (10^76 < 2^255),
 and narrowing decimal256 to decimal128 checks the precision. A string with more digits than that could still
 wrap while it is parsed; such arrays are read value by value with Python's ``Decimal`` instead.
+
+Python values into Arrow (``array``) have the same kind of trap: pyarrow 26's typed conversion truncates floats and
+``Decimal``s into integer types (``pa.array([0.5], pa.int64())`` is ``[0]``, ``safe=True`` or not), drops a
+datetime's time of day into a date, and reads integers as days or units since the epoch.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from decimal import Context, Decimal, InvalidOperation
+from typing import Any
 
 import pyarrow as pa
 
@@ -63,3 +70,28 @@ def _from_text(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Arr
             raise pa.ArrowInvalid(f"{text[:60]!r} does not fit in {target}")
         values.append(scaled)
     return pa.array(values, target)
+
+
+def array(values: Sequence[Any], target: pa.DataType) -> pa.Array:
+    """``pa.array(values, type=target)``, except that no value loses a part: for integer targets the values'
+    own Arrow type is inferred and cast with Arrow's checked cast (a whole float or Decimal is read as its
+    integer, 0.5 raises ``ArrowInvalid``); a date32 target takes only ``date`` values (not datetimes), a
+    timestamp target only ``datetime`` values (not integers). Raises
+    what ``pa.array`` raises for values it refuses. Inferring first costs about a third more than the typed
+    conversion alone."""
+    if pa.types.is_integer(target):
+        inferred = pa.array(values)
+        kind = inferred.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+                or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+            raise pa.ArrowTypeError(f"{kind} values are not integers")
+        return kernels.cast(inferred, target)
+    if pa.types.is_date32(target) or pa.types.is_timestamp(target):
+        # Arrow infers date32 for dates followed by datetimes too (and drops their time), and takes integers as
+        # days or units since the epoch (a Unix time in seconds would be read as milliseconds): look at the kinds.
+        wanted = dt.date if pa.types.is_date32(target) else dt.datetime
+        kinds = set(map(type, values)) - {type(None)}
+        if not kinds <= {wanted}:
+            raise pa.ArrowTypeError(f"values of kinds {sorted(k.__name__ for k in kinds)} are not all "
+                                    f"{wanted.__name__}s")
+    return pa.array(values, type=target)

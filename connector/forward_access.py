@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import threading
 import time
@@ -76,6 +75,8 @@ class ForwardAccess:
     @property
     def digest(self) -> str:
         """A stable, non-secret name for this token (cache keys, logs)."""
+        import hashlib  # loads OpenSSL: not on the path of requests without a forward access token
+
         return hashlib.sha256(self.token.encode()).hexdigest()[:32]
 
     @property

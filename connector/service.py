@@ -11,7 +11,6 @@ import contextvars
 import dataclasses
 import itertools
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -379,6 +378,8 @@ class FederationService:
             except SourceThrottled as e:
                 if not spiller.used:  # nothing written yet: let Athena slow down and retry the split itself
                     raise FederationThrottleException(f"{adapter.source_type} asked to slow down: {e}") from None
+                import random  # jitter, not cryptography; loaded only when the source throttles
+
                 delay = min(THROTTLE_MAX_DELAY, THROTTLE_FIRST_DELAY * 2 ** (attempt - 1)) * (0.5 + random.random())
                 left = ctx.deadline.remaining()
                 if attempt >= THROTTLE_ATTEMPTS or (left is not None and left < delay + ctx.deadline.margin):

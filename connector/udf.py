@@ -58,7 +58,11 @@ class UdfRegistry:
             raise InvalidRequest(f"outputSchema must have exactly one field, it has {len(output_schema)}")
         field = output_schema.field(0)
         result = function(*inputs.columns)
-        array = result if isinstance(result, pa.Array | pa.ChunkedArray) else pa.array(result, type=field.type)
+        try:
+            array = result if isinstance(result, pa.Array | pa.ChunkedArray) else exact_cast.array(result, field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+            raise InvalidRequest(f"UDF {request.method_name!r} returned values that are not {field.type}: "
+                                 f"{str(e).splitlines()[0][:200]}") from None
         if len(array) != inputs.num_rows:
             raise InvalidRequest(f"UDF {request.method_name!r} returned {len(array)} values for "
                                  f"{inputs.num_rows} input rows")

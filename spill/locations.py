@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import uuid
 
 from connector.config import Settings
@@ -30,7 +30,8 @@ def new_encryption_key(settings: Settings) -> EncryptionKey | None:
         return None
     if settings.kms_key_id:
         return kms_encryption_key(settings.kms_key_id)
-    return EncryptionKey(secrets.token_bytes(AES_KEY_BYTES), secrets.token_bytes(NONCE_BYTES))
+    # os.urandom is what secrets.token_bytes calls; secrets itself would load OpenSSL (hmac) on every GetSplits.
+    return EncryptionKey(os.urandom(AES_KEY_BYTES), os.urandom(NONCE_BYTES))
 
 
 def kms_encryption_key(key_id: str) -> EncryptionKey:

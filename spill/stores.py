@@ -8,8 +8,6 @@ the bucket and key, so a failed spill fails its request clearly instead of answe
 from __future__ import annotations
 
 import os
-import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -57,9 +55,11 @@ class RetryPolicy:
     max_delay: float = 5.0
 
     def delays(self) -> Iterator[float]:
+        import random  # jitter, not cryptography; only a retried request needs it
+
         delay = self.first_delay
         for _ in range(self.attempts - 1):
-            yield random.uniform(delay / 2, delay)  # jitter, not cryptography
+            yield random.uniform(delay / 2, delay)
             delay = min(delay * 2, self.max_delay)
 
 
@@ -212,6 +212,8 @@ class LocalStore:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             # Write then rename, so a reader never sees half a block.
+            import tempfile  # only a local store writes files (and tempfile loads shutil, bz2, lzma)
+
             fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
             try:
                 with os.fdopen(fd, "wb") as out:
@@ -244,7 +246,7 @@ class LocalStore:
 def store_for(bucket: str, settings: Settings) -> Store:
     """The local stand-in directory for ``LOCAL_SPILL_BUCKET``, S3 for every real bucket."""
     if bucket == LOCAL_SPILL_BUCKET:
-        return LocalStore(settings.local_spill_dir)
+        return LocalStore(settings.spill_directory)
     return S3Store()
 
 
@@ -257,7 +259,7 @@ def check_spill_bucket(settings: Settings) -> None:
     bucket = settings.effective_spill_bucket
     if bucket is None:
         return  # on Lambda without a bucket: a result that must spill fails then, clearly
-    key = (bucket, settings.local_spill_dir if bucket == LOCAL_SPILL_BUCKET else aws.environment_key("s3"))
+    key = (bucket, settings.spill_directory if bucket == LOCAL_SPILL_BUCKET else aws.environment_key("s3"))
     with _checked_lock:
         if key in _checked:
             return

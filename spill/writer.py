@@ -2,8 +2,8 @@
 
 Uploads run on a couple of worker threads behind a bounded number of in-flight blocks, so fetching from the
 source overlaps with writing to S3 and memory stays a small multiple of the block size whatever the result size:
-at most ``workers + queue_capacity`` serialized blocks (and one ciphertext per worker) exist at once, and
-``write`` blocks until one is stored.
+at most ``workers + queue_capacity`` blocks (a worker serializes its block, then encrypts it: one message and
+one ciphertext per worker) exist at once, and ``write`` blocks until one is stored.
 
 Each object is exactly what Athena's ``S3BlockSpillReader`` expects: one Arrow IPC RecordBatch message in the
 legacy framing, AES-GCM encrypted with the split's key and nonce unless the split has no key. The first failed
@@ -84,8 +84,10 @@ class Spiller:
         try:
             self._raise_if_failed()
             index = len(self._futures)
-            # A one-item list, so the worker can drop the plaintext once encrypted (the executor keeps its args).
-            future = self._executor.submit(self._upload, index, [legacy_parts(batch)])
+            # A one-item list, so the worker can drop the batch once serialized (the executor keeps its args).
+            # The worker serializes too: Arrow copies the block into its IPC message without the GIL, so the
+            # fetch of the next block goes on meanwhile (bench/README.md, section 1).
+            future = self._executor.submit(self._upload, index, [batch])
         except BaseException:
             self._permits.release()
             raise
@@ -111,13 +113,15 @@ class Spiller:
 
     # ------------------------------------------------------------------------------------------ workers
 
-    def _upload(self, index: int, box: list[tuple[bytes, memoryview]]) -> None:
-        plaintext = box.pop()
+    def _upload(self, index: int, box: list[pa.RecordBatch]) -> None:
+        batch = box.pop()
         if self._stop.is_set():
             return
         target = block_location(self.location, index)
         where = self.store.describe(target.bucket, target.key)
         try:
+            plaintext = legacy_parts(batch)
+            del batch
             body = seal(plaintext, self.key, where)
             del plaintext
             self.store.put(target.bucket, target.key, body, self.headers, stop=self._stop)

@@ -1,6 +1,7 @@
 """Python values from a DB-API driver -> Arrow arrays of a declared logical type, strictly.
 
-The fast path hands the values to pyarrow as they are. When that fails because the driver stores the type
+The fast path hands the values to pyarrow as they are (through ``connector.exact_cast.array``: pyarrow's typed
+conversion alone truncates 0.5 into an integer column). When that fails because the driver stores the type
 differently (SQLite's ISO text for timestamps and dates, 0/1 for booleans), Arrow's own parser converts the
 whole column if it accepts every value - it accepts a strict subset of what the slow path does and gives the
 same values for it. Only then does the slow path coerce value by value - and a value that cannot be
@@ -19,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from adapters.sql.decimal_columns import decimals_from_numbers
-from connector import kernels
+from connector import exact_cast, kernels
 from connector.access.withhold import WITHHELD, shown, withholding
 from connector.errors import SourceError, first_line
 
@@ -31,7 +32,7 @@ _WIDE = Context(prec=80)
 
 def to_arrow(values: Sequence[Any], t: pa.DataType, column: str) -> pa.Array:
     try:
-        return pa.array(values, type=t)
+        return exact_cast.array(values, t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     whole = _whole_column(values, t)
@@ -75,10 +76,20 @@ def _whole_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
                 return None
             return kernels.cast(numbers, t)
         if (pa.types.is_timestamp(t) and t.tz is None and t.unit == "ms") or pa.types.is_date32(t):
-            return kernels.cast(pa.array(values, pa.string()), t)
+            return iso_text_column(values, t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return None
     return None
+
+
+def iso_text_column(values: Sequence[Any], t: pa.DataType) -> pa.Array | None:
+    """ISO text -> timestamp[ms] without zone or date32, parsed by Arrow for the whole column; None when a value
+    is not text (inferred, not typed: a typed conversion would take bytes as UTF-8 text, which the per-value
+    path refuses). Raises ``ArrowInvalid`` for text Arrow does not parse."""
+    text = pa.array(values)
+    if pa.types.is_null(text.type):
+        return pa.nulls(len(values), t)
+    return kernels.cast(text, t) if pa.types.is_string(text.type) else None
 
 
 def _coercer(t: pa.DataType) -> Callable[[Any, pa.DataType], Any]:

@@ -35,11 +35,14 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from adapters.sql.adapter import CasingMode, SourceTable, SqlAdapter
+from adapters.sql.convert import iso_text_column
+from adapters.sql.decimal_columns import decimals_from_numbers
 from adapters.sql.types import VARCHAR, ColumnInfo, parse_arguments
 from adapters.sqlite.connect import parse_sqlite_url
 from adapters.sqlite.dialect import SQLITE_TYPES, SqliteColumnInfo, SqliteDialect
 from adapters.sqlite.engine import ENGINE
 from adapters.sqlite.guard import open_read_only
+from connector import kernels
 from connector.adapter import RequestContext
 from connector.config import Settings
 from connector.connection import ConnectionSpec
@@ -167,13 +170,17 @@ class SqliteAdapter(SqlAdapter):
 
     def column_to_arrow(self, values: list[Any], column: SourceColumn) -> pa.Array:
         t = column.type
+        stored = _from_storage(values, column)
+        if stored is not None:
+            return stored
         if _allowed(t) is None:
             return super().column_to_arrow(values, column)
         # The usual case converts in one Arrow pass that also proves the storage classes right: Arrow's typed
         # conversion refuses text and blobs for numbers, and its inference tells text from blobs (which it
         # would otherwise take as UTF-8 text). Anything else gets the value-by-value check.
         try:
-            fast = pa.array(values) if is_string(t) else pa.array(values, type=t)
+            # Inferred, not typed, for integers too: pyarrow's typed conversion truncates a REAL 0.5 into 0.
+            fast = pa.array(values) if is_string(t) or pa.types.is_integer(t) else pa.array(values, type=t)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             fast = None
         if fast is not None and fast.type == t:
@@ -211,6 +218,33 @@ def _allowed(t: pa.DataType) -> tuple[type, ...] | None:
         return (str, int, float)  # numbers occur only in passthrough results (columns are read as text)
     if pa.types.is_binary(t):
         return (bytes, str)
+    return None
+
+
+def _from_storage(values: list[Any], column: SourceColumn) -> pa.Array | None:
+    """A column of a type SQLite stores as another (0/1 INTEGER booleans, REAL decimals, ISO TEXT dates and
+    timestamps) converted a column at a time, or None for the general path (which also names a bad value).
+
+    Tried first because that is how SQLite holds these types: the general path would first fail a typed
+    conversion and scan the storage classes, on every chunk. The storage classes ``_allowed`` demands are proven
+    on the way (booleans INTEGER, decimals INTEGER or REAL: their float64 conversion refuses text and blobs), and
+    dates and timestamps are read from ISO text as ``adapters.sql.convert``'s whole-column path reads them."""
+    t = column.type
+    try:
+        if pa.types.is_boolean(t):
+            numbers = pa.array(values)  # int64 only when every value is an INTEGER (typed, 0.5 would be 0)
+            if pa.types.is_null(numbers.type):
+                return pa.nulls(len(values), t)
+            if numbers.type != pa.int64():
+                return None
+            low, high = kernels.min_max(numbers)
+            return kernels.cast(numbers, t) if low is None or (low >= 0 and high <= 1) else None
+        if pa.types.is_decimal(t):
+            return decimals_from_numbers(values, t)
+        if (pa.types.is_timestamp(t) and t.tz is None and t.unit == "ms") or pa.types.is_date32(t):
+            return iso_text_column(values, t)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return None
     return None
 
 

@@ -364,7 +364,7 @@ def discard_local_blocks(response: ReadRecordsResponse | RemoteReadRecordsRespon
         from spill.stores import LocalStore
 
         try:
-            path = LocalStore(settings.local_spill_dir).path(block.key)
+            path = LocalStore(settings.spill_directory).path(block.key)
         except ConnectorError:
             continue  # a key outside the directory was never written there
         with contextlib.suppress(OSError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import secrets
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -370,7 +370,7 @@ def bound_generator(base: type[Any], explicit_null_ordering: bool = False) -> ty
 
     def init(gen: Any, *args: Any, **kwargs: Any) -> None:
         base.__init__(gen, *args, **kwargs)
-        gen.afq_nonce = secrets.token_hex(8)  # an identifier holding the marker cannot forge a placeholder
+        gen.afq_nonce = os.urandom(8).hex()  # an identifier holding the marker cannot forge a placeholder
 
     def marker(gen: Any, index: int) -> str:
         return f"{_MARKER}{gen.afq_nonce}_{index}{_MARKER}"

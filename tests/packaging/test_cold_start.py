@@ -77,6 +77,7 @@ def test_a_ping_needs_no_arrow_no_sql_no_adapter_no_policy(database: Path, conne
     assert not _modules(loaded, ("connector.protocol.block", "connector.protocol.constraints",
                                  "connector.protocol.types", "connector.pushdown", "connector.records",
                                  "spill.writer", "importlib.metadata"))
+    assert not _modules(loaded, UNNEEDED_STDLIB)
 
 
 def test_each_built_in_engine_declares_its_adapters_source_type() -> None:
@@ -125,27 +126,38 @@ definition = call(GetTableRequest(identity, "q", "default", table))
 layout = call(GetTableLayoutRequest(identity, "q", "default", table, Constraints(), definition.schema, ()))
 splits = call(GetSplitsRequest(identity, "q", "default", table, layout.partitions, (), Constraints(), None))
 answers = [call(ReadRecordsRequest(identity, "q", "default", table, definition.schema, split, Constraints(),
-                                   16_000_000, 5_000_000)) for split in splits.splits]
-assert [type(a).__name__ for a in answers] == ["ReadRecordsResponse"] * {splits}
+                                   16_000_000, {inline})) for split in splits.splits]
+assert [type(a).__name__ for a in answers] == ["{answer}"] * {splits}
 """
+#: Standard library modules a plain read answered inline never needs: OpenSSL's hashes (hashlib, hmac, secrets),
+#: tempfile with the archive modules shutil loads (a local spill writes through it), random (retries' jitter).
+UNNEEDED_STDLIB = ("hashlib", "_hashlib", "hmac", "secrets", "tempfile", "shutil", "bz2", "lzma", "random")
 
 
-@pytest.mark.parametrize("splits", [1, 3])
-def test_a_first_query_loads_only_what_it_needs(tmp_path: Path, splits: int) -> None:
-    """Athena's five calls for a plain read (nothing pushed down, answered inline) import pyarrow and the driver,
-    and not sqlglot, pyarrow.compute, the evaluator, the top-N, the spill writer, encryption or the policy."""
+@pytest.mark.parametrize(("splits", "spilled"), [(1, False), (3, False), (1, True)])
+def test_a_first_query_loads_only_what_it_needs(tmp_path: Path, splits: int, spilled: bool) -> None:
+    """Athena's five calls for a plain read (nothing pushed down) import pyarrow and the driver, and not sqlglot,
+    pyarrow.compute (decimals, dates, timestamps and booleans are converted through connector.kernels), the
+    evaluator, the top-N, the policy, or boto3 and OpenSSL; answered inline, not the spill writer or encryption
+    either. Spilled to the local store, the writer and encryption load, and still no boto3."""
     db = tmp_path / "t.db"
     with sqlite3.connect(db) as c:
         c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, amount REAL, created TIMESTAMP, day DATE, "
-                  "flag BOOLEAN, payload BLOB)")
-        c.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (i, f"n{i}", i / 2, f"2024-01-01 10:{i % 60:02d}:00", "2024-02-03", i % 2, b"x") for i in range(500)])
+                  "flag BOOLEAN, payload BLOB, price DECIMAL(12,2))")
+        c.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (i, f"n{i}", i / 2, f"2024-01-01 10:{i % 60:02d}:00", "2024-02-03", i % 2, b"x", i * 0.25)
+            for i in range(500)])
     env = {**os.environ, "default": f"sqlite://jdbc:sqlite:{db}", "AFQ_LOCAL_SPILL_DIR": str(tmp_path / "spill")}
+    env.pop("spill_bucket", None)
     if splits > 1:
         env["sqlite_rows_per_split"] = str(500 // splits + 1)
-    loaded = _loaded_after(FIRST_QUERY.replace("{splits}", str(splits)), env)
+    code = FIRST_QUERY.replace("{splits}", str(splits)).replace("{inline}", "0" if spilled else "5_000_000")
+    loaded = _loaded_after(code.replace("{answer}", "RemoteReadRecordsResponse" if spilled else
+                                        "ReadRecordsResponse"), env)
     assert {"pyarrow", "sqlite3"} <= loaded
-    assert not _packages(loaded, ("sqlglot", *DRIVERS))
+    assert not _packages(loaded, ("sqlglot", *(d for d in DRIVERS if not (spilled and d == "cryptography"))))
     assert not _modules(loaded, ("pyarrow.compute", *POLICY, "connector.pushdown.evaluate", "connector.sorted_runs",
-                                 "connector.pushdown.sql_values", "spill.writer", "spill.crypto", "connector.udf",
-                                 "importlib.metadata"))
+                                 "connector.pushdown.sql_values", "connector.udf", "importlib.metadata"))
+    assert not _modules(loaded, UNNEEDED_STDLIB if not spilled else ("hashlib", "hmac", "secrets"))
+    spill = {"spill.writer", "spill.crypto"}
+    assert spill <= loaded if spilled else not spill & loaded
