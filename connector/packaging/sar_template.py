@@ -31,6 +31,10 @@ SAR_DIR = Path(__file__).resolve().parents[2] / "sar"
 WIDTH = 111
 #: SAR's label syntax (at most 127 characters each).
 _LABEL = re.compile(r"[a-zA-Z0-9+\-_:/@]{1,127}")
+#: Plain scalars YAML 1.1 may read as another type (a number, date, boolean, null, merge key): always quoted.
+_TYPED = re.compile(r"[-+.0-9=<~].*|(?i:y|n|yes|no|true|false|on|off|null)")
+#: What YAML may not carry at all (outside its printable set) or reads as a line break (NEL, LS, PS).
+_UNPRINTABLE = re.compile("[^\\t\\n\\r\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufffd\\U00010000-\\U0010ffff]")
 #: Text YAML reads back unchanged as a plain scalar on one line (else it is written JSON-quoted).
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:(?!: | #)[^\n])*(?<![\s:])")
 
@@ -377,14 +381,22 @@ def _layers_parameter(help_: str) -> str:
 
 def _folded(text: str, indent: int) -> str:
     """``text`` as a YAML folded block scalar (``>-``) wrapped at ``WIDTH``: it reads back as the same one line."""
-    words = " ".join(text.split())
+    words = " ".join(_printable(text).split())
     lines = textwrap.wrap(words, WIDTH - indent, break_long_words=False, break_on_hyphens=False)
     return ">-\n" + "\n".join(" " * indent + line for line in lines)
 
 
 def _scalar(text: str) -> str:
-    """``text`` as a plain YAML scalar when it reads back unchanged, else double-quoted (JSON is YAML)."""
-    return text if _PLAIN.fullmatch(text) else json.dumps(text)
+    """``text`` as a plain YAML scalar when it reads back as the same string, else double-quoted (JSON is YAML):
+    ``0``, ``1.5``, ``yes`` or ``null`` would read back as a number, a boolean or nothing."""
+    plain = _PLAIN.fullmatch(_printable(text)) and not _TYPED.fullmatch(text)
+    return text if plain else json.dumps(text, ensure_ascii=False)
+
+
+def _printable(text: str) -> str:
+    if bad := _UNPRINTABLE.search(text):
+        raise ValueError(f"{text!r}: {bad.group()!r} cannot be written in a YAML template")
+    return text
 
 
 def bundles_by_engine() -> dict[str, EngineDeclaration]:

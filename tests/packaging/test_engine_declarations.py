@@ -131,7 +131,8 @@ def test_the_sar_check_names_a_changed_missing_or_undeclared_template(tmp_path: 
     assert sar_template.stale(tmp_path) == ["mysql.yaml is not declared by any engine"]
 
 
-@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=300),
+@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufffe\uffff"),
+                    max_size=300),
        indent=st.integers(2, 10))
 def test_declared_text_reads_back_unchanged_from_the_template(text: str, indent: int) -> None:
     """Whatever a declaration says (colons, '#', quotes, braces, long words) is one YAML string in the template:
@@ -142,6 +143,13 @@ def test_declared_text_reads_back_unchanged_from_the_template(text: str, indent:
     assert yaml.safe_load(f"k: {folded}") == {"k": " ".join(text.split())}
     if text.strip():
         assert yaml.safe_load(f"k: {sar_template._scalar(text)}") == {"k": text}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ufffe", "esc\x1b", "next\x85line", "a\u2028b"])
+def test_text_yaml_cannot_carry_is_refused_not_written(text: str) -> None:
+    for write in (sar_template._scalar, lambda t: sar_template._folded(t, 6)):
+        with pytest.raises(ValueError, match="cannot be written in a YAML template"):
+            write(text)
 
 
 def test_a_new_engine_package_is_all_it_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
