@@ -29,6 +29,8 @@ TARGET = Target.of("3.12", "x86_64")
 SAR_DIR = Path(__file__).resolve().parents[2] / "sar"
 #: Folded descriptions are wrapped to this many characters per line, indentation included.
 WIDTH = 111
+#: SAR's limits on an application: labels, and characters of its description.
+SAR_MAX_LABELS, SAR_MAX_DESCRIPTION = 10, 256
 #: SAR's label syntax (at most 127 characters each).
 _LABEL = re.compile(r"[a-zA-Z0-9+\-_:/@]{1,127}")
 #: Plain scalars YAML 1.1 may read as another type (a number, date, boolean, null, merge key): always quoted.
@@ -105,7 +107,7 @@ Parameters:
     AllowedPattern: ^$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$
     ConstraintDescription: empty, a key ID (UUID) or a multi-Region key ID (mrk-...)
   SecurityGroupIds:
-    Description: Security groups for the function in a VPC (empty = no VPC). %(vpc_help)s
+    Description: %(vpc_help)s
     Type: CommaDelimitedList
     Default: ""
   SubnetIds:
@@ -319,6 +321,8 @@ def render(engine: EngineDeclaration) -> str:
     labels = ("athena-federation", *(app.labels or (engine.name,)), "python")
     if bad := [label for label in labels if not _LABEL.fullmatch(label)]:
         raise ValueError(f"bundle {bundle.name}: SAR labels may hold letters, digits and +-_:/@ only: {bad}")
+    if len(labels) > SAR_MAX_LABELS:
+        raise ValueError(f"bundle {bundle.name}: SAR allows {SAR_MAX_LABELS} labels, not {len(labels)}")
     connection = ("Connection string for every catalog without its own <catalog>_connection_string variable "
                   '(environment variable "default"; the Trianz apps called it JDBCConnectorConfig). '
                   f"Example: {example}")
@@ -327,6 +331,9 @@ def render(engine: EngineDeclaration) -> str:
     headline = app.headline or f"Amazon Athena Federated Query connector for {product} (athena-federation-py, Python)."
     about = app.about or (f"Query {product} from Amazon Athena: filter, LIMIT and top-N pushdown through bind "
                           "parameters, exact DECIMAL and TIMESTAMP types, encrypted spill.")
+    if len(" ".join(about.split())) > SAR_MAX_DESCRIPTION:
+        raise ValueError(f"bundle {bundle.name}: SAR's application description holds at most "
+                         f"{SAR_MAX_DESCRIPTION} characters: {about!r}")
     values = {
         "name": bundle.name,
         "source": f"adapters/{engine.name}/engine.py",
@@ -341,9 +348,8 @@ def render(engine: EngineDeclaration) -> str:
         "connection_pattern": _scalar(app.connection_pattern or f"^{re.escape(engine.name)}://.+$"),
         "connection_form": _scalar(f"must look like {app.connection_form or example}"),
         "secret_parameter": _secret_parameter(engine.name, product, app),
-        "vpc_help": _scalar(f"Security groups for the function in a VPC (empty = no VPC). "
-                            f"{app.vpc_help or f'Needed when {product} is in a VPC.'}").removeprefix(
-                                "Security groups for the function in a VPC (empty = no VPC). "),
+        "vpc_help": _scalar("Security groups for the function in a VPC (empty = no VPC). "
+                            + (app.vpc_help or f"Needed when {product} is in a VPC.")),
         "layers_parameter": _layers_parameter(app.layers_help) if app.layers_help else "",
         "optional_conditions": ((_OPTIONAL_SECRET_CONDITION if app.secret_optional else "")
                                 + (_LAYERS_CONDITION if app.layers_help else "")),
@@ -351,7 +357,9 @@ def render(engine: EngineDeclaration) -> str:
         "layers_property": "      Layers: !If [HasLayers, !Ref LayerArns, !Ref AWS::NoValue]\n" if app.layers_help
         else "",
         "function_description": _scalar(f"Athena Federated Query connector for {product} (athena-federation-py)"),
-        "catalog_description": "!Sub " + _scalar(f"{product} through the ${{LambdaFunctionName}} connector"),
+        # ``${!`` is Fn::Sub's literal ``${``: only the function name is substituted.
+        "catalog_description": "!Sub " + _scalar(f"{product.replace('${', '${!')} through the "
+                                                 "${LambdaFunctionName} connector"),
     }
     return SKELETON % values
 

@@ -145,6 +145,26 @@ def test_declared_text_reads_back_unchanged_from_the_template(text: str, indent:
         assert yaml.safe_load(f"k: {sar_template._scalar(text)}") == {"k": text}
 
 
+def test_a_declaration_sar_would_refuse_is_refused_when_rendered() -> None:
+    from connector.engines import Bundle, SarApp
+
+    def toy(**sar: Any) -> EngineDeclaration:
+        return EngineDeclaration("toy", "m:C", "toy", "", "toy://x",
+                                 bundle=Bundle("toy", (), (), "", sar=SarApp(**sar)))
+
+    with pytest.raises(ValueError, match="SAR allows 10 labels, not 11"):
+        sar_template.render(toy(labels=tuple(f"l{i}" for i in range(9))))
+    with pytest.raises(ValueError, match="may hold letters, digits and"):
+        sar_template.render(toy(labels=("two words",)))
+    with pytest.raises(ValueError, match="at most 256 characters"):
+        sar_template.render(toy(about="x " * 129))
+    from cfnlint.decode.cfn_yaml import loads
+
+    template = loads(sar_template.render(toy(product="Toy ${AWS::Region}")))
+    catalog = template["Resources"]["DataCatalog"]["Properties"]["Description"]
+    assert catalog == {"Fn::Sub": "Toy ${!AWS::Region} through the ${LambdaFunctionName} connector"}
+
+
 @pytest.mark.parametrize("text", ["a\x00b", "\ufffe", "esc\x1b", "next\x85line", "a\u2028b"])
 def test_text_yaml_cannot_carry_is_refused_not_written(text: str) -> None:
     for write in (sar_template._scalar, lambda t: sar_template._folded(t, 6)):
