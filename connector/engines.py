@@ -102,16 +102,49 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class SarApp:
+    """What a bundle's SAM template (``sar/<bundle>.yaml``) says about its engine; everything else in the template
+    is the same for every engine (``connector.packaging.sar_template`` renders it). Every field has a default
+    derived from the engine's declaration, so a new engine gets a valid template without declaring one.
+
+    ``product`` names the source in descriptions (default: the engine name, capitalised); ``headline`` opens the
+    template's description and ``about`` is the SAR application's; ``labels`` are SAR search labels besides
+    ``athena-federation`` and ``python`` (default: the engine name). ``example`` is the connection string the
+    ``DefaultConnectionString`` help shows (default: the declaration's ``example``), ``connection_pattern`` what
+    that parameter accepts (default ``^<engine>://.+$``) and ``connection_form`` how its error describes it
+    (default: the example); ``secret_json`` is the secret the connection string names ('' for an engine that
+    needs none). ``secret_examples`` are prefixes shown for ``SecretNamePrefix`` (default ``<engine>/`` and
+    ``Athena<Product>``), ``secret_optional`` lets it be empty (then no secret is readable at all) and
+    ``secret_help`` replaces its description. ``vpc_help`` says when the function needs a VPC; ``layers_help``,
+    when set, adds a ``LayerArns`` parameter described by it."""
+
+    product: str = ""
+    headline: str = ""
+    about: str = ""
+    labels: tuple[str, ...] = ()
+    example: str = ""
+    connection_pattern: str = ""
+    connection_form: str = ""
+    secret_json: str = '{"username": "...", "password": "..."}'
+    secret_examples: tuple[str, ...] = ()
+    secret_optional: bool = False
+    secret_help: str = ""
+    vpc_help: str = ""
+    layers_help: str = ""
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A Lambda bundle ``afq package`` builds: the extras it installs, the modules it must find in the source
     tree, and files built for it (``module:function`` names of functions returning ``{path in the zip: bytes}``).
-    Its SAM template is ``sar/<name>.yaml``."""
+    Its SAM template ``sar/<name>.yaml`` is rendered from ``sar`` (``make sar``)."""
 
     name: str
     extras: tuple[str, ...]
     modules: tuple[str, ...]
     summary: str
     artifacts: tuple[str, ...] = ()
+    sar: SarApp = SarApp()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.sql.settings import CASING_MODE, default_scale
-from connector.engines import Bundle, EngineDeclaration, Setting
+from connector.engines import Bundle, EngineDeclaration, SarApp, Setting
 
 #: Most ORA_HASH buckets one table is read as.
 MAX_SPLITS = 4096
@@ -33,6 +33,13 @@ ENGINE = EngineDeclaration(
                 "whole login"),
     ),
     requirements=("oracledb>=2.4",),
-    bundle=Bundle("oracle", ("aws", "oracle"), ("adapters.oracle.adapter",), "Oracle through oracledb (thin)"),
+    bundle=Bundle("oracle", ("aws", "oracle"), ("adapters.oracle.adapter",), "Oracle through oracledb (thin)",
+                  sar=SarApp(
+                      headline="Amazon Athena Federated Query connector for Oracle (athena-federation-py, Python, "
+                               "oracledb thin driver).",
+                      about="Query Oracle from Amazon Athena: filter, LIMIT and top-N pushdown through bind "
+                            "parameters, exact DECIMAL and TIMESTAMP types, parallel reads by partition or ROWID "
+                            "range, encrypted spill.",
+                      connection_form="oracle://jdbc:oracle:thin:${secret}@//host:port/service")),
     docs="docs/oracle.md",
 )

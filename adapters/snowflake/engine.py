@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.sql.settings import CASING_MODE
-from connector.engines import Bundle, EngineDeclaration, Setting
+from connector.engines import Bundle, EngineDeclaration, SarApp, Setting
 
 ENGINE = EngineDeclaration(
     name="snowflake",
@@ -25,6 +25,17 @@ ENGINE = EngineDeclaration(
     ),
     requirements=("snowflake-connector-python>=3.12",),
     bundle=Bundle("snowflake", ("aws", "snowflake"), ("adapters.snowflake.adapter",),
-                  "Snowflake through snowflake-connector-python"),
+                  "Snowflake through snowflake-connector-python",
+                  sar=SarApp(
+                      headline="Amazon Athena Federated Query connector for Snowflake (athena-federation-py, "
+                               "Python, snowflake-connector-python).",
+                      about="Query Snowflake from Amazon Athena: filter, LIMIT and top-N pushdown through bind "
+                            "parameters, exact DECIMAL and TIMESTAMP types, parallel reads of Snowflake's own "
+                            "result batches, encrypted spill.",
+                      connection_form="snowflake://jdbc:snowflake://account.snowflakecomputing.com/"
+                                      "?warehouse=...&${secret}",
+                      secret_json='{"username": "...", "password": "..."} or a key pair ({"username": "...", '
+                                  '"pem_private_key": "..."})',
+                      vpc_help="Snowflake is reached over the internet, so a VPC needs a NAT gateway.")),
     docs="docs/snowflake.md",
 )

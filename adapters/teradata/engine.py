@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.sql.settings import CASING_MODE
-from connector.engines import Bundle, EngineDeclaration, Setting
+from connector.engines import Bundle, EngineDeclaration, SarApp, Setting
 
 DEFAULT_SPLITS = 4
 MAX_SPLITS = 1024
@@ -20,6 +20,13 @@ ENGINE = EngineDeclaration(
                 high=MAX_SPLITS),
     ),
     requirements=("teradatasql>=20",),
-    bundle=Bundle("teradata", ("aws", "teradata"), ("adapters.teradata.adapter",), "Teradata through teradatasql"),
+    bundle=Bundle("teradata", ("aws", "teradata"), ("adapters.teradata.adapter",), "Teradata through teradatasql",
+                  sar=SarApp(
+                      headline="Amazon Athena Federated Query connector for Teradata (athena-federation-py, "
+                               "Python, teradatasql).",
+                      about="Query Teradata from Amazon Athena: filter, LIMIT and top-N pushdown through bind "
+                            "parameters, exact DECIMAL and TIMESTAMP types, parallel reads by hash bucket, "
+                            "encrypted spill.",
+                      connection_form="teradata://jdbc:teradata://host/TMODE=ANSI,CHARSET=UTF8,${secret}")),
     docs="docs/teradata.md",
 )

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import adapters
 from connector import registry
@@ -17,6 +19,7 @@ from connector.config import Settings
 from connector.connection import parse_connection_string
 from connector.engines import EngineDeclaration, Setting
 from connector.errors import ConfigurationError
+from connector.packaging import sar_template
 from connector.packaging.requirements import adapter_bundle, bundles
 from connector.registry import adapter_class, builtin_engines, declaration, known_engines
 
@@ -108,9 +111,74 @@ def test_every_declared_bundle_has_a_sar_template_and_no_other_exists() -> None:
     assert {p.stem for p in (REPO / "sar").glob("*.yaml")} == set(bundles())
 
 
+def test_the_checked_in_sar_templates_are_the_declarations_rendered() -> None:
+    """``sar/<bundle>.yaml`` is generated (``make sar``); an edit by hand or a declaration changed without
+    re-rendering fails here."""
+    assert sar_template.stale() == []
+    assert sar_template.main(["--check", str(REPO / "sar")]) == 0
+
+
+def test_the_sar_check_names_a_changed_missing_or_undeclared_template(tmp_path: Path) -> None:
+    for name, text in sar_template.render_all().items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    (tmp_path / "oracle.yaml").write_text((tmp_path / "oracle.yaml").read_text().replace("MemorySize", "Memory"))
+    (tmp_path / "teradata.yaml").unlink()
+    (tmp_path / "mysql.yaml").write_text("{}")
+    assert sar_template.stale(tmp_path) == ["mysql.yaml is not declared by any engine",
+                                            "oracle.yaml differs from its rendering", "teradata.yaml is missing"]
+    assert sar_template.main(["--check", str(tmp_path)]) == 1
+    assert sorted(p.name for p in sar_template.write_all(tmp_path)) == ["oracle.yaml", "teradata.yaml"]
+    assert sar_template.stale(tmp_path) == ["mysql.yaml is not declared by any engine"]
+
+
+@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufffe\uffff"),
+                    max_size=300),
+       indent=st.integers(2, 10))
+def test_declared_text_reads_back_unchanged_from_the_template(text: str, indent: int) -> None:
+    """Whatever a declaration says (colons, '#', quotes, braces, long words) is one YAML string in the template:
+    folded descriptions come back with their whitespace collapsed, inline values exactly."""
+    import yaml
+
+    folded = sar_template._folded(text, indent)
+    assert yaml.safe_load(f"k: {folded}") == {"k": " ".join(text.split())}
+    if text.strip():
+        assert yaml.safe_load(f"k: {sar_template._scalar(text)}") == {"k": text}
+
+
+def test_a_declaration_sar_would_refuse_is_refused_when_rendered() -> None:
+    from connector.engines import Bundle, SarApp
+
+    def toy(**sar: Any) -> EngineDeclaration:
+        return EngineDeclaration("toy", "m:C", "toy", "", "toy://x",
+                                 bundle=Bundle("toy", (), (), "", sar=SarApp(**sar)))
+
+    with pytest.raises(ValueError, match="SAR allows 10 labels, not 11"):
+        sar_template.render(toy(labels=tuple(f"l{i}" for i in range(9))))
+    with pytest.raises(ValueError, match="may hold letters, digits and"):
+        sar_template.render(toy(labels=("two words",)))
+    with pytest.raises(ValueError, match="at most 256 characters"):
+        sar_template.render(toy(about="x " * 129))
+    from cfnlint.decode.cfn_yaml import loads
+
+    template = loads(sar_template.render(toy(product="Toy ${AWS::Region}")))
+    catalog = template["Resources"]["DataCatalog"]["Properties"]["Description"]
+    assert catalog == {"Fn::Sub": "Toy ${!AWS::Region} through the ${LambdaFunctionName} connector"}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ufffe", "esc\x1b", "next\x85line", "a\u2028b"])
+def test_text_yaml_cannot_carry_is_refused_not_written(text: str) -> None:
+    for write in (sar_template._scalar, lambda t: sar_template._folded(t, 6)):
+        with pytest.raises(ValueError, match="cannot be written in a YAML template"):
+            write(text)
+
+
 def test_a_new_engine_package_is_all_it_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A throwaway ``adapters/toy/`` package (in a temp dir joined to the ``adapters`` package's path): the
-    registry, packaging and settings validation see it with no edit anywhere else."""
+    registry, packaging, settings validation and the SAR renderer (a cfn-lint clean template) see it with no edit
+    anywhere else."""
+    from cfnlint.api import lint
+    from cfnlint.decode.cfn_yaml import loads
+
     package = tmp_path / "adapters" / "toy"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text('"""A throwaway engine."""\n')
@@ -142,6 +210,21 @@ def test_a_new_engine_package_is_all_it_takes(tmp_path: Path, monkeypatch: pytes
         assert toy.rows == 9
         with pytest.raises(ConfigurationError, match="toy_rows='11' must be a whole number from 1 to 10"):
             adapter_class("toy")(spec, Settings(env={"toy_rows": "11"}))
+        assert sar_template.stale() == ["toy.yaml is missing"]  # until `make sar` writes it
+        template = sar_template.render(declaration("toy"))
+        assert not [str(m) for m in lint(template)], "the toy's SAM template is not cfn-lint clean"
+        parsed = loads(template)
+        app = parsed["Metadata"]["AWS::ServerlessRepo::Application"]
+        assert app["Name"] == "athena-federation-py-toy" and app["Labels"] == ["athena-federation", "toy", "python"]
+        connection = parsed["Parameters"]["DefaultConnectionString"]
+        assert re.fullmatch(connection["AllowedPattern"], "toy://jdbc:sqlite:/tmp/toy.db")
+        assert not re.fullmatch(connection["AllowedPattern"], "sqlite://jdbc:sqlite:/tmp/toy.db")
+        assert "toy://jdbc:sqlite:/tmp/toy.db" in connection["Description"]
+        assert "Default" not in parsed["Parameters"]["SecretNamePrefix"]  # a secret is needed unless declared
+        assert parsed["Resources"]["ConnectorFunction"]["Properties"]["CodeUri"] == "../dist/afq-toy-py312-x86_64.zip"
+        oracle = loads(sar_template.render(declaration("oracle")))
+        assert parsed["Resources"]["ConnectorRole"] == oracle["Resources"]["ConnectorRole"]
+        assert set(parsed["Parameters"]) == set(oracle["Parameters"])
     finally:
         registry._builtin.cache_clear()
         for name in [m for m in sys.modules if m.startswith("adapters.toy")]:
