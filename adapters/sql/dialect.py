@@ -2,7 +2,7 @@
 
 ``SqlDialect`` (``connector.pushdown.sql``) says what a database evaluates exactly as Athena does and how to say
 it; this adds what only an adapter needs - how the catalog's type names read as Arrow - so that everything
-per database is declared in one class and an adapter declares nothing but its dialect.
+per database is declared in one class.
 """
 
 from __future__ import annotations
