@@ -49,7 +49,7 @@ from adapters.jdbc.engine import ENGINE
 from adapters.jdbc.helper import HelperUnavailable, helper_class
 from adapters.sql.adapter import CasingMode, SqlAdapter
 from adapters.sql.keyrange import KeyRangeSplits
-from adapters.sql.types import ColumnInfo, TypeMap, int_or_none
+from adapters.sql.types import ColumnInfo, int_or_none
 from connector.config import Settings
 from connector.connection import ConnectionSpec
 from connector.credentials import credentials_for
@@ -61,10 +61,7 @@ from connector.redact import scrub
 log = logging.getLogger("afq.jdbc")
 
 
-
-
 class JdbcAdapter(KeyRangeSplits, SqlAdapter):
-    source_type = "jdbc"
     engine = ENGINE
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
     validation_timeout_seconds: ClassVar[int] = 5
@@ -74,7 +71,6 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
         self.url = spec.url_without_secrets()
         self.subprotocol = subprotocol_of(spec.url)
         self._dialect = dialect_for(spec.url)
-        self._type_map = self._dialect.type_map(self.options.number("default_scale"))
         default_class, default_jar = DEFAULT_DRIVERS.get(self.subprotocol, ("", ""))
         self.driver_class = self.options.text("jdbc_driver_class") or default_class
         if not self.driver_class:
@@ -92,10 +88,6 @@ class JdbcAdapter(KeyRangeSplits, SqlAdapter):
     def dialect(self) -> JdbcDialect:
         """The dialect of the database the URL names (its JDBC subprotocol): one adapter class serves many."""
         return self._dialect
-
-    @property
-    def type_map(self) -> TypeMap:
-        return self._type_map
 
     # ------------------------------------------------------------------------------------- connections
 

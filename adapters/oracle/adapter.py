@@ -50,7 +50,6 @@ from adapters.oracle.connect import (
 from adapters.oracle.dialect import (
     ARROW_NATIVE_KINDS,
     DEFAULT_NUMBER_SCALE,
-    ORACLE_TYPES,
     OracleDialect,
     fetch_type,
     kind_of,
@@ -139,9 +138,7 @@ _STATEMENT_TYPES = {
 
 
 class OracleAdapter(SqlAdapter):
-    source_type = "oracle"
     engine = ENGINE
-    type_map = ORACLE_TYPES
     default_casing = CasingMode.UPPER
     initial_fetch_rows = 10_000
     source_types_required = True  # without the Oracle types nothing can be pushed safely

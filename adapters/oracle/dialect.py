@@ -45,6 +45,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.types import (
     TIMESTAMP,
     TIMESTAMP_TZ,
@@ -67,7 +68,7 @@ from connector.protocol.constraints import (
     Variable,
     columns_of,
 )
-from connector.pushdown.sql import Pushdown, SourceColumn, SqlCompiler, SqlDialect, is_string
+from connector.pushdown.sql import Pushdown, SourceColumn, SqlCompiler, is_string
 
 log = logging.getLogger("afq.oracle")
 
@@ -212,8 +213,9 @@ def fetch_type(column: SourceColumn) -> pa.DataType:
 
 # ------------------------------------------------------------------------------------------ dialect
 
-class OracleDialect(SqlDialect):
+class OracleDialect(SourceDialect):
     sqlglot_dialect = "oracle"
+    type_map = ORACLE_TYPES
     # Named binds (:p1) - sqlglot's Oracle parser reads them, and python-oracledb binds them by name.
     paramstyle = "named"
     max_in_list = 1000  # ORA-01795 beyond 1000 expressions in a list

@@ -55,7 +55,6 @@ from adapters.snowflake.batches import (
 )
 from adapters.snowflake.connect import SnowflakeUrl, connect_arguments, parse_snowflake_url
 from adapters.snowflake.dialect import (
-    SNOWFLAKE_TYPES,
     TYPE_CODES,
     SnowflakeDialect,
     result_batches,
@@ -83,15 +82,12 @@ from connector.redact import scrub
 log = logging.getLogger("afq.snowflake")
 
 
-
 # ------------------------------------------------------------------------------------------ adapter
 
 
 class SnowflakeAdapter(SqlAdapter):
-    source_type = "snowflake"
     engine = ENGINE
     dialect = SnowflakeDialect()
-    type_map = SNOWFLAKE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
@@ -359,14 +355,14 @@ def tables_page_sql(limit: int, offset: int) -> str:
 
 
 def batch_tables(batches: Sequence[Any], connection: Any,
-                 source_error: Callable[[Exception], ConnectorError]) -> Iterator[pa.Table]:
+                 translate_error: Callable[[Exception], ConnectorError]) -> Iterator[pa.Table]:
     """Result batches as Arrow tables, NUMBER(p, s > 0) as decimals. The 5.x driver lists a batch for a chunk
     that carries no rows (a schema-only first chunk) and its ``to_arrow()`` is None: nothing to read there."""
     for batch in batches:
         try:
             table = batch.to_arrow(connection, number_to_decimal=True)
         except Exception as e:
-            raise source_error(e) from None
+            raise translate_error(e) from None
         if table is not None:
             yield table
 

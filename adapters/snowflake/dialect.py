@@ -18,12 +18,13 @@ from collections.abc import Iterator, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal_or_integer, normalize
 from connector import exact_cast
 from connector.errors import SourceError, first_line
 from connector.protocol.constraints import Constraints, Expression, ValueSet, columns_of
 from connector.protocol.types import empty_batch
-from connector.pushdown.sql import Pushdown, SourceColumn, SqlDialect
+from connector.pushdown.sql import Pushdown, SourceColumn
 
 log = logging.getLogger("afq.snowflake")
 
@@ -80,8 +81,9 @@ def is_native(source_type: str, collation: str = "") -> bool:
 # ------------------------------------------------------------------------------------------ dialect
 
 
-class SnowflakeDialect(SqlDialect):
+class SnowflakeDialect(SourceDialect):
     sqlglot_dialect = "snowflake"
+    type_map = SNOWFLAKE_TYPES
     paramstyle = "qmark"  # bound server-side by Snowflake
     # int / int is a decimal in Snowflake (7/2 = 3.5), and rounding its scale-6 quotient before a TRUNC
     # can cross an integer: integer division stays with the framework.

@@ -1,2 +1,2 @@
-"""Shared machinery for databases reached over DB-API: the ``SqlAdapter`` base, type maps, value conversion,
-key-range splits."""
+"""Shared machinery for databases reached over DB-API: the ``SqlAdapter`` base, the ``SourceDialect`` base with
+its type map, type maps, value conversion, key-range splits."""

@@ -1,9 +1,9 @@
 """The base of every adapter that reaches its source through a DB-API driver.
 
-An adapter for a SQL database is mostly declarations: a ``SqlDialect`` (what the database evaluates exactly
-and how to say it), a ``TypeMap``, the catalog queries for schemas, tables and columns, and optionally a split
-strategy. This class turns those into the metadata answers, the per-split SELECT with pushdown through
-sqlglot, and Arrow batches.
+An adapter for a SQL database is mostly declarations: a ``SourceDialect`` (what the database evaluates exactly,
+how to say it, how its types read as Arrow), the catalog queries for schemas, tables and columns, and
+optionally a split strategy. This class turns those into the metadata answers, the per-split SELECT with
+pushdown through sqlglot, and Arrow batches.
 
 Source names: Athena only speaks lower case. ``casing_mode`` (env, or the adapter's default) says how its
 names map to the source's: ``none`` (as given), ``lower``, ``upper``, or ``case_insensitive_search`` (look the
@@ -14,7 +14,6 @@ travel inside the Arrow schema's metadata, so ReadRecords needs no catalog query
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import logging
 import threading
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 import pyarrow as pa
 
 from adapters.sql.convert import to_arrow
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.settings import CASING_MODE
 from adapters.sql.types import ColumnInfo, TypeMap
 from connector.adapter import Adapter, RequestContext, Scan, SplitPage, TableDefinition, TablePage
@@ -54,7 +54,6 @@ from connector.pushdown.sql import (
     SourceColumn,
     SourceQuery,
     SqlCompiler,
-    SqlDialect,
     is_string,
     plan_plain_select,
     plan_pushdown,
@@ -74,8 +73,7 @@ SOURCE_NAME_KEY = b"afq.source_name"
 SOURCE_TYPE_KEY = b"afq.source_type"
 SOURCE_COLLATION_KEY = b"afq.source_collation"
 PAGE_TOKEN_PREFIX = "offset:"
-_ANSI = SqlDialect()
-_NO_TYPES = TypeMap({})
+_ANSI = SourceDialect()
 
 
 class CasingMode(enum.Enum):
@@ -107,6 +105,8 @@ class SourceTable:
 
 
 class SqlAdapter(Adapter):
+    """The DB-API adapter. ``source_type`` comes from the engine declaration (``engine``) when there is one."""
+
     default_casing: ClassVar[CasingMode] = CasingMode.CASE_INSENSITIVE_SEARCH
     #: The engine's declaration (``adapters/<engine>/engine.py``): its settings are parsed into ``options``.
     engine: ClassVar[EngineDeclaration | None] = None
@@ -129,30 +129,40 @@ class SqlAdapter(Adapter):
     #: Codes that mean "the statement ran out of time at the source" (a statement timeout): ``SourceTimeout``.
     timeout_errors: ClassVar[frozenset[str]] = frozenset()
 
-    # An adapter for one database declares its dialect and type map as class attributes (``dialect =
-    # SqliteDialect()``); one that learns its database from the connection (JDBC by URL, Oracle by character
-    # set) overrides these properties. Nothing assigns them per instance.
+    # An adapter for one database declares its dialect as a class attribute (``dialect = SqliteDialect()``);
+    # one that learns its database from the connection (JDBC by URL, Oracle by character set) overrides this
+    # property. Nothing assigns it per instance.
     @property
-    def dialect(self) -> SqlDialect:
-        """What the database evaluates exactly as Athena does and how to say it, and what it declares: hidden
-        schemas, throttle/timeout codes, the pushdown split (``SqlDialect.split``)."""
+    def dialect(self) -> SourceDialect:
+        """What the database evaluates exactly as Athena does and how to say it, and what it declares: its type
+        map, hidden schemas, throttle/timeout codes, the pushdown split (``SqlDialect.split``)."""
         return _ANSI
 
+    _type_map: TypeMap | None
+
+    @final
     @property
     def type_map(self) -> TypeMap:
-        """Source types -> Arrow types."""
-        return _NO_TYPES
+        """Source types -> Arrow types: the dialect's, under this catalog's settings (``type_map_for``), built
+        once per adapter - it remembers the unmapped types it met, for ``warn_unmapped``."""
+        if self._type_map is None:
+            self._type_map = self.dialect.type_map_for(self.options)
+        return self._type_map
+
     #: What the driver's own code for an error (``error_fields``' ``code``) means, first match wins; an error no
     #: rule matches is a ``SourceError`` worded ``"{source} error: {text}"``.
     error_rules: ClassVar[tuple[ErrorRule, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # An adapter written before translate_error overrides source_error: its translation is used everywhere
-        # and still gets the declared throttle/timeout codes and the scrubber.
-        own = cls.__dict__.get("source_error")
-        if own is not None and not getattr(own, "_translates", False):
-            cls.translate_error = cls.source_error = _own_translation(own)  # type: ignore[method-assign]
+        # A Ping answers with the declaration's source_type without importing the adapter: the adapter's must
+        # be the same, so it is the declaration's (an adapter without one names its own).
+        declared = cls.__dict__.get("engine")
+        if declared is not None:
+            if "source_type" in cls.__dict__ and cls.source_type != declared.source_type:
+                raise TypeError(f"{cls.__name__}.source_type {cls.source_type!r} differs from its engine "
+                                f"declaration's {declared.source_type!r}: declare it once, in the engine")
+            cls.source_type = declared.source_type
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:
         self.spec = spec
@@ -166,6 +176,7 @@ class SqlAdapter(Adapter):
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, str], tuple[float, SourceTable]] = {}
         self._warned: set[tuple[str, str, str]] = set()
+        self._type_map = None
         #: Secrets this adapter knows (an inline password...): scrubbed from its errors with every registered one.
         self._secret_values: tuple[str, ...] = ()
 
@@ -258,10 +269,6 @@ class SqlAdapter(Adapter):
         rule = next((r for r in self.error_rules if r.matches(fields["code"], fields["text"])), _UNMATCHED)
         message = scrub(rule.message.format_map(fields), self._secret_values)
         return self.throttled(error, rule.kind(message))
-
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        """``translate_error`` under its older name (adapters that override it still work: ``__init_subclass__``)."""
-        return SqlAdapter.translate_error(self, error)
 
     def error_fields(self, error: BaseException) -> dict[str, str]:
         """What a driver error says, as the fields ``error_rules`` word messages with: ``source`` (the source's
@@ -700,18 +707,6 @@ def _own_code(error: BaseException) -> str:
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ("", "-1"):
                 return str(value)
     return ""
-
-
-def _own_translation(source_error: Any) -> Any:
-    """An adapter's own ``source_error`` as its ``translate_error``: the result gets the declared throttle/timeout
-    codes and the scrubber."""
-    @functools.wraps(source_error)
-    def translate(self: SqlAdapter, error: BaseException, sql: str = "") -> ConnectorError:
-        translated: ConnectorError = source_error(self, error, sql)
-        return self.throttled(error, scrub_exception(translated, self._secret_values))
-
-    translate._translates = True  # type: ignore[attr-defined]
-    return translate
 
 
 def _offset(token: str | None) -> int:

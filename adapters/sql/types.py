@@ -1,6 +1,6 @@
 """Declared type maps: a source column's type name, precision and scale -> a logical Arrow type.
 
-Each adapter declares its map as data (``TypeMap({...})``). There are no lossy defaults: decimals keep
+Each dialect declares its map as data (``TypeMap({...})``). There are no lossy defaults: decimals keep
 precision and scale, integers wider than int64 become decimal(38,0), floats stay double, timestamps stay
 timestamps. A type the map does not know becomes varchar *and is logged*, never silently guessed.
 """

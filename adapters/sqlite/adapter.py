@@ -39,7 +39,7 @@ from adapters.sql.convert import iso_text_column
 from adapters.sql.decimal_columns import decimals_from_numbers
 from adapters.sql.types import VARCHAR, ColumnInfo, parse_arguments
 from adapters.sqlite.connect import parse_sqlite_url
-from adapters.sqlite.dialect import SQLITE_TYPES, SqliteColumnInfo, SqliteDialect
+from adapters.sqlite.dialect import SqliteColumnInfo, SqliteDialect
 from adapters.sqlite.engine import ENGINE
 from adapters.sqlite.guard import open_read_only
 from connector import kernels
@@ -66,10 +66,8 @@ _EXACT_DOUBLE_INTEGER = 2**53
 
 
 class SqliteAdapter(SqlAdapter):
-    source_type = "sqlite"
     engine = ENGINE
     dialect = SqliteDialect()
-    type_map = SQLITE_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
 
     def __init__(self, spec: ConnectionSpec, settings: Settings) -> None:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.types import TIMESTAMP, VARCHAR, ColumnInfo, TypeMap, exact_decimal
 from connector.lazy_import import lazy_module
-from connector.pushdown.sql import SourceColumn, SqlDialect, is_string
+from connector.pushdown.sql import SourceColumn, is_string
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -48,8 +49,51 @@ def _variable_limit() -> int:
         return 999
 
 
-class SqliteDialect(SqlDialect):
+def _affinity(c: ColumnInfo) -> pa.DataType | None:
+    """SQLite's own affinity rules for declared types the map does not list; the storage classes seen for a
+    column without a declared type. None: NUMERIC affinity and no rule, read as varchar (SQLite's text)."""
+    if not c.type_name.strip():
+        return _undeclared(getattr(c, "storage_classes", frozenset()))
+    kind = affinity(c.type_name)
+    if kind == "INTEGER":
+        return pa.int64()
+    if kind == "REAL":
+        return pa.float64()
+    if kind == "BLOB":
+        return pa.binary()
+    if kind == "TEXT":
+        return VARCHAR
+    return None
+
+
+def _undeclared(classes: frozenset[str]) -> pa.DataType:
+    kinds = classes - {"null"}
+    if kinds == {"integer"}:
+        return pa.int64()
+    if kinds and kinds <= {"integer", "real"}:
+        return pa.float64()
+    if kinds == {"blob"}:
+        return pa.binary()
+    return VARCHAR
+
+
+SQLITE_TYPES = TypeMap({
+    "INTEGER": pa.int64(), "INT": pa.int64(), "BIGINT": pa.int64(), "SMALLINT": pa.int64(),
+    "TINYINT": pa.int64(), "MEDIUMINT": pa.int64(),
+    "REAL": pa.float64(), "DOUBLE": pa.float64(), "DOUBLE PRECISION": pa.float64(), "FLOAT": pa.float64(),
+    "TEXT": VARCHAR, "VARCHAR": VARCHAR, "CHAR": VARCHAR, "NVARCHAR": VARCHAR, "NCHAR": VARCHAR, "CLOB": VARCHAR,
+    "CHARACTER": VARCHAR, "VARYING CHARACTER": VARCHAR, "STRING": VARCHAR,
+    "BLOB": pa.binary(),
+    "DECIMAL": exact_decimal, "NUMERIC": exact_decimal,
+    "DATE": pa.date32(),
+    "DATETIME": TIMESTAMP, "TIMESTAMP": TIMESTAMP,
+    "BOOLEAN": pa.bool_(), "BOOL": pa.bool_(),
+}, fallback=_affinity, source="sqlite")
+
+
+class SqliteDialect(SourceDialect):
     sqlglot_dialect = "sqlite"
+    type_map = SQLITE_TYPES
     paramstyle = "qmark"
     plain_identifier_quote = '"'
     max_bind_parameters = _variable_limit()
@@ -127,45 +171,3 @@ def _read_as(column: SourceColumn) -> str | None:
     if pa.types.is_binary(column.type):
         return "BLOB"
     return None
-
-
-def _affinity(c: ColumnInfo) -> pa.DataType | None:
-    """SQLite's own affinity rules for declared types the map does not list; the storage classes seen for a
-    column without a declared type. None: NUMERIC affinity and no rule, read as varchar (SQLite's text)."""
-    if not c.type_name.strip():
-        return _undeclared(getattr(c, "storage_classes", frozenset()))
-    kind = affinity(c.type_name)
-    if kind == "INTEGER":
-        return pa.int64()
-    if kind == "REAL":
-        return pa.float64()
-    if kind == "BLOB":
-        return pa.binary()
-    if kind == "TEXT":
-        return VARCHAR
-    return None
-
-
-def _undeclared(classes: frozenset[str]) -> pa.DataType:
-    kinds = classes - {"null"}
-    if kinds == {"integer"}:
-        return pa.int64()
-    if kinds and kinds <= {"integer", "real"}:
-        return pa.float64()
-    if kinds == {"blob"}:
-        return pa.binary()
-    return VARCHAR
-
-
-SQLITE_TYPES = TypeMap({
-    "INTEGER": pa.int64(), "INT": pa.int64(), "BIGINT": pa.int64(), "SMALLINT": pa.int64(),
-    "TINYINT": pa.int64(), "MEDIUMINT": pa.int64(),
-    "REAL": pa.float64(), "DOUBLE": pa.float64(), "DOUBLE PRECISION": pa.float64(), "FLOAT": pa.float64(),
-    "TEXT": VARCHAR, "VARCHAR": VARCHAR, "CHAR": VARCHAR, "NVARCHAR": VARCHAR, "NCHAR": VARCHAR, "CLOB": VARCHAR,
-    "CHARACTER": VARCHAR, "VARYING CHARACTER": VARCHAR, "STRING": VARCHAR,
-    "BLOB": pa.binary(),
-    "DECIMAL": exact_decimal, "NUMERIC": exact_decimal,
-    "DATE": pa.date32(),
-    "DATETIME": TIMESTAMP, "TIMESTAMP": TIMESTAMP,
-    "BOOLEAN": pa.bool_(), "BOOL": pa.bool_(),
-}, fallback=_affinity, source="sqlite")

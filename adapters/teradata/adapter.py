@@ -50,7 +50,6 @@ from adapters.teradata.connect import (
 from adapters.teradata.dialect import (
     FIXED_CHARACTER_TYPES,
     HASHABLE_TYPES,
-    TERADATA_TYPES,
     TYPE_CODES,
     TeradataDialect,
     described_column,
@@ -79,12 +78,9 @@ from connector.pushdown.sql import SourceColumn, SqlCompiler, is_string
 log = logging.getLogger("afq.teradata")
 
 
-
 class TeradataAdapter(SqlAdapter):
-    source_type = "teradata"
     engine = ENGINE
     dialect = TeradataDialect()
-    type_map = TERADATA_TYPES
     default_casing = CasingMode.CASE_INSENSITIVE_SEARCH
     #: Table kinds Athena can read: table, NoPI table, queue table, view.
     table_kinds: ClassVar[tuple[str, ...]] = ("T", "O", "Q", "V")
@@ -377,8 +373,6 @@ def _table(schema: str, table: str) -> exp.Table:
 
 def _name(value: Any) -> str:
     return str(value).rstrip() if value is not None else ""
-
-
 
 
 def _time_text(value: Any, digits: int | None) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.types import MAX_PRECISION, TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal, normalize
 from connector.protocol.constraints import Constraints, EquatableValueSet, SortedRangeSet, ValueSet
 from connector.pushdown.sql import (
@@ -145,10 +146,11 @@ def _is_wall_clock(t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) and t.tz is None)
 
 
-class TeradataDialect(SqlDialect):
+class TeradataDialect(SourceDialect):
     """What Teradata evaluates exactly as Athena does (see the module docstring for strings and timestamps)."""
 
     sqlglot_dialect = "teradata"
+    type_map = TERADATA_TYPES
     paramstyle = "qmark"
     exact_string_ordering = False
     supports_null_ordering = False

@@ -81,13 +81,14 @@ def test_a_ping_needs_no_arrow_no_sql_no_adapter_no_policy(database: Path, conne
 
 
 def test_each_built_in_engine_declares_its_adapters_source_type() -> None:
-    """A Ping reports the declared source type without importing the adapter: it must be the adapter's own."""
+    """A Ping reports the declared source type without importing the adapter: it must be the adapter's own. The
+    adapter takes it from its ``engine``, so that must be the very declaration the registry found."""
     engines = builtin_engines()
     assert set(engines) == {"sqlite", "jdbc", "oracle", "snowflake", "teradata"}
     for name, declared in engines.items():
         adapter = adapter_class(name)
+        assert getattr(adapter, "engine", None) is declared  # and the adapter reads the settings this declares
         assert adapter.source_type == declared.source_type
-        assert getattr(adapter, "engine", None) is declared  # the adapter reads the settings this declares
 
 
 def test_a_sqlite_metadata_request_loads_only_what_it_needs(database: Path) -> None:

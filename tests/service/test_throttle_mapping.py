@@ -12,7 +12,7 @@ import pytest
 from adapters.sql.adapter import SqlAdapter
 from connector.config import Settings
 from connector.connection import ConnectionSpec, parse_connection_string
-from connector.errors import AccessDenied, ConnectorError, SourceError, SourceThrottled, SourceTimeout
+from connector.errors import AccessDenied, SourceError, SourceThrottled, SourceTimeout
 
 # ------------------------------------------------------------------------------------------ Oracle
 
@@ -32,7 +32,7 @@ def test_oracle_session_limits_are_throttling(message: str) -> None:
     import oracledb
     from oracledb import errors
 
-    error = _oracle().source_error(oracledb.DatabaseError(errors._Error(message)))
+    error = _oracle().translate_error(oracledb.DatabaseError(errors._Error(message)))
     assert isinstance(error, SourceThrottled)
     assert message.split(":", maxsplit=1)[0] in str(error)
 
@@ -58,7 +58,7 @@ def test_oracle_other_errors_keep_their_meaning() -> None:
     import oracledb
     from oracledb import errors
 
-    error = _oracle().source_error(oracledb.DatabaseError(errors._Error("ORA-00942: table or view does not exist")))
+    error = _oracle().translate_error(oracledb.DatabaseError(errors._Error("ORA-00942: table or view does not exist")))
     assert isinstance(error, AccessDenied)
 
 
@@ -80,10 +80,10 @@ def test_snowflake_lock_waiter_limit_is_throttling_and_timeouts_stay_timeouts() 
     adapter = _snowflake()
     waiters = ProgrammingError(msg="Statement 'x' has locked table 'T' ... aborted because the number of waiters for "
                                    "this lock exceeds the 20 statements limit.", errno=625, sqlstate="57014")
-    assert isinstance(adapter.source_error(waiters), SourceThrottled)
+    assert isinstance(adapter.translate_error(waiters), SourceThrottled)
     timeout = ProgrammingError(msg="Statement reached its statement or warehouse timeout of 10 second(s) and was "
                                    "canceled.", errno=630, sqlstate="57014")
-    error = adapter.source_error(timeout)
+    error = adapter.translate_error(timeout)
     assert isinstance(error, SourceTimeout) and not isinstance(error, SourceThrottled)
 
 
@@ -106,10 +106,10 @@ def test_teradata_resubmit_codes_are_throttling(code: int, text: str) -> None:
 
     adapter = TeradataAdapter(parse_connection_string("teradata://jdbc:teradata://db.example/USER=u,PASSWORD=p"),
                               Settings(env={}))
-    error = adapter.source_error(_teradata_error(code, text))
+    error = adapter.translate_error(_teradata_error(code, text))
     assert isinstance(error, SourceThrottled)
     assert f"{code}" in str(error)
-    assert isinstance(adapter.source_error(_teradata_error(8017, "The UserId, Password or Account is invalid.")),
+    assert isinstance(adapter.translate_error(_teradata_error(8017, "The UserId, Password or Account is invalid.")),
                       AccessDenied)
 
 
@@ -123,13 +123,10 @@ class _DriverError(Exception):
 
 
 class _Declared(SqlAdapter):
-    """An adapter that only declares its throttle codes and has its own ``source_error``."""
+    """An adapter that only declares its throttle codes: the base's ``translate_error`` does the rest."""
 
     source_type = "declared"
     throttle_errors = frozenset({"TOO_BUSY"})
-
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        return SourceError(f"declared: {error}")
 
     def connect(self) -> Any:
         try:
@@ -142,7 +139,7 @@ def test_declaring_throttle_errors_is_enough_for_any_adapter() -> None:
     adapter = _Declared(ConnectionSpec("declared", "x"), Settings())
     wrapped = _DriverError("outer", "OTHER")
     wrapped.__cause__ = _DriverError("inner", "TOO_BUSY")
-    assert isinstance(adapter.source_error(wrapped), SourceThrottled)  # codes are found through causes
-    assert type(adapter.source_error(_DriverError("syntax", "42000"))) is SourceError
+    assert isinstance(adapter.translate_error(wrapped), SourceThrottled)  # codes are found through causes
+    assert type(adapter.translate_error(_DriverError("syntax", "42000"))) is SourceError
     with pytest.raises(SourceThrottled, match="cannot connect: server busy"), adapter.connection():
         pass

@@ -17,9 +17,11 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+from adapters.sql.dialect import SourceDialect
 from adapters.sql.types import TIMESTAMP, TIMESTAMP_TZ, VARCHAR, ColumnInfo, TypeMap, decimal
+from connector.engines import SettingValues
 from connector.errors import ConfigurationError
-from connector.pushdown.sql import SourceColumn, SqlDialect, is_string
+from connector.pushdown.sql import SourceColumn, is_string
 
 log = logging.getLogger("afq.jdbc")
 
@@ -107,7 +109,7 @@ _SQLGLOT_BY_SUBPROTOCOL = {
 }
 
 
-class JdbcDialect(SqlDialect):
+class JdbcDialect(SourceDialect):
     """An unknown database behind JDBC: push only what every SQL database evaluates like Athena.
 
     String comparisons depend on collations (case-insensitive in MySQL and SQL Server by default), and
@@ -173,7 +175,11 @@ class JdbcDialect(SqlDialect):
     #: The database understands ``IS DISTINCT FROM`` (PostgreSQL, H2).
     native_distinct: ClassVar[bool] = False
 
-    def type_map(self, default_scale: int) -> TypeMap:
+    def type_map_for(self, options: SettingValues) -> TypeMap:
+        """``type_names`` ahead of the java.sql.Types mapping, NUMERIC without a scale read at ``default_scale``."""
+        return self.scaled_type_map(options.number("default_scale"))
+
+    def scaled_type_map(self, default_scale: int) -> TypeMap:
         return TypeMap(self.type_names, fallback=jdbc_type_rule(default_scale), source=self.subprotocol or "jdbc")
 
 

@@ -32,7 +32,6 @@ def h2_sqlglot_dialect() -> type[Dialect]:
     return H2
 
 
-
 class H2Dialect(JdbcDialect):
     """H2 (embedded): Java string semantics - equality is exact, but ordering follows UTF-16 code units and
     LIKE's ``_`` matches one UTF-16 unit, so string ordering and ``_`` patterns stay in the framework."""

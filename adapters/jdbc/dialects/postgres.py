@@ -65,7 +65,7 @@ class PostgresDialect(JdbcDialect):
     def sqlglot(self) -> Dialect:
         return Dialect.get_or_raise("postgres")
 
-    def type_map(self, default_scale: int) -> TypeMap:
+    def scaled_type_map(self, default_scale: int) -> TypeMap:
         generic = jdbc_type_rule(default_scale)
 
         def numeric(c: ColumnInfo) -> pa.DataType:

@@ -204,22 +204,3 @@ def test_the_adapters_known_secrets_and_long_text_are_cut_after_scrubbing() -> N
     translated = str(adapter.translate_error(_DriverError(text)))
     assert "only-this-adapter" not in translated and "only-" not in translated
     assert len(translated) <= len("declared error: ") + 500
-
-
-class _OwnTranslation(SqlAdapter):
-    """An adapter written before translate_error: it overrides ``source_error`` and calls the base for the rest."""
-
-    source_type = "legacy"
-    throttle_errors = frozenset({"TOO_BUSY"})
-
-    def source_error(self, error: Exception, sql: str = "") -> ConnectorError:
-        if "mine" in str(error):
-            return SourceError(f"legacy: {error}")
-        return super().source_error(error, sql)
-
-
-def test_an_adapter_overriding_source_error_is_used_everywhere() -> None:
-    adapter = _OwnTranslation(ConnectionSpec("legacy", "x"), Settings())
-    assert str(adapter.translate_error(_DriverError("mine password=hunter2x"))) == "legacy: mine password=***"
-    assert str(adapter.translate_error(_DriverError("other"))) == "legacy error: other"
-    assert isinstance(adapter.translate_error(_DriverError("mine", "TOO_BUSY")), SourceThrottled)

@@ -116,7 +116,7 @@ def database_error(code: int, text: str) -> Exception:
 
 def test_bad_credentials_are_access_denied_naming_the_fix() -> None:
     td = adapter(f"jdbc:teradata://db.example.com/USER=athena,PASSWORD={PASSWORD}")
-    error = td.source_error(database_error(8017, "The UserId, Password or Account is invalid."))
+    error = td.translate_error(database_error(8017, "The UserId, Password or Account is invalid."))
     assert isinstance(error, AccessDenied)
     assert str(error) == ("Teradata at db.example.com:1025 rejected the logon (error 8017: The UserId, Password or "
                           "Account is invalid.); check the user name and password (or the secret holding them) "
@@ -125,7 +125,7 @@ def test_bad_credentials_are_access_denied_naming_the_fix() -> None:
 
 def test_a_password_echoed_by_the_database_is_scrubbed() -> None:
     td = adapter(f"jdbc:teradata://h/USER=athena,PASSWORD={PASSWORD}")
-    error = td.source_error(database_error(3706, f"Syntax error near '{PASSWORD}'"))
+    error = td.translate_error(database_error(3706, f"Syntax error near '{PASSWORD}'"))
     assert PASSWORD not in str(error) and "***" in str(error)
 
 
@@ -136,7 +136,7 @@ def test_a_password_echoed_by_the_database_is_scrubbed() -> None:
     (2618, SourceError, "Teradata error 2618"),
 ])
 def test_database_error_codes_map_to_error_kinds(code: int, kind: type[Exception], text: str) -> None:
-    error = adapter("jdbc:teradata://h/").source_error(database_error(code, "Object 'Sales.Nope' does not exist."))
+    error = adapter("jdbc:teradata://h/").translate_error(database_error(code, "Object 'Sales.Nope' does not exist."))
     assert type(error) is kind and text in str(error)
 
 
