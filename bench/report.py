@@ -807,11 +807,10 @@ def _export(data: Mapping[str, Any]) -> list[str]:
     if fed_before and fed_after:
         lines.append(f"- **Through the connector** the same export went from {fed_before['seconds']} s to "
                      f"{fed_after['seconds']} s ({_x(_ratio(fed_after, fed_before))}): what remains is the read - "
-                     f"the SQLite adapter converting DECIMAL and TIMESTAMP values stored as text one by one in "
-                     f"Python, the same in both versions - and the split must be read and spilled whole before its "
-                     f"first block can be written (Lambda answers ReadRecords once). Speeding up that conversion is "
-                     f"the adapters' part (vectorized conversions); with several splits "
-                     f"(`sqlite_rows_per_split`) the output is written while the next splits are read.")
+                     f"SQLite's own fetch and the adapter's whole-column conversions (section 1's SQLite rows) - and "
+                     f"the split must be read and spilled whole before its first block can be written (Lambda "
+                     f"answers ReadRecords once); with several splits (`sqlite_rows_per_split`) the output is "
+                     f"written while the next splits are read.")
     if fed_after and small_after and fed_before and small_before:
         lines.append(f"- **Memory is bounded by the block size, not the result**: after, the peak is "
                      f"{small_after['peak_rss_mb']} MB for {_n(small)} rows and {fed_after['peak_rss_mb']} MB for "
