@@ -72,6 +72,18 @@ def _from_text(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Arr
     return pa.array(values, target)
 
 
+def _epoch_units(moment: dt.datetime, unit: str) -> int:
+    delta = moment - dt.datetime(1970, 1, 1)
+    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+    whole = (delta.days * 86_400 + delta.seconds) * per_second
+    return whole + delta.microseconds * per_second // 1_000_000
+
+
+#: The first and last instants a Python datetime holds, in each Arrow timestamp unit (ns holds fewer years).
+_PYTHON_RANGE = {unit: (_epoch_units(dt.datetime.min, unit), _epoch_units(dt.datetime.max, unit))
+                 for unit in ("s", "ms", "us", "ns")}
+
+
 def array(values: Sequence[Any], target: pa.DataType) -> pa.Array:
     """``pa.array(values, type=target)``, except that no value loses a part: for integer targets the values'
     own Arrow type is inferred and cast with Arrow's checked cast (a whole float or Decimal is read as its
@@ -94,4 +106,19 @@ def array(values: Sequence[Any], target: pa.DataType) -> pa.Array:
         if not kinds <= {wanted}:
             raise pa.ArrowTypeError(f"values of kinds {sorted(k.__name__ for k in kinds)} are not all "
                                     f"{wanted.__name__}s")
-    return pa.array(values, type=target)
+    result = pa.array(values, type=target)
+    if pa.types.is_timestamp(target) and len(result):
+        _within_python_years(result)
+    return result
+
+
+def _within_python_years(result: pa.Array) -> None:
+    """An aware datetime near year 1 or 9999 can be an instant outside years 1-9999 in UTC (0001-01-01 00:00 in
+    a zone ahead of UTC is year 0): Arrow computes it, Python cannot - and everything downstream reads
+    timestamps as Python datetimes. Refused like the value-by-value path refuses it (``astimezone`` overflows)."""
+    low, high = kernels.min_max(kernels.cast(result, pa.int64()))
+    if low is None:
+        return
+    first, last = _PYTHON_RANGE[result.type.unit]
+    if low < first or high > last:
+        raise pa.ArrowInvalid("a timestamp outside years 1-9999 in UTC")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -117,6 +118,7 @@ instants = st.one_of(st.none(), st.datetimes(), st.datetimes(timezones=st.timezo
 @given(column=st.lists(instants, min_size=1, max_size=6),
        t=st.sampled_from([pa.timestamp("ms"), pa.timestamp("ms", "UTC"), pa.timestamp("us")]))
 @example(column=[1_700_000_000], t=pa.timestamp("ms"))  # Unix seconds: not milliseconds since the epoch
+@example(column=[dt.datetime(1, 1, 1, tzinfo=ZoneInfo("Arctic/Longyearbyen"))], t=pa.timestamp("ms"))  # year 0 UTC
 def test_timestamps_read_as_the_per_value_path_reads_them(column: list[Any], t: pa.DataType) -> None:
     fast, slow = read(column, t), per_value(column, t)
     assert (fast is None) == (slow is None), (column, fast, slow)
