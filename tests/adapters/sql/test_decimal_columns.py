@@ -14,24 +14,7 @@ from hypothesis import strategies as st
 from adapters.sql import convert
 from adapters.sql.decimal_columns import decimals_from_numbers
 from connector.errors import SourceError
-
-
-def per_value(values: list[Any], t: pa.DataType) -> pa.Array | None:
-    """``adapters.sql.convert``'s value-by-value reading (the oracle): the array, or None when it refuses a value."""
-    coerce = convert._coercer(t)
-    out = []
-    for v in values:
-        if v is None:
-            out.append(None)
-            continue
-        try:
-            out.append(coerce(v, t))
-        except (ValueError, TypeError, ArithmeticError):
-            return None
-    try:
-        return pa.array(out, t)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return None
+from tests.support.value_paths import per_value
 
 
 @st.composite

@@ -20,31 +20,7 @@ from hypothesis import strategies as st
 from adapters.sql import convert
 from connector import exact_cast
 from connector.errors import SourceError
-
-
-def per_value(values: list[Any], t: pa.DataType) -> pa.Array | None:
-    """The value-by-value reading: the array, or None when it refuses a value."""
-    coerce = convert._coercer(t)
-    out = []
-    for v in values:
-        if v is None:
-            out.append(None)
-            continue
-        try:
-            out.append(coerce(v, t))
-        except (ValueError, TypeError, ArithmeticError):
-            return None
-    try:
-        return pa.array(out, t)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return None
-
-
-def read(values: list[Any], t: pa.DataType) -> pa.Array | None:
-    try:
-        return convert.to_arrow(values, t, "c")
-    except SourceError:
-        return None
+from tests.support.value_paths import per_value, read
 
 
 @pytest.mark.parametrize(("values", "t"), [
