@@ -267,6 +267,23 @@ class EngineRenderer(Renderer):
         same = self.compare("=", e.left, e.right)
         return exp.Case(ifs=[exp.If(this=same, true=exp.Null())], default=self.expr(e.left))
 
+    # Sorting, min/max and grouping work on the operand Athena compares (binary text, truncated timestamps).
+    def sort_operand(self, c: Col) -> exp.Expression:
+        return self.operand(c)
+
+    def aggregate(self, a: Aggregate) -> exp.Expression:
+        if a.column is not None and a.function in ("min", "max"):
+            inner = self.operand(a.column)
+            return exp.Min(this=inner) if a.function == "min" else exp.Max(this=inner)
+        return super().aggregate(a)
+
+    def group_value(self, c: Col) -> exp.Expression:
+        # every value of a group is the same string byte for byte: any of them (MIN) is the group's value
+        return exp.Min(this=self.operand(c)) if c.type.kind == "varchar" else self.operand(c)
+
+    def group_key(self, c: Col) -> exp.Expression:
+        return self.operand(c)
+
 
 def _like_regex(pattern: str) -> str:
     """A LIKE pattern (no escape character) as a Java regular expression over code points."""
@@ -330,21 +347,6 @@ class SqliteRenderer(EngineRenderer):
     def boolean(self, c: Col) -> exp.Expression:
         return exp.paren(exp.EQ(this=self.ref(c), expression=exp.Literal.number(1)))
 
-    def sort_operand(self, c: Col) -> exp.Expression:
-        return self.operand(c)
-
-    def aggregate(self, a: Aggregate) -> exp.Expression:
-        if a.column is not None and a.function in ("min", "max"):
-            inner = self.operand(a.column)
-            return exp.Min(this=inner) if a.function == "min" else exp.Max(this=inner)
-        return super().aggregate(a)
-
-    def group_value(self, c: Col) -> exp.Expression:
-        return exp.Min(this=self.operand(c)) if c.type.kind == "varchar" else self.operand(c)
-
-    def group_key(self, c: Col) -> exp.Expression:
-        return self.operand(c)
-
 
 class PostgresRenderer(EngineRenderer):
     dialect = "postgres"
@@ -382,22 +384,6 @@ class PostgresRenderer(EngineRenderer):
         node = exp.Escape(this=exp.Like(this=self.operand(p.value), expression=exp.Literal.string(pattern)),
                           expression=exp.Literal.string("\\"))
         return exp.paren(exp.not_(node) if p.negate else node)
-
-    def sort_operand(self, c: Col) -> exp.Expression:
-        return self.operand(c)
-
-    def aggregate(self, a: Aggregate) -> exp.Expression:
-        if a.column is not None and a.function in ("min", "max"):
-            inner = self.operand(a.column)
-            return exp.Min(this=inner) if a.function == "min" else exp.Max(this=inner)
-        return super().aggregate(a)
-
-    def group_value(self, c: Col) -> exp.Expression:
-        # every value of a group is the same string byte for byte: any of them (MIN) is the group's value
-        return exp.Min(this=self.operand(c)) if c.type.kind == "varchar" else self.operand(c)
-
-    def group_key(self, c: Col) -> exp.Expression:
-        return self.operand(c)
 
 
 class H2Renderer(PostgresRenderer):
