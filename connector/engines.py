@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from connector.errors import ConfigurationError
+from connector.lazy_dataclass import lazy_dataclass
 
 SettingValue = int | float | str | bool | None
 _KINDS = (int, float, str, bool)
@@ -29,7 +30,7 @@ ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _WHOLE = re.compile(r"-?[0-9]{1,30}")
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class Setting:
     """One environment variable an adapter reads. ``kind`` is ``int``, ``float``, ``str`` or ``bool``; ``low``
     and ``high`` bound numbers (``low`` exclusive for a float: a timeout must be above 0); ``choices`` lists the
@@ -101,7 +102,7 @@ class Setting:
         return value
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class SarApp:
     """What a bundle's SAM template (``sar/<bundle>.yaml``) says about its engine; everything else in the template
     is the same for every engine (``connector.packaging.sar_template`` renders it). Every field has a default
@@ -133,7 +134,7 @@ class SarApp:
     layers_help: str = ""
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class Bundle:
     """A Lambda bundle ``afq package`` builds: the extras it installs, the modules it must find in the source
     tree, and files built for it (``module:function`` names of functions returning ``{path in the zip: bytes}``).
@@ -147,7 +148,7 @@ class Bundle:
     sar: SarApp = SarApp()
 
 
-@dataclass(frozen=True)
+@lazy_dataclass
 class EngineDeclaration:
     """An engine, declared once by its adapter package.
 
